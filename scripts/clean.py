@@ -1,0 +1,49 @@
+"""Remove the generated outputs of every command in project.yml; never assets.
+
+What is removed is read from the commands' `outputs` (not `outputs_no_cache`,
+which hold corpus inputs), resolved with the default vars. Anything under
+assets/ or outside the project folder is refused.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from weasel.util import load_project_config
+
+from fileio import remove_path
+
+
+def generated_outputs(project_dir: Path) -> list[Path]:
+    """The existing output paths declared by project.yml's commands, inside the project, outside assets/."""
+    config = load_project_config(project_dir)
+    root = project_dir.resolve()
+    assets = root / "assets"
+    found: list[Path] = []
+    for cmd in config.get("commands", []):
+        for out in cmd.get("outputs", []):
+            path = (project_dir / out).resolve()
+            if root not in path.parents or path == assets or assets in path.parents:
+                continue
+            if path.exists() and path not in found:
+                found.append(path)
+    return found
+
+
+def main(
+    project_dir: Path = typer.Option(Path("."), help="Project folder with project.yml"),
+    dry: bool = typer.Option(False, "--dry", help="Only print what would be removed"),
+) -> None:
+    """Remove generated outputs so that the next run starts from the raw corpus."""
+    paths = generated_outputs(project_dir)
+    for path in paths:
+        typer.echo(f"{'would remove' if dry else 'removed'} {path.relative_to(project_dir.resolve())}")
+        if not dry:
+            remove_path(path)
+    if not paths:
+        typer.echo("nothing to clean")
+
+
+if __name__ == "__main__":
+    typer.run(main)

@@ -1,0 +1,83 @@
+"""Fetch the assets a corpus needs and verify every checksum.
+
+The assets of a corpus are the project.yml assets whose `dest` lies under one
+of the corpus inputs (`--vars.train_file` etc., a file or a folder). Missing
+ones with a URL are downloaded (weasel's own fetch, which also accepts a local
+path as URL); then every one is checked against its md5. Unlike `weasel
+assets`, which prints ✘ and exits 0, this exits non-zero on any problem.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from weasel.cli.assets import fetch_asset
+from weasel.util import load_project_config
+
+from fileio import checksum
+
+
+def corpus_assets(assets: list[dict[str, Any]], inputs: list[Path]) -> list[dict[str, Any]]:
+    """The assets whose destination is one of `inputs` or lies inside one of them."""
+    roots = [p.resolve() for p in inputs]
+    chosen = []
+    for asset in assets:
+        dest = Path(asset["dest"]).resolve()
+        if any(dest == r or r in dest.parents for r in roots):
+            chosen.append(asset)
+    return chosen
+
+
+def check_asset(project_dir: Path, asset: dict[str, Any]) -> str | None:
+    """Fetch the asset if missing and possible; return a problem, or None when it is in place."""
+    dest = project_dir / asset["dest"]
+    url, expected = asset.get("url"), asset.get("checksum")
+    if not dest.exists() and url:
+        try:
+            fetch_asset(project_dir, url, dest, expected)
+        except Exception as e:  # network errors come in many types; all mean the same here
+            return (f"{asset['dest']}: could not download {url} ({type(e).__name__}: {e}). "
+                    f"Download it by hand and save it as {dest}")
+    if not dest.exists():
+        where = f"download {url} and save it" if url else "put the file"
+        return f"{asset['dest']}: missing. {where.capitalize()} at {dest}"
+    if expected and checksum(dest) != expected:
+        return (f"{asset['dest']}: md5 is {checksum(dest)}, project.yml expects {expected}. "
+                f"Restore the original file (git checkout / download again), or if you changed it on purpose, "
+                f"update its checksum in project.yml")
+    return None
+
+
+def verify(project_dir: Path, inputs: list[Path]) -> list[str]:
+    """Fetch and verify the assets of the corpus; return the problems found."""
+    config = load_project_config(project_dir)
+    problems = []
+    for asset in corpus_assets(config.get("assets", []), [project_dir / p for p in inputs]):
+        problem = check_asset(project_dir, asset)
+        if problem:
+            problems.append(problem)
+        else:
+            typer.echo(f"✔ {asset['dest']}")
+    for path in inputs:
+        if not (project_dir / path).exists():
+            problems.append(f"{path}: corpus input does not exist. Pass an existing file or folder "
+                            f"with --vars.train_file / --vars.dev_file / --vars.test_file")
+    return problems
+
+
+def main(
+    inputs: list[Path] = typer.Argument(..., help="The corpus inputs: train, dev and test file or folder"),
+    project_dir: Path = typer.Option(Path("."), help="Project folder with project.yml"),
+) -> None:
+    """Fetch the corpus's assets and fail unless every one is present with the right checksum."""
+    problems = verify(project_dir, list(dict.fromkeys(inputs)))
+    for p in problems:
+        typer.echo(f"✘ {p}", err=True)
+    if problems:
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    typer.run(main)

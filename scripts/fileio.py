@@ -1,0 +1,77 @@
+"""Atomic file writing and checksums shared by every script.
+
+Outputs are written to a temporary sibling and renamed into place, so an
+interrupted step never leaves a half-written file that weasel would hash.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+from contextlib import contextmanager
+
+from weasel.util import get_checksum
+
+
+@contextmanager
+def atomic_path(path: Path | str, suffix: str = "") -> Iterator[Path]:
+    """Yield a temporary path beside `path`; rename it onto `path` on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix + ".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_text(path: Path | str, text: str) -> None:
+    """Write UTF-8 text atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf8")
+
+
+def write_json(path: Path | str, data: Any) -> None:
+    """Write pretty, key-sorted JSON atomically (stable bytes, stable checksums)."""
+    write_text(path, json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def replace_tree(src: Path | str, dst: Path | str) -> None:
+    """Move the directory or file `src` onto `dst`, replacing what was there.
+
+    The old `dst` is renamed aside first and removed only after the new one is
+    in place, so a failure never leaves `dst` missing and `src` lost.
+    """
+    src, dst = Path(src), Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    old = None
+    if dst.exists():
+        old = dst.with_name(f".{dst.name}.old-{os.getpid()}")
+        if old.exists():
+            remove_path(old)
+        os.replace(dst, old)
+    os.replace(src, dst)
+    if old is not None:
+        remove_path(old)
+
+
+def remove_path(path: Path | str) -> None:
+    """Remove a file or a directory tree; a missing path is not an error."""
+    path = Path(path)
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+def checksum(path: Path | str) -> str:
+    """The md5 weasel records for a file or directory (same function, same value)."""
+    return get_checksum(Path(path))

@@ -1,0 +1,64 @@
+"""Train a pipeline with `spacy train` into a scratch folder, then move the results into place.
+
+A crashed or interrupted run leaves the previous model-best/model-last and the
+training log untouched instead of half-overwritten.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from spacy import util
+from spacy.cli._util import setup_gpu
+from spacy.cli.train import train as spacy_train
+
+from fileio import remove_path, replace_tree
+
+RESULTS = ("model-best", "model-last", "log.jsonl")
+
+
+def train(config: Path, output_dir: Path, train_path: Path, dev_path: Path, gpu_id: int = -1,
+          seed: int | None = None, max_steps: int | None = None) -> list[Path]:
+    """Train and return the paths of model-best, model-last and the JSONL training log."""
+    overrides: dict[str, Any] = {"paths.train": str(train_path), "paths.dev": str(dev_path)}
+    if seed is not None:
+        overrides["system.seed"] = seed
+    if max_steps is not None:
+        overrides["training.max_steps"] = max_steps
+    scratch = output_dir / ".train-scratch"
+    remove_path(scratch)
+    logger = util.load_config(config, interpolate=False)["training"].get("logger", {})
+    if "output_file" not in logger:
+        raise typer.BadParameter(
+            f"{config}: [training.logger] has no output_file, so no machine-readable log can be written. "
+            'Use @loggers = "spacy.ConsoleLogger.v3" with output_file = null in the base config')
+    overrides["training.logger.output_file"] = str(scratch / "log.jsonl")
+    setup_gpu(gpu_id)
+    spacy_train(config, scratch, use_gpu=gpu_id, overrides=overrides)
+    missing = [name for name in RESULTS if not (scratch / name).exists()]
+    if missing:
+        raise RuntimeError(f"spacy train finished without writing {', '.join(missing)} in {scratch}")
+    for name in RESULTS:
+        replace_tree(scratch / name, output_dir / name)
+    remove_path(scratch)
+    return [output_dir / name for name in RESULTS]
+
+
+def main(
+    config: Path = typer.Argument(..., exists=True, dir_okay=False, help="Filled training config"),
+    output_dir: Path = typer.Option(Path("training"), "--output", help="Folder for model-best, model-last, log.jsonl"),
+    train_path: Path = typer.Option(..., "--train", exists=True, help="Training .spacy file"),
+    dev_path: Path = typer.Option(..., "--dev", exists=True, help="Development .spacy file"),
+    gpu_id: int = typer.Option(-1, help="GPU id, -1 for CPU"),
+    seed: int = typer.Option(0, help="Random seed (system.seed)"),
+    max_steps: int = typer.Option(0, min=0, help="training.max_steps; 0 = no limit but patience/max_epochs"),
+) -> None:
+    """Train a pipeline from a config; write model-best, model-last and log.jsonl."""
+    for path in train(config, output_dir, train_path, dev_path, gpu_id, seed, max_steps):
+        typer.echo(f"✔ {path}")
+
+
+if __name__ == "__main__":
+    typer.run(main)
