@@ -10,9 +10,10 @@ that training data is tokenized the way spaCy's tokenizer will see text.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Optional
+from typing import Optional
 
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
@@ -73,7 +74,9 @@ def _open_lines(path: Path) -> Iterator[tuple[int, str]]:
                 yield lineno, line.rstrip("\n")
     except UnicodeDecodeError as e:
         raise CorpusError(
-            path, lineno + 1, f"not valid UTF-8 ({e.reason} at byte {e.start} of the file)",
+            path,
+            lineno + 1,
+            f"not valid UTF-8 ({e.reason} at byte {e.start} of the file)",
             "save the file as UTF-8 (a BOM and CRLF line ends are fine)",
         ) from None
 
@@ -91,8 +94,12 @@ def read_conllu(path: Path | str) -> Iterator[Sentence]:
                 n_sents += 1
                 yield sent
             elif sent is not None and sent.multiword:
-                raise CorpusError(path, sent.line, "sentence has a multiword token but no words",
-                                  "add the word lines that the range covers")
+                raise CorpusError(
+                    path,
+                    sent.line,
+                    "sentence has a multiword token but no words",
+                    "add the word lines that the range covers",
+                )
             sent = None
             continue
         if sent is None:
@@ -107,8 +114,9 @@ def read_conllu(path: Path | str) -> Iterator[Sentence]:
                 sent.sent_id = value.strip()
             elif key.startswith("newdoc"):
                 if sent.words:
-                    raise CorpusError(path, lineno, "'# newdoc' comment inside a sentence",
-                                      "put it before the sentence's first line")
+                    raise CorpusError(
+                        path, lineno, "'# newdoc' comment inside a sentence", "put it before the sentence's first line"
+                    )
                 sent.newdoc = True
             continue
         _add_line(sent, path, lineno, line)
@@ -117,16 +125,21 @@ def read_conllu(path: Path | str) -> Iterator[Sentence]:
         n_sents += 1
         yield sent
     if n_sents == 0:
-        raise CorpusError(path, 1, "no sentences found",
-                          "check that this is a CoNLL-U file (10 tab-separated columns per word)")
+        raise CorpusError(
+            path, 1, "no sentences found", "check that this is a CoNLL-U file (10 tab-separated columns per word)"
+        )
 
 
 def _add_line(sent: Sentence, path: Path, lineno: int, line: str) -> None:
     cols = line.split("\t")
     if len(cols) != N_COLUMNS:
         hint = " (the columns look space-separated)" if len(cols) == 1 and len(line.split()) >= N_COLUMNS else ""
-        raise CorpusError(path, lineno, f"expected {N_COLUMNS} tab-separated columns, found {len(cols)}{hint}",
-                          "CoNLL-U needs ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL DEPS MISC separated by tabs")
+        raise CorpusError(
+            path,
+            lineno,
+            f"expected {N_COLUMNS} tab-separated columns, found {len(cols)}{hint}",
+            "CoNLL-U needs ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL DEPS MISC separated by tabs",
+        )
     id_, form, lemma, upos, xpos, feats, head, deprel, _deps, misc = cols
     if "." in id_:
         return  # empty nodes belong to enhanced dependencies, which spaCy does not train
@@ -137,21 +150,31 @@ def _add_line(sent: Sentence, path: Path, lineno: int, line: str) -> None:
             raise CorpusError(path, lineno, f"bad multiword token ID {id_!r}", "use a range such as 3-4")
         start, end = int(start_s), int(end_s)
         if start != expected or end <= start:
-            raise CorpusError(path, lineno, f"multiword token {id_} out of order (next word is {expected})",
-                              "a range must start at the next word's ID and cover at least two words")
+            raise CorpusError(
+                path,
+                lineno,
+                f"multiword token {id_} out of order (next word is {expected})",
+                "a range must start at the next word's ID and cover at least two words",
+            )
         sent.multiword.append(MultiwordToken(start, end, form, misc, lineno))
         return
     if not id_.isdigit():
         raise CorpusError(path, lineno, f"word ID {id_!r} is not an integer", "number words 1, 2, 3, ... per sentence")
     if int(id_) != expected:
-        raise CorpusError(path, lineno, f"word ID {id_} out of order (expected {expected})",
-                          "number words 1, 2, 3, ... per sentence and separate sentences by a blank line")
+        raise CorpusError(
+            path,
+            lineno,
+            f"word ID {id_} out of order (expected {expected})",
+            "number words 1, 2, 3, ... per sentence and separate sentences by a blank line",
+        )
     if head == "_":
         head_id = None
     elif head.isdigit():
         head_id = int(head)
     else:
-        raise CorpusError(path, lineno, f"HEAD {head!r} is not an integer", "HEAD is the ID of the head word, 0 for the root")
+        raise CorpusError(
+            path, lineno, f"HEAD {head!r} is not an integer", "HEAD is the ID of the head word, 0 for the root"
+        )
     sent.words.append(Word(int(id_), form, lemma, upos, xpos, feats, head_id, deprel, misc, lineno))
 
 
@@ -160,30 +183,50 @@ def _check_sentence(sent: Sentence) -> None:
     n = len(sent.words)
     for mwt in sent.multiword:
         if mwt.end > n:
-            raise CorpusError(sent.path, mwt.line, f"multiword token {mwt.start}-{mwt.end} ends after the last word ({n})",
-                              "fix the range or add the missing word lines")
+            raise CorpusError(
+                sent.path,
+                mwt.line,
+                f"multiword token {mwt.start}-{mwt.end} ends after the last word ({n})",
+                "fix the range or add the missing word lines",
+            )
     heads = [w.head for w in sent.words]
     if all(h is None for h in heads):
         return
     missing = next((w for w in sent.words if w.head is None), None)
     if missing is not None:
-        raise CorpusError(sent.path, missing.line, "HEAD is '_' while other words of the sentence have heads",
-                          "give every word of the sentence a head, or none")
+        raise CorpusError(
+            sent.path,
+            missing.line,
+            "HEAD is '_' while other words of the sentence have heads",
+            "give every word of the sentence a head, or none",
+        )
     for w in sent.words:
         if w.head > n or w.head == w.id:  # type: ignore[operator]
-            raise CorpusError(sent.path, w.line, f"HEAD {w.head} of word {w.id} is not another word of this {n}-word sentence",
-                              "point HEAD at a word ID of the same sentence, or 0 for the root")
+            raise CorpusError(
+                sent.path,
+                w.line,
+                f"HEAD {w.head} of word {w.id} is not another word of this {n}-word sentence",
+                "point HEAD at a word ID of the same sentence, or 0 for the root",
+            )
     roots = [w for w in sent.words if w.head == 0]
     if len(roots) != 1:
         where = roots[1].line if roots else sent.line
-        raise CorpusError(sent.path, where, f"sentence has {len(roots)} roots (words with HEAD 0)",
-                          "exactly one word per sentence must have HEAD 0")
+        raise CorpusError(
+            sent.path,
+            where,
+            f"sentence has {len(roots)} roots (words with HEAD 0)",
+            "exactly one word per sentence must have HEAD 0",
+        )
     for w in sent.words:
         seen, cur = set(), w.id
         while cur != 0:
             if cur in seen:
-                raise CorpusError(sent.path, w.line, f"word {w.id} is in a cycle of heads ({' -> '.join(map(str, sorted(seen)))})",
-                                  "every chain of HEADs must reach the root")
+                raise CorpusError(
+                    sent.path,
+                    w.line,
+                    f"word {w.id} is in a cycle of heads ({' -> '.join(map(str, sorted(seen)))})",
+                    "every chain of HEADs must reach the root",
+                )
             seen.add(cur)
             cur = sent.words[cur - 1].head  # type: ignore[assignment]
 
@@ -255,9 +298,7 @@ def has_ner(sentences: Iterable[Sentence]) -> bool:
     return any(NE_TAG.match(part) for s in sentences for w in s.words for part in w.misc.split("|"))
 
 
-def sentences_to_doc(
-    vocab: Vocab, sentences: list[Sentence], merge_multiword: bool = True, ner: bool = True
-) -> Doc:
+def sentences_to_doc(vocab: Vocab, sentences: list[Sentence], merge_multiword: bool = True, ner: bool = True) -> Doc:
     """Build one Doc (one document) from validated sentences; `ner=False` leaves entities missing."""
     words, spaces, tags, pos, morphs, lemmas, heads, deps, ne_tags = ([] for _ in range(9))
     sent_starts: list[bool] = []
@@ -282,7 +323,7 @@ def sentences_to_doc(
             else:
                 units.append(([sent.words[i]], None))
                 i += 1
-        for idx, (ws, mwt) in enumerate(units):
+        for idx, (ws, _mwt) in enumerate(units):
             for w in ws:
                 token_of[w.id] = offset + idx
         sent_starts.extend([True] + [False] * (len(units) - 1))
@@ -306,8 +347,15 @@ def sentences_to_doc(
         if sent is not sentences[-1]:
             spaces[-1] = True  # sentences of one document are separated by a space
     doc = Doc(
-        vocab, words=words, spaces=spaces, tags=tags, pos=pos, morphs=morphs, lemmas=lemmas,
-        heads=heads if has_heads else None, deps=deps if has_heads else None,
+        vocab,
+        words=words,
+        spaces=spaces,
+        tags=tags,
+        pos=pos,
+        morphs=morphs,
+        lemmas=lemmas,
+        heads=heads if has_heads else None,
+        deps=deps if has_heads else None,
         sent_starts=None if has_heads else sent_starts,
     )
     if ner:
@@ -320,8 +368,12 @@ def _merged_ne(words: list[Word], sent: Sentence) -> str:
     first = tags[0]
     if first == "O" and any(t != "O" for t in tags):
         w = next(w for w, t in zip(words, tags) if t != "O")
-        raise CorpusError(sent.path, w.line, "an entity starts inside a multiword token",
-                          "tag the whole contraction (all its words) or none of it")
+        raise CorpusError(
+            sent.path,
+            w.line,
+            "an entity starts inside a multiword token",
+            "tag the whole contraction (all its words) or none of it",
+        )
     return first
 
 
@@ -337,9 +389,12 @@ def _iob_to_spans(doc: Doc, tags: list[str], sentences: list[Sentence]) -> list[
             start, label = i, lab
         elif prefix in ("I", "L", "E") and start is None:
             sent, word = _locate(sentences, doc, i)
-            raise CorpusError(sent.path, word.line if word else sent.line,
-                              f"entity tag {tag} follows {tags[i - 1] if i else 'the start'} (no B- tag opens it)",
-                              "start every entity with B-; or re-tag the file as IOB2")
+            raise CorpusError(
+                sent.path,
+                word.line if word else sent.line,
+                f"entity tag {tag} follows {tags[i - 1] if i else 'the start'} (no B- tag opens it)",
+                "start every entity with B-; or re-tag the file as IOB2",
+            )
         if prefix in ("L", "E", "U", "S") and start is not None:
             spans.append(Span(doc, start, i + 1, label=label))
             start, label = None, None

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Optional
 
 import spacy
 import typer
@@ -34,20 +35,34 @@ def detect_format(path: Path, fmt: str) -> str:
     for name, exts in FORMATS.items():
         if path.suffix.lower() in exts:
             return name
-    raise CorpusError(path, "format", f"cannot tell the format from the extension {path.suffix!r}",
-                      f"name the file *.conllu or pass --vars.format with one of: {', '.join(FORMATS)}")
+    raise CorpusError(
+        path,
+        "format",
+        f"cannot tell the format from the extension {path.suffix!r}",
+        f"name the file *.conllu or pass --vars.format with one of: {', '.join(FORMATS)}",
+    )
 
 
 def find_split_file(folder: Path, split: str) -> Optional[Path]:
     """The file in `folder` whose name marks it as `split`, or None."""
     known = {ext for exts in FORMATS.values() for ext in exts}
-    hits = [p for p in sorted(folder.iterdir())
-            if p.is_file() and p.suffix.lower() in known
-            and any(alias in p.stem.lower().replace("_", "-").split("-") or p.stem.lower().endswith(alias)
-                    for alias in SPLIT_ALIASES[split])]
+    hits = [
+        p
+        for p in sorted(folder.iterdir())
+        if p.is_file()
+        and p.suffix.lower() in known
+        and any(
+            alias in p.stem.lower().replace("_", "-").split("-") or p.stem.lower().endswith(alias)
+            for alias in SPLIT_ALIASES[split]
+        )
+    ]
     if len(hits) > 1:
-        raise CorpusError(folder, split, f"several {split} files: {', '.join(p.name for p in hits)}",
-                          f"keep one {split} file in the folder or pass the file itself")
+        raise CorpusError(
+            folder,
+            split,
+            f"several {split} files: {', '.join(p.name for p in hits)}",
+            f"keep one {split} file in the folder or pass the file itself",
+        )
     return hits[0] if hits else None
 
 
@@ -56,22 +71,31 @@ def resolve_sources(train: Path, dev: Path, test: Path) -> dict[str, Optional[Pa
     sources: dict[str, Optional[Path]] = {}
     for split, given in (("train", train), ("dev", dev), ("test", test)):
         if not given.exists():
-            raise CorpusError(given, split, "no such file or folder",
-                              f"pass an existing path with --vars.{split}_file (paths are relative to the project)")
+            raise CorpusError(
+                given,
+                split,
+                "no such file or folder",
+                f"pass an existing path with --vars.{split}_file (paths are relative to the project)",
+            )
         same_as_train = given == train and split != "train"
         if given.is_dir():
             found = find_split_file(given, split)
             if found is None and not same_as_train:
-                raise CorpusError(given, split, f"no {split} file in this folder",
-                                  f"name it like '{split}.conllu' or pass the file itself")
+                raise CorpusError(
+                    given,
+                    split,
+                    f"no {split} file in this folder",
+                    f"name it like '{split}.conllu' or pass the file itself",
+                )
             sources[split] = found
         else:
             sources[split] = None if same_as_train else given
     return sources
 
 
-def split_documents(docs: list[Doc], dev_ratio: float, test_ratio: float, seed: int,
-                    need_dev: bool, need_test: bool) -> tuple[list[Doc], list[Doc], list[Doc]]:
+def split_documents(
+    docs: list[Doc], dev_ratio: float, test_ratio: float, seed: int, need_dev: bool, need_test: bool
+) -> tuple[list[Doc], list[Doc], list[Doc]]:
     """Split whole documents (never sentences of one document) with a seeded shuffle."""
     order = list(range(len(docs)))
     random.Random(seed).shuffle(order)
@@ -94,12 +118,27 @@ def split_stats(docs: Iterable[Doc]) -> dict:
         n_tokens += len(doc)
         n_sents += sum(1 for _ in doc.sents) if doc.has_annotation("SENT_START") or doc.has_annotation("DEP") else 1
         labels.update(ent.label_ for ent in doc.ents)
-    return {"documents": n_docs, "sentences": n_sents, "tokens": n_tokens,
-            "entities": sum(labels.values()), "entities_per_label": dict(sorted(labels.items()))}
+    return {
+        "documents": n_docs,
+        "sentences": n_sents,
+        "tokens": n_tokens,
+        "entities": sum(labels.values()),
+        "entities_per_label": dict(sorted(labels.items())),
+    }
 
 
-def convert(train: Path, dev: Path, test: Path, output_dir: Path, fmt: str = "auto", lang: str = "pt",
-            seed: int = 0, dev_ratio: float = 0.1, test_ratio: float = 0.1, n_sents: int = 10) -> dict:
+def convert(
+    train: Path,
+    dev: Path,
+    test: Path,
+    output_dir: Path,
+    fmt: str = "auto",
+    lang: str = "pt",
+    seed: int = 0,
+    dev_ratio: float = 0.1,
+    test_ratio: float = 0.1,
+    n_sents: int = 10,
+) -> dict:
     """Convert the corpus and write the three DocBins and stats.json; return the stats."""
     sources = resolve_sources(train, dev, test)
     nlp = spacy.blank(lang)
@@ -113,14 +152,20 @@ def convert(train: Path, dev: Path, test: Path, output_dir: Path, fmt: str = "au
     if to_split:
         try:
             read["train"], dev_docs, test_docs = split_documents(
-                read["train"], dev_ratio, test_ratio, seed, "dev" in to_split, "test" in to_split)
+                read["train"], dev_ratio, test_ratio, seed, "dev" in to_split, "test" in to_split
+            )
         except ValueError as e:
-            raise CorpusError(sources["train"], "split", str(e), "add documents or pass --vars.dev_file/--vars.test_file") from None
+            raise CorpusError(
+                sources["train"], "split", str(e), "add documents or pass --vars.dev_file/--vars.test_file"
+            ) from None
         read.setdefault("dev", dev_docs)
         read.setdefault("test", test_docs)
     output_dir.mkdir(parents=True, exist_ok=True)
-    stats: dict = {"sources": {s: (str(p) if p else f"split from train (seed {seed})") for s, p in sources.items()},
-                   "checksums": {s: checksum(p) for s, p in sources.items() if p}, "splits": {}}
+    stats: dict = {
+        "sources": {s: (str(p) if p else f"split from train (seed {seed})") for s, p in sources.items()},
+        "checksums": {s: checksum(p) for s, p in sources.items() if p},
+        "splits": {},
+    }
     for split in SPLITS:
         with atomic_path(output_dir / f"{split}.spacy") as tmp:
             DocBin(docs=read[split], store_user_data=False).to_disk(tmp)
@@ -154,8 +199,10 @@ def main(
         raise typer.Exit(1) from None
     for split in SPLITS:
         s = stats["splits"][split]
-        typer.echo(f"✔ {split:5} {s['documents']:6} docs {s['sentences']:7} sentences {s['tokens']:8} tokens "
-                   f"{s['entities']:6} entities  <- {stats['sources'][split]}")
+        typer.echo(
+            f"✔ {split:5} {s['documents']:6} docs {s['sentences']:7} sentences {s['tokens']:8} tokens "
+            f"{s['entities']:6} entities  <- {stats['sources'][split]}"
+        )
 
 
 if __name__ == "__main__":

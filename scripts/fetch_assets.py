@@ -19,12 +19,14 @@ from weasel.util import load_project_config
 from fileio import checksum
 
 
-def corpus_assets(assets: list[dict[str, Any]], inputs: list[Path]) -> list[dict[str, Any]]:
-    """The assets whose destination is one of `inputs` or lies inside one of them."""
-    roots = [p.resolve() for p in inputs]
+def corpus_assets(
+    assets: list[dict[str, Any]], inputs: list[Path], project_dir: Path = Path(".")
+) -> list[dict[str, Any]]:
+    """The assets whose destination is one of `inputs` or lies inside one of them (paths relative to project_dir)."""
+    roots = [(project_dir / p).resolve() for p in inputs]
     chosen = []
     for asset in assets:
-        dest = Path(asset["dest"]).resolve()
+        dest = (project_dir / asset["dest"]).resolve()
         if any(dest == r or r in dest.parents for r in roots):
             chosen.append(asset)
     return chosen
@@ -38,15 +40,19 @@ def check_asset(project_dir: Path, asset: dict[str, Any]) -> str | None:
         try:
             fetch_asset(project_dir, url, dest, expected)
         except Exception as e:  # network errors come in many types; all mean the same here
-            return (f"{asset['dest']}: could not download {url} ({type(e).__name__}: {e}). "
-                    f"Download it by hand and save it as {dest}")
+            return (
+                f"{asset['dest']}: could not download {url} ({type(e).__name__}: {e}). "
+                f"Download it by hand and save it as {dest}"
+            )
     if not dest.exists():
         where = f"download {url} and save it" if url else "put the file"
         return f"{asset['dest']}: missing. {where.capitalize()} at {dest}"
     if expected and checksum(dest) != expected:
-        return (f"{asset['dest']}: md5 is {checksum(dest)}, project.yml expects {expected}. "
-                f"Restore the original file (git checkout / download again), or if you changed it on purpose, "
-                f"update its checksum in project.yml")
+        return (
+            f"{asset['dest']}: md5 is {checksum(dest)}, project.yml expects {expected}. "
+            f"Restore the original file (git checkout / download again), or if you changed it on purpose, "
+            f"update its checksum in project.yml"
+        )
     return None
 
 
@@ -54,7 +60,7 @@ def verify(project_dir: Path, inputs: list[Path]) -> list[str]:
     """Fetch and verify the assets of the corpus; return the problems found."""
     config = load_project_config(project_dir)
     problems = []
-    for asset in corpus_assets(config.get("assets", []), [project_dir / p for p in inputs]):
+    for asset in corpus_assets(config.get("assets", []), inputs, project_dir):
         problem = check_asset(project_dir, asset)
         if problem:
             problems.append(problem)
@@ -62,8 +68,10 @@ def verify(project_dir: Path, inputs: list[Path]) -> list[str]:
             typer.echo(f"✔ {asset['dest']}")
     for path in inputs:
         if not (project_dir / path).exists():
-            problems.append(f"{path}: corpus input does not exist. Pass an existing file or folder "
-                            f"with --vars.train_file / --vars.dev_file / --vars.test_file")
+            problems.append(
+                f"{path}: corpus input does not exist. Pass an existing file or folder "
+                f"with --vars.train_file / --vars.dev_file / --vars.test_file"
+            )
     return problems
 
 

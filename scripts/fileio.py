@@ -10,9 +10,10 @@ import json
 import os
 import shutil
 import tempfile
-from pathlib import Path
-from typing import Any, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 from weasel.util import get_checksum
 

@@ -19,8 +19,15 @@ from fileio import remove_path, replace_tree
 RESULTS = ("model-best", "model-last", "log.jsonl")
 
 
-def train(config: Path, output_dir: Path, train_path: Path, dev_path: Path, gpu_id: int = -1,
-          seed: int | None = None, max_steps: int | None = None) -> list[Path]:
+def train(
+    config: Path,
+    output_dir: Path,
+    train_path: Path,
+    dev_path: Path,
+    gpu_id: int = -1,
+    seed: int | None = None,
+    max_steps: int | None = None,
+) -> list[Path]:
     """Train and return the paths of model-best, model-last and the JSONL training log."""
     overrides: dict[str, Any] = {"paths.train": str(train_path), "paths.dev": str(dev_path)}
     if seed is not None:
@@ -33,7 +40,8 @@ def train(config: Path, output_dir: Path, train_path: Path, dev_path: Path, gpu_
     if "output_file" not in logger:
         raise typer.BadParameter(
             f"{config}: [training.logger] has no output_file, so no machine-readable log can be written. "
-            'Use @loggers = "spacy.ConsoleLogger.v3" with output_file = null in the base config')
+            'Use @loggers = "spacy.ConsoleLogger.v3" with output_file = null in the base config'
+        )
     overrides["training.logger.output_file"] = str(scratch / "log.jsonl")
     setup_gpu(gpu_id)
     spacy_train(config, scratch, use_gpu=gpu_id, overrides=overrides)

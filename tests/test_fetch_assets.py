@@ -1,0 +1,88 @@
+"""fetch_assets: downloads from a local HTTP server, checksum mismatches and missing files fail."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import subprocess
+import sys
+import threading
+from functools import partial
+from pathlib import Path
+
+import pytest
+import srsly
+
+from conftest import ROOT
+from fetch_assets import corpus_assets, verify
+
+DATA = b"1\tCasa\tcasa\tNOUN\t_\t_\t0\troot\t_\t_\n\n"
+MD5 = hashlib.md5(DATA).hexdigest()
+
+
+@pytest.fixture
+def server(tmp_path):
+    """Serve tmp_path/www on 127.0.0.1 (a free port) for the duration of a test."""
+    www = tmp_path / "www"
+    www.mkdir()
+    (www / "train.conllu").write_bytes(DATA)
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(www))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def make_project(project: Path, assets: list[dict]) -> Path:
+    project.mkdir(parents=True, exist_ok=True)
+    srsly.write_yaml(project / "project.yml", {"title": "t", "assets": assets, "commands": []})
+    return project
+
+
+def test_assets_are_chosen_by_corpus_folder():
+    assets = [{"dest": "assets/a/x.conllu"}, {"dest": "assets/b/y.conllu"}, {"dest": "assets/a"}]
+    chosen = corpus_assets(assets, [Path("assets/a")])
+    assert [a["dest"] for a in chosen] == ["assets/a/x.conllu", "assets/a"]
+
+
+def test_downloads_missing_asset_and_verifies_it(tmp_path, server):
+    project = make_project(
+        tmp_path / "p",
+        [
+            {"dest": "assets/c/train.conllu", "url": f"{server}/train.conllu", "checksum": MD5},
+            {"dest": "assets/other/big.conllu", "url": f"{server}/absent", "checksum": MD5},
+        ],
+    )
+    assert verify(project, [Path("assets/c")]) == []
+    assert (project / "assets/c/train.conllu").read_bytes() == DATA
+    assert not (project / "assets/other").exists(), "assets of other corpora are not fetched"
+
+
+def test_unreachable_url_says_where_to_put_the_file(tmp_path, server):
+    project = make_project(
+        tmp_path / "p", [{"dest": "assets/c/train.conllu", "url": f"{server}/gone.conllu", "checksum": MD5}]
+    )
+    (problem,) = verify(project, [Path("assets/c")])
+    assert f"could not download {server}/gone.conllu" in problem
+    assert str(project / "assets/c/train.conllu") in problem
+
+
+def test_altered_file_fails_with_both_checksums(tmp_path):
+    project = make_project(tmp_path / "p", [{"dest": "assets/c/train.conllu", "checksum": MD5}])
+    (project / "assets/c").mkdir(parents=True)
+    (project / "assets/c/train.conllu").write_bytes(DATA + b"# edited\n")
+    (problem,) = verify(project, [Path("assets/c")])
+    assert f"project.yml expects {MD5}" in problem
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/fetch_assets.py"), "assets/c"], cwd=project, capture_output=True, text=True
+    )
+    assert result.returncode == 1 and "✘ assets/c/train.conllu: md5 is" in result.stderr
+
+
+def test_missing_local_asset_and_missing_input(tmp_path):
+    project = make_project(tmp_path / "p", [{"dest": "assets/c/train.conllu", "checksum": MD5}])
+    problems = verify(project, [Path("assets/c"), Path("my/dev.conllu")])
+    assert any("assets/c/train.conllu: missing. Put the file at" in p for p in problems)
+    assert any("my/dev.conllu: corpus input does not exist" in p for p in problems)

@@ -1,0 +1,149 @@
+"""End to end: `all` on the sample through weasel's API, then what a rerun skips and reruns.
+
+The tests of this module run in order on one copy of the project.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import spacy
+import srsly
+import weasel.cli.run as weasel_run
+from spacy.tokens import DocBin
+
+from conftest import ROOT
+from fileio import checksum
+
+pytestmark = pytest.mark.slow
+COMMANDS = ["assets", "convert", "fill-config", "train", "evaluate"]
+GENERATED = (
+    "corpus",
+    "training",
+    "metrics",
+    "project.lock",
+    "config.cfg",
+    "packages",
+    ".git",
+    "__pycache__",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".venv",
+)
+FAST = {"vars.max_steps": 40}  # reruns only need to show which steps run, not a good model
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    dest = tmp_path_factory.mktemp("e2e") / "project"
+    shutil.copytree(ROOT, dest, ignore=shutil.ignore_patterns(*GENERATED))
+    return dest
+
+
+def run_all(project: Path, overrides: dict | None = None) -> list[str]:
+    """Run the `all` workflow in-process; return the names of the commands that executed."""
+    ran: list[str] = []
+    real_update = weasel_run.update_lockfile
+
+    def recording_update(project_dir, cmd):
+        ran.append(cmd["name"])
+        real_update(project_dir, cmd)
+
+    weasel_run.update_lockfile = recording_update
+    try:
+        weasel_run.project_run(project, "all", overrides=overrides or {})
+    finally:
+        weasel_run.update_lockfile = real_update
+    return ran
+
+
+def docs(path: Path):
+    return list(DocBin().from_disk(path).get_docs(spacy.blank("pt").vocab))
+
+
+def majority_baselines(train: list, test: list) -> dict[str, float]:
+    """Scores of predicting the most frequent class from train for every test token."""
+    train_toks = [t for d in train for t in d]
+    test_toks = [t for d in test for t in d]
+    n = len(test_toks)
+    top = lambda values: Counter(values).most_common(1)[0][0]  # noqa: E731
+    pos, morph = top(t.pos_ for t in train_toks), top(str(t.morph) for t in train_toks)
+    offset, dep = top(t.head.i - t.i for t in train_toks), top(t.dep_ for t in train_toks)
+    uas = sum(t.head.i - t.i == offset for t in test_toks) / n
+    return {
+        "pos_acc": sum(t.pos_ == pos for t in test_toks) / n,
+        "morph_acc": sum(str(t.morph) == morph for t in test_toks) / n,
+        "lemma_acc": sum(t.lemma_ == t.text.lower() for t in test_toks) / n,
+        "dep_uas": uas,
+        "dep_las": sum(t.head.i - t.i == offset and t.dep_ == dep for t in test_toks) / n,
+        "ents_f": 0.0,  # the majority class is O: no entity found
+    }
+
+
+def test_all_on_the_sample_trains_and_scores_above_baseline(project):
+    assert run_all(project) == COMMANDS
+    for path in (
+        "corpus/train.spacy",
+        "corpus/dev.spacy",
+        "corpus/test.spacy",
+        "corpus/stats.json",
+        "configs/config.cfg",
+        "training/model-best/meta.json",
+        "training/model-last/meta.json",
+        "training/log.jsonl",
+        "metrics/scores.json",
+    ):
+        assert (project / path).exists(), path
+    scores = srsly.read_json(project / "metrics/scores.json")
+    baseline = majority_baselines(docs(project / "corpus/train.spacy"), docs(project / "corpus/test.spacy"))
+    for key, floor in baseline.items():
+        assert scores[key] > floor + 0.05, f"{key}: {scores[key]:.3f} vs majority baseline {floor:.3f}"
+    for key in ("ents_p", "ents_r", "pos_acc", "morph_acc", "lemma_acc", "dep_uas", "dep_las"):
+        assert 0 < scores[key] <= 1, key
+    log = [srsly.json_loads(line) for line in (project / "training/log.jsonl").read_text().splitlines()]
+    assert log and log[-1]["step"] > 0 and "ents_f" in log[-1]["scores"]
+
+
+def test_lock_file_records_every_step_with_real_checksums(project):
+    lock = srsly.read_yaml(project / "project.lock")
+    assert list(lock) == COMMANDS
+    for name, entry in lock.items():
+        for item in entry["deps"] + entry["outs"]:
+            assert item["md5"] == checksum(project / item["path"]), (name, item["path"])
+    assert [o["path"] for o in lock["evaluate"]["outs"]] == ["metrics/scores.json"]
+    assert "corpus/test.spacy" in [d["path"] for d in lock["evaluate"]["deps"]]
+
+
+def test_second_run_executes_no_step(project):
+    before = (project / "metrics/scores.json").read_bytes()
+    assert run_all(project) == []
+    assert (project / "metrics/scores.json").read_bytes() == before
+
+
+def test_changing_a_var_reruns_the_steps_that_use_it(project):
+    assert run_all(project, FAST) == ["train", "evaluate"]
+    assert run_all(project, FAST) == []
+
+
+def test_changing_the_base_config_reruns_fill_config_train_evaluate(project):
+    base = project / "configs/base_config.cfg"
+    base.write_text(base.read_text().replace("hidden_width = 64", "hidden_width = 48"))
+    assert run_all(project, FAST) == ["fill-config", "train", "evaluate"]
+
+
+def test_changing_the_sample_reruns_convert_and_everything_after(project):
+    train = project / "assets/sample/pt_sample-ud-train.conllu"
+    old_md5 = checksum(train)
+    # change every sentence, so the short training run sees the change in its first batch
+    train.write_text(train.read_text(encoding="utf8").replace("\tNOUN\t", "\tPROPN\t"), encoding="utf8")
+    # an edit without updating the declared checksum is refused by the assets step
+    with pytest.raises(SystemExit) as exit_info:
+        run_all(project, FAST)
+    assert exit_info.value.code != 0
+    yml = project / "project.yml"
+    yml.write_text(yml.read_text().replace(old_md5, checksum(train)))
+    assert run_all(project, FAST) == ["assets", "convert", "train", "evaluate"]
+    assert run_all(project, FAST) == []
