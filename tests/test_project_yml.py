@@ -77,3 +77,14 @@ def test_no_confection_joined_paths():
         for key in ("deps", "outputs", "outputs_no_cache"):
             for path in cmd.get(key, []):
                 assert ", " not in path, f"{cmd['name']}.{key}: {path!r}"
+
+
+def test_readme_tables_are_generated_from_project_yml(tmp_path):
+    """README's command/workflow/asset tables are `weasel document` output, current with project.yml."""
+    from weasel.cli.document import project_document
+
+    readme = (ROOT / "README.md").read_text(encoding="utf8")
+    copy = tmp_path / "README.md"
+    copy.write_text(readme, encoding="utf8")
+    project_document(ROOT, copy)
+    assert copy.read_text(encoding="utf8") == readme, "run: python -m weasel document . --output README.md"
