@@ -9,7 +9,6 @@ that training data is tokenized the way spaCy's tokenizer will see text.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,17 +17,10 @@ from typing import Optional
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
+from tags import TagError, detect_scheme, parse_tag, tags_to_spans
+from textio import CorpusError, OnError, ReadOptions, blocks, check_label, raise_error
+
 N_COLUMNS = 10
-NE_TAG = re.compile(r"^(?:NE|name)=(?:([BIELSU])-(.+)|O)$")
-
-
-class CorpusError(ValueError):
-    """A problem in an input file, located by file and line (or record)."""
-
-    def __init__(self, path: Path | str, where: int | str, problem: str, fix: str) -> None:
-        self.path, self.where, self.problem, self.fix = str(path), where, problem, fix
-        loc = f"{path}:{where}" if isinstance(where, int) else f"{path} ({where})"
-        super().__init__(f"{loc}: {problem}: {fix}")
 
 
 @dataclass
@@ -63,48 +55,14 @@ class Sentence:
     text: Optional[str] = None
     sent_id: Optional[str] = None
     newdoc: bool = False
+    raw: str = ""  # the block as read, for reject files
+    spaces: list[bool] = field(default_factory=list)  # space after each surface token
 
 
-def _open_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """Yield (line number, line) with BOM and CRLF removed; bad encoding is a CorpusError."""
-    lineno = 0
-    try:
-        with path.open(encoding="utf-8-sig", newline=None) as f:
-            for lineno, line in enumerate(f, start=1):
-                yield lineno, line.rstrip("\n")
-    except UnicodeDecodeError as e:
-        raise CorpusError(
-            path,
-            lineno + 1,
-            f"not valid UTF-8 ({e.reason} at byte {e.start} of the file)",
-            "save the file as UTF-8 (a BOM and CRLF line ends are fine)",
-        ) from None
-
-
-def read_conllu(path: Path | str) -> Iterator[Sentence]:
-    """Yield the validated sentences of a CoNLL-U file."""
-    path = Path(path)
-    sent: Optional[Sentence] = None
-    newdoc_pending = False
-    n_sents = 0
-    for lineno, line in _open_lines(path):
-        if not line.strip():
-            if sent is not None and sent.words:
-                _check_sentence(sent)
-                n_sents += 1
-                yield sent
-            elif sent is not None and sent.multiword:
-                raise CorpusError(
-                    path,
-                    sent.line,
-                    "sentence has a multiword token but no words",
-                    "add the word lines that the range covers",
-                )
-            sent = None
-            continue
-        if sent is None:
-            sent = Sentence(path=str(path), line=lineno, newdoc=newdoc_pending)
-            newdoc_pending = False
+def parse_block(path: Path | str, block: list[tuple[int, str]]) -> Optional[Sentence]:
+    """Parse and validate one blank-line-separated block; None for a comment-only block."""
+    sent = Sentence(path=str(path), line=block[0][0], raw="\n".join(line for _, line in block))
+    for lineno, line in block:
         if line.startswith("#"):
             key, _, value = line[1:].partition("=")
             key = key.strip()
@@ -119,9 +77,37 @@ def read_conllu(path: Path | str) -> Iterator[Sentence]:
                     )
                 sent.newdoc = True
             continue
-        _add_line(sent, path, lineno, line)
-    if sent is not None and sent.words:
-        _check_sentence(sent)
+        _add_line(sent, Path(path), lineno, line)
+    if not sent.words:
+        if sent.multiword:
+            raise CorpusError(
+                path,
+                sent.line,
+                "sentence has a multiword token but no words",
+                "add the word lines that the range covers",
+            )
+        return None
+    _check_sentence(sent)
+    sent.spaces = _surface_spaces(sent)
+    return sent
+
+
+def read_conllu(path: Path | str, on_error: OnError = raise_error) -> Iterator[Sentence]:
+    """Yield the validated sentences of a CoNLL-U file; bad ones go to `on_error`."""
+    path = Path(path)
+    n_sents = 0
+    newdoc_pending = False
+    for block in blocks(path):
+        try:
+            sent = parse_block(path, block)
+        except CorpusError as e:
+            on_error(e, "\n".join(line for _, line in block))
+            continue
+        if sent is None:
+            newdoc_pending = newdoc_pending or any(line[1:].strip().startswith("newdoc") for _, line in block)
+            continue
+        sent.newdoc = sent.newdoc or newdoc_pending
+        newdoc_pending = False
         n_sents += 1
         yield sent
     if n_sents == 0:
@@ -253,9 +239,9 @@ def _space_after(misc: str) -> bool:
 
 def _ne_tag(word: Word) -> str:
     for part in word.misc.split("|"):
-        m = NE_TAG.match(part)
-        if m:
-            return f"{m.group(1)}-{m.group(2)}" if m.group(1) else "O"
+        key, sep, value = part.partition("=")
+        if sep and key in ("NE", "name"):
+            return value
     return "O"
 
 
@@ -294,48 +280,106 @@ def _span_root(words: list[Word], sent: Sentence) -> Word:
 
 
 def has_ner(sentences: Iterable[Sentence]) -> bool:
-    """Whether any word carries an NE tag in MISC (then untagged words are O, else NER is missing)."""
-    return any(NE_TAG.match(part) for s in sentences for w in s.words for part in w.misc.split("|"))
+    """Whether any word has an NE tag in MISC (then untagged words are O, else NER is missing)."""
+    return any(_ne_tag(w) != "O" or "NE=O" in w.misc.split("|") for s in sentences for w in s.words)
 
 
-def sentences_to_doc(vocab: Vocab, sentences: list[Sentence], merge_multiword: bool = True, ner: bool = True) -> Doc:
-    """Build one Doc (one document) from validated sentences; `ner=False` leaves entities missing."""
-    words, spaces, tags, pos, morphs, lemmas, heads, deps, ne_tags = ([] for _ in range(9))
+def sentence_entities(
+    sent: Sentence, scheme: str, repair: bool = False, labels: Optional[frozenset[str]] = None
+) -> list[tuple[int, int, str]]:
+    """Entities of a sentence as (first word index, end word index, label) from the MISC NE tags."""
+    tags = [_ne_tag(w) for w in sent.words]
+    try:
+        spans = tags_to_spans(tags, scheme, repair)
+    except TagError as e:
+        raise CorpusError(sent.path, sent.words[e.index].line, e.problem, e.fix) from None
+    for start, _end, label in spans:
+        check_label(label, labels, sent.path, sent.words[start].line)
+    return spans
+
+
+def _units(sent: Sentence, merge_multiword: bool) -> list[tuple[list[Word], Optional[MultiwordToken]]]:
+    """The sentence's tokens: each a list of words, with the multiword token it ends, if any."""
+    units: list[tuple[list[Word], Optional[MultiwordToken]]] = []
+    mwts = {m.start: m for m in sent.multiword}
+    i = 0
+    while i < len(sent.words):
+        mwt = mwts.get(i + 1)
+        if mwt is None:
+            units.append(([sent.words[i]], None))
+            i += 1
+        elif merge_multiword:
+            units.append((sent.words[i : mwt.end], mwt))
+            i = mwt.end
+        else:
+            for j, w in enumerate(sent.words[i : mwt.end]):
+                units.append(([w], mwt if i + j + 1 == mwt.end else None))
+            i = mwt.end
+    return units
+
+
+def _surface_spaces(sent: Sentence) -> list[bool]:
+    """Space after each surface token (multiword token or word), from '# text' when present, else MISC."""
+    surface: list[tuple[str, str, int]] = []
+    covered: set[int] = set()
+    mwts = {m.start: m for m in sent.multiword}
+    for w in sent.words:
+        if w.id in mwts:
+            m = mwts[w.id]
+            surface.append((m.form, m.misc, m.line))
+            covered.update(range(m.start, m.end + 1))
+        elif w.id not in covered:
+            surface.append((w.form, w.misc, w.line))
+    if sent.text is None:
+        return [_space_after(misc) for _, misc, _ in surface]
+    text, pos, spaces = sent.text, 0, []
+    for form, _misc, line in surface:
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        if not text.startswith(form, pos):
+            raise CorpusError(
+                sent.path,
+                line,
+                f"FORM {form!r} does not match '# text' at character {pos} ({text[pos : pos + 20]!r})",
+                "fix the FORM or the '# text' comment of this sentence",
+            )
+        pos += len(form)
+        spaces.append(pos < len(text) and text[pos].isspace())
+    spaces[-1] = _space_after(surface[-1][1])  # the text ends here, so only MISC can tell
+    return spaces
+
+
+def sentences_to_doc(
+    vocab: Vocab,
+    sentences: list[Sentence],
+    merge_multiword: bool = True,
+    entities: Optional[list[list[tuple[int, int, str]]]] = None,
+) -> Doc:
+    """Build one Doc (one document) from validated sentences.
+
+    `entities` holds each sentence's entities in word indices; None leaves NER missing.
+    """
+    words, spaces, tags, pos, morphs, lemmas, heads, deps = ([] for _ in range(8))
     sent_starts: list[bool] = []
+    ents: list[tuple[int, int, str]] = []
     has_heads = all(w.head is not None for s in sentences for w in s.words)
-    for sent in sentences:
+    for k, sent in enumerate(sentences):
         offset = len(words)
-        # map each CoNLL-U word id to its token index in the doc
+        units = _units(sent, merge_multiword)
         token_of: dict[int, int] = {}
-        units: list[tuple[list[Word], Optional[MultiwordToken]]] = []
-        mwts = {m.start: m for m in sent.multiword}
-        i = 0
-        while i < len(sent.words):
-            mwt = mwts.get(i + 1)
-            if mwt is not None and merge_multiword:
-                units.append((sent.words[i : mwt.end], mwt))
-                i = mwt.end
-            elif mwt is not None:
-                for j, w in enumerate(sent.words[i : mwt.end]):
-                    last = i + j + 1 == mwt.end
-                    units.append(([w], mwt if last else None))
-                i = mwt.end
-            else:
-                units.append(([sent.words[i]], None))
-                i += 1
+        unit_start: dict[int, int] = {}
+        unit_end: dict[int, int] = {}
         for idx, (ws, _mwt) in enumerate(units):
+            unit_start[ws[0].id] = unit_end[ws[-1].id] = offset + idx
             for w in ws:
                 token_of[w.id] = offset + idx
+        surface_spaces = iter(sent.spaces)
         sent_starts.extend([True] + [False] * (len(units) - 1))
         for ws, mwt in units:
             root = _span_root(ws, sent) if len(ws) > 1 else ws[0]
             words.append(mwt.form if len(ws) > 1 else ws[0].form)
-            if mwt is not None:
-                spaces.append(_space_after(mwt.misc))
-            elif len(ws) == 1 and any(m.start <= ws[0].id < m.end for m in sent.multiword):
-                spaces.append(False)  # inside an unmerged multiword token
-            else:
-                spaces.append(_space_after(ws[0].misc))
+            inside_split_mwt = len(ws) == 1 and mwt is None and any(m.start <= ws[0].id < m.end for m in sent.multiword)
+            spaces.append(False if inside_split_mwt else next(surface_spaces))
             tags.append("_".join(_word_tag(w) for w in ws))
             pos.append(root.upos if root.upos != "_" else "")
             morphs.append(_merged_morph(ws))
@@ -343,9 +387,19 @@ def sentences_to_doc(vocab: Vocab, sentences: list[Sentence], merge_multiword: b
             if has_heads:
                 heads.append(token_of[root.head] if root.head else token_of[root.id])
                 deps.append("ROOT" if root.head == 0 else root.deprel)
-            ne_tags.append(_ne_tag(ws[0]) if len(ws) == 1 else _merged_ne(ws, sent))
-        if sent is not sentences[-1]:
+        if k + 1 < len(sentences):
             spaces[-1] = True  # sentences of one document are separated by a space
+        for start, end, label in entities[k] if entities is not None else []:
+            first, last = sent.words[start], sent.words[end - 1]
+            if first.id not in unit_start or last.id not in unit_end:
+                word = first if first.id not in unit_start else last
+                raise CorpusError(
+                    sent.path,
+                    word.line,
+                    f"entity {label} starts or ends inside a multiword token",
+                    "tag the whole contraction (all its words) or none of it",
+                )
+            ents.append((unit_start[first.id], unit_end[last.id] + 1, label))
     doc = Doc(
         vocab,
         words=words,
@@ -358,61 +412,39 @@ def sentences_to_doc(vocab: Vocab, sentences: list[Sentence], merge_multiword: b
         deps=deps if has_heads else None,
         sent_starts=None if has_heads else sent_starts,
     )
-    if ner:
-        doc.ents = _iob_to_spans(doc, ne_tags, sentences)
+    if entities is not None:
+        doc.ents = [Span(doc, s, e, label=lab) for s, e, lab in ents]
     return doc
 
 
-def _merged_ne(words: list[Word], sent: Sentence) -> str:
-    tags = [_ne_tag(w) for w in words]
-    first = tags[0]
-    if first == "O" and any(t != "O" for t in tags):
-        w = next(w for w, t in zip(words, tags) if t != "O")
-        raise CorpusError(
-            sent.path,
-            w.line,
-            "an entity starts inside a multiword token",
-            "tag the whole contraction (all its words) or none of it",
-        )
-    return first
-
-
-def _iob_to_spans(doc: Doc, tags: list[str], sentences: list[Sentence]) -> list[Span]:
-    spans: list[Span] = []
-    start, label = None, None
-    for i, tag in enumerate(tags + ["O"]):
-        prefix, _, lab = tag.partition("-")
-        if start is not None and (prefix in ("O", "B", "U", "S") or lab != label):
-            spans.append(Span(doc, start, i, label=label))
-            start, label = None, None
-        if prefix in ("B", "U", "S"):
-            start, label = i, lab
-        elif prefix in ("I", "L", "E") and start is None:
-            sent, word = _locate(sentences, doc, i)
-            raise CorpusError(
-                sent.path,
-                word.line if word else sent.line,
-                f"entity tag {tag} follows {tags[i - 1] if i else 'the start'} (no B- tag opens it)",
-                "start every entity with B-; or re-tag the file as IOB2",
-            )
-        if prefix in ("L", "E", "U", "S") and start is not None:
-            spans.append(Span(doc, start, i + 1, label=label))
-            start, label = None, None
-    return spans
-
-
-def _locate(sentences: list[Sentence], doc: Doc, token_i: int) -> tuple[Sentence, Optional[Word]]:
-    """Find the sentence (and word, approximately) a doc token came from, for error messages."""
-    for sent_span, sent in zip(doc.sents, sentences):
-        if sent_span.start <= token_i < sent_span.end:
-            k = token_i - sent_span.start
-            return sent, sent.words[k] if k < len(sent.words) else None
-    return sentences[-1], None
-
-
-def read_docs(path: Path | str, vocab: Vocab, n_sents: int = 10, merge_multiword: bool = True) -> Iterator[Doc]:
-    """Yield one Doc per document of a CoNLL-U file."""
-    sentences = list(read_conllu(path))
+def read_docs(path: Path | str, vocab: Vocab, options: Optional[ReadOptions] = None) -> Iterator[Doc]:
+    """Yield one Doc per document of a CoNLL-U file; bad sentences go to options.on_error."""
+    opts = options or ReadOptions()
+    sentences = list(read_conllu(path, opts.on_error))
     ner = has_ner(sentences)
-    for group in group_sentences(sentences, n_sents=n_sents):
-        yield sentences_to_doc(vocab, group, merge_multiword=merge_multiword, ner=ner)
+    scheme = opts.tag_scheme
+    if ner and scheme == "auto":
+        scheme = detect_scheme(_ne_tag(w) for s in sentences for w in s.words if _valid_tag(_ne_tag(w)))
+    for group in group_sentences(sentences, n_sents=opts.n_sents):
+        kept, entities = [], []
+        for sent in group:
+            try:
+                if ner:
+                    entities.append(sentence_entities(sent, scheme, opts.repair_tags, opts.labels))
+                kept.append(sent)
+            except CorpusError as e:
+                opts.on_error(e, sent.raw)
+        if not kept:
+            continue
+        try:
+            yield sentences_to_doc(vocab, kept, opts.merge_multiword, entities if ner else None)
+        except CorpusError as e:
+            opts.on_error(e, "\n\n".join(sent.raw for sent in kept))
+
+
+def _valid_tag(tag: str) -> bool:
+    try:
+        parse_tag(tag)
+    except TagError:
+        return False
+    return True

@@ -18,7 +18,8 @@ import spacy
 import typer
 from spacy.tokens import Doc, DocBin
 
-from conllu import CorpusError, read_docs
+from conllu import read_docs
+from textio import CorpusError, ReadOptions
 from fileio import atomic_path, checksum, write_json
 
 SPLITS = ("train", "dev", "test")
@@ -147,7 +148,7 @@ def convert(
         path = sources[split]
         if path is not None:
             detect_format(path, fmt)
-            read[split] = list(read_docs(path, nlp.vocab, n_sents=n_sents))
+            read[split] = list(read_docs(path, nlp.vocab, ReadOptions(n_sents=n_sents)))
     to_split = [s for s in ("dev", "test") if sources[s] is None]
     if to_split:
         try:

@@ -7,7 +7,8 @@ import spacy
 from spacy.training.converters.conllu_to_docs import conllu_to_docs
 
 from conftest import ANA_SENTENCE, conllu_line
-from conllu import CorpusError, read_conllu, read_docs
+from conllu import read_conllu, read_docs
+from textio import CorpusError, ReadOptions
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,7 @@ def test_multiword_tokens_merge_like_spacy_convert(write, vocab):
 
 
 def test_multiword_tokens_can_stay_split(write, vocab):
-    doc = next(read_docs(write("a.conllu", ANA_SENTENCE + "\n\n"), vocab, merge_multiword=False))
+    doc = next(read_docs(write("a.conllu", ANA_SENTENCE + "\n\n"), vocab, ReadOptions(merge_multiword=False)))
     assert [t.text for t in doc] == ["Ana", "mora", "em", "o", "Porto", "."]
     assert doc[2].whitespace_ == ""
 
@@ -51,9 +52,9 @@ def test_no_ne_tags_means_ner_missing_not_empty(write, vocab):
 def test_newdoc_groups_documents_else_n_sents(write, vocab):
     from conftest import sentences
 
-    assert len(list(read_docs(write("a.conllu", sentences(25)), vocab, n_sents=10))) == 3
+    assert len(list(read_docs(write("a.conllu", sentences(25)), vocab, ReadOptions(n_sents=10)))) == 3
     with_newdoc = "# newdoc id = a\n" + sentences(3) + "# newdoc id = b\n" + sentences(2, start=3)
-    docs = list(read_docs(write("b.conllu", with_newdoc), vocab, n_sents=10))
+    docs = list(read_docs(write("b.conllu", with_newdoc), vocab, ReadOptions(n_sents=10)))
     assert [len(list(d.sents)) for d in docs] == [3, 2]
 
 
@@ -115,5 +116,7 @@ def test_empty_file_and_bad_encoding(write):
 
 def test_inside_tag_without_begin_is_an_error(write, vocab):
     text = "\n".join([conllu_line(1, "Ana", head=0, misc="NE=I-PER"), conllu_line(2, "x", head=1, deprel="dep")])
-    with pytest.raises(CorpusError, match=r"i.conllu:1: entity tag I-PER follows the start"):
-        list(read_docs(write("i.conllu", text + "\n\n"), vocab))
+    with pytest.raises(CorpusError, match=r"i.conllu:1: I-PER follows the sentence start \(IOB2 opens"):
+        list(read_docs(write("i.conllu", text + "\n\n"), vocab, ReadOptions(tag_scheme="iob2")))
+    doc = next(read_docs(write("i.conllu", text + "\n\n"), vocab, ReadOptions(tag_scheme="iob2", repair_tags=True)))
+    assert [(e.text, e.label_) for e in doc.ents] == [("Ana", "PER")]

@@ -24,6 +24,18 @@ def test_command_is_documented_and_portable(name):
         assert not re.search(r"[|<>*;]|&&", line), f"{name}: shell syntax in {line}"
 
 
+def first_party_imports(script, seen=None) -> set[str]:
+    """The modules under scripts/ that `script` imports, directly or through each other."""
+    seen = set() if seen is None else seen
+    for found in re.findall(r"^from (\w+) import|^import (\w+)", script.read_text(), flags=re.M):
+        module = next(m for m in found if m)
+        path = ROOT / "scripts" / f"{module}.py"
+        if path.exists() and module not in seen:
+            seen.add(module)
+            first_party_imports(path, seen)
+    return seen
+
+
 @pytest.mark.parametrize("name", COMMANDS)
 def test_every_script_and_module_a_command_runs_is_a_dep(name):
     cmd = COMMANDS[name]
@@ -34,12 +46,8 @@ def test_every_script_and_module_a_command_runs_is_a_dep(name):
         for word in line.split():
             if word.startswith("scripts/") and word.endswith(".py"):
                 assert word in deps, f"{name}: runs {word} without listing it in deps"
-                # first-party modules the script imports are deps too
-                source = (ROOT / word).read_text()
-                for module in re.findall(r"^from (\w+) import|^import (\w+)", source, flags=re.M):
-                    mod = next(m for m in module if m)
-                    if (ROOT / "scripts" / f"{mod}.py").exists():
-                        assert f"scripts/{mod}.py" in deps, f"{name}: {word} imports {mod} (not in deps)"
+                for module in first_party_imports(ROOT / word):
+                    assert f"scripts/{module}.py" in deps, f"{name}: {word} imports {module} (not in deps)"
         if "configs/" in line:
             for word in line.split():
                 if word.startswith("configs/") and word not in cmd.get("outputs", []):

@@ -8,7 +8,7 @@ import pytest
 from weasel.util import load_project_config
 
 from conftest import ROOT
-from conllu import NE_TAG, read_conllu
+from conllu import read_conllu, sentence_entities
 from fileio import checksum
 
 SAMPLE = ROOT / "assets" / "sample"
@@ -54,11 +54,7 @@ def test_text_comment_matches_the_tokens(path):
 def test_entity_labels_cover_per_org_loc_misc():
     labels = Counter()
     for sent in all_sentences():
-        for w in sent.words:
-            for part in w.misc.split("|"):
-                m = NE_TAG.match(part)
-                if m and m.group(1) == "B":
-                    labels[m.group(2)] += 1
+        labels.update(label for _, _, label in sentence_entities(sent, "iob2"))
     assert set(labels) == {"PER", "ORG", "LOC", "MISC"}
     assert min(labels.values()) >= 10, labels
 

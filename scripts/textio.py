@@ -1,0 +1,106 @@
+"""Reading corpus files: located errors, encoding checks, line-numbered blocks.
+
+Every problem in an input is a `CorpusError` naming the file and the line (or
+record), what is wrong and what to do about it. Input files are only read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional, Union
+
+Where = Union[int, str]
+
+
+class CorpusError(ValueError):
+    """A problem in an input file, located by file and line (int) or record (str)."""
+
+    def __init__(self, path: Path | str, where: Where, problem: str, fix: str) -> None:
+        self.path, self.where, self.problem, self.fix = str(path), where, problem, fix
+        loc = f"{path}:{where}" if isinstance(where, int) else f"{path} ({where})"
+        super().__init__(f"{loc}: {problem}: {fix}")
+
+
+@dataclass
+class Reject:
+    """A record skipped because of an error, kept verbatim for the reject file."""
+
+    error: CorpusError
+    record: str
+
+
+# Called with each bad record: raise to stop (the default), or keep it and return to skip it.
+OnError = Callable[[CorpusError, str], None]
+
+
+def raise_error(error: CorpusError, record: str) -> None:
+    raise error
+
+
+def read_lines(path: Path | str) -> Iterator[tuple[int, str]]:
+    """Yield (line number, line) without line ends; a UTF-8 BOM and CRLF are accepted."""
+    path = Path(path)
+    lineno = 0
+    try:
+        with path.open(encoding="utf-8-sig", newline=None) as f:
+            for lineno, line in enumerate(f, start=1):
+                yield lineno, line.rstrip("\n")
+    except UnicodeDecodeError as e:
+        raise CorpusError(
+            path,
+            lineno + 1,
+            f"not valid UTF-8 ({e.reason}, byte 0x{e.object[e.start]:02x})",
+            "save the file as UTF-8 (a BOM and CRLF line ends are fine)",
+        ) from None
+
+
+def read_text(path: Path | str) -> str:
+    """The whole file as text, with the same encoding rules as read_lines."""
+    return "\n".join(line for _, line in read_lines(path))
+
+
+def blocks(path: Path | str) -> Iterator[list[tuple[int, str]]]:
+    """Yield groups of non-blank numbered lines separated by blank lines."""
+    block: list[tuple[int, str]] = []
+    for lineno, line in read_lines(path):
+        if line.strip():
+            block.append((lineno, line))
+        elif block:
+            yield block
+            block = []
+    if block:
+        yield block
+
+
+def context(text: str, start: int, end: int, width: int = 25) -> str:
+    """The text around [start, end) with the span in brackets, for error messages."""
+    left = text[max(0, start - width) : start]
+    right = text[end : end + width]
+    return f"«…{left}[{text[start:end]}]{right}…»".replace("\n", "⏎")
+
+
+def check_label(label: str, labels: Optional[frozenset[str]], path: Path | str, where: Where) -> None:
+    """Raise a CorpusError when a declared label set does not have `label`."""
+    if labels is not None and label not in labels:
+        raise CorpusError(
+            path,
+            where,
+            f"unknown label {label!r} (declared: {', '.join(sorted(labels))})",
+            "fix the label, or add it to --vars.labels",
+        )
+
+
+@dataclass
+class ReadOptions:
+    """How to read a corpus file; every reader takes the fields that apply to its format."""
+
+    n_sents: int = 10  # sentences per document when the file marks no documents
+    merge_multiword: bool = True  # CoNLL-U: "do" = "de" + "o" becomes one token
+    tag_scheme: str = "auto"  # iob1, iob2, biluo, io, or auto (detected per file)
+    repair_tags: bool = False  # read an IOB2 I- that opens an entity as IOB1 does
+    alignment_mode: str = "strict"  # char spans to tokens: strict, contract or expand
+    labels: Optional[frozenset[str]] = None  # declared entity labels; None accepts any
+    text_unit: str = "auto"  # plain text: line, block (blank-line separated) or auto
+    on_error: OnError = raise_error
