@@ -1,14 +1,18 @@
-"""Convert a raw corpus into corpus/{train,dev,test}.spacy and corpus/stats.json.
+"""Convert a raw corpus into corpus/{train,dev,test}.spacy, corpus/stats.json and corpus/rejects.jsonl.
 
-Inputs: `--train` is a file, or a folder holding files named like
-`*train*.conllu`, `*dev*.conllu`, `*test*.conllu` (the UD naming). `--dev` and
-`--test` default to the train input, which means "take this split from there":
-the folder's dev/test file, or a seeded split by document of a single file.
+Inputs: `--train` is a file, or a folder holding files whose names mark the split
+(`*train*`, `*dev*`, `*test*`: the UD naming). `--dev` and `--test` default to
+the train input, which means "take this split from there": the folder's file,
+or a seeded split by document of the single train file. Formats: CoNLL-U,
+CoNLL/IOB columns, span JSON/JSONL (spaCy, doccano, Label Studio, Prodigy,
+HAREM) and plain text; `auto` detects them. Input files are only read.
 """
 
 from __future__ import annotations
 
+import json
 import random
+import re
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -18,45 +22,23 @@ import spacy
 import typer
 from spacy.tokens import Doc, DocBin
 
-from conllu import read_docs
-from textio import CorpusError, ReadOptions
-from fileio import atomic_path, checksum, write_json
+from fileio import atomic_path, checksum, write_json, write_text
+from formats import FORMATS, detect_format, make_segmenter, read_docs
+from tags import SCHEMES
+from textio import CorpusError, ReadOptions, Reject
 
 SPLITS = ("train", "dev", "test")
-FORMATS = {"conllu": (".conllu",)}
-SPLIT_ALIASES = {"train": ("train",), "dev": ("dev", "valid", "val"), "test": ("test",)}
-
-
-def detect_format(path: Path, fmt: str) -> str:
-    """Return the format to read `path` with; `auto` decides by extension."""
-    if fmt != "auto":
-        if fmt not in FORMATS:
-            raise CorpusError(path, "format", f"unknown format {fmt!r}", f"use one of: auto, {', '.join(FORMATS)}")
-        return fmt
-    for name, exts in FORMATS.items():
-        if path.suffix.lower() in exts:
-            return name
-    raise CorpusError(
-        path,
-        "format",
-        f"cannot tell the format from the extension {path.suffix!r}",
-        f"name the file *.conllu or pass --vars.format with one of: {', '.join(FORMATS)}",
-    )
+SPLIT_ALIASES = {"train": ("train",), "dev": ("dev", "valid", "val", "validation"), "test": ("test",)}
+CORPUS_SUFFIXES = {".conllu", ".conll", ".iob", ".bio", ".tsv", ".txt", ".json", ".jsonl"}
 
 
 def find_split_file(folder: Path, split: str) -> Optional[Path]:
-    """The file in `folder` whose name marks it as `split`, or None."""
-    known = {ext for exts in FORMATS.values() for ext in exts}
-    hits = [
-        p
-        for p in sorted(folder.iterdir())
-        if p.is_file()
-        and p.suffix.lower() in known
-        and any(
-            alias in p.stem.lower().replace("_", "-").split("-") or p.stem.lower().endswith(alias)
-            for alias in SPLIT_ALIASES[split]
-        )
-    ]
+    """The corpus file in `folder` whose name marks it as `split`, or None."""
+    hits = []
+    for path in sorted(folder.iterdir()):
+        words = re.split(r"[^a-z]+", path.stem.lower())
+        if path.is_file() and path.suffix.lower() in CORPUS_SUFFIXES and set(words) & set(SPLIT_ALIASES[split]):
+            hits.append(path)
     if len(hits) > 1:
         raise CorpusError(
             folder,
@@ -117,7 +99,8 @@ def split_stats(docs: Iterable[Doc]) -> dict:
     for doc in docs:
         n_docs += 1
         n_tokens += len(doc)
-        n_sents += sum(1 for _ in doc.sents) if doc.has_annotation("SENT_START") or doc.has_annotation("DEP") else 1
+        has_sents = doc.has_annotation("SENT_START") or doc.has_annotation("DEP")
+        n_sents += sum(1 for _ in doc.sents) if has_sents else 1
         labels.update(ent.label_ for ent in doc.ents)
     return {
         "documents": n_docs,
@@ -126,6 +109,12 @@ def split_stats(docs: Iterable[Doc]) -> dict:
         "entities": sum(labels.values()),
         "entities_per_label": dict(sorted(labels.items())),
     }
+
+
+def duplicates_across_splits(splits: dict[str, list[Doc]]) -> dict[str, int]:
+    """How many documents of one split also occur (same text, whitespace aside) in another."""
+    texts = {s: {" ".join(d.text.split()) for d in docs if len(d)} for s, docs in splits.items()}
+    return {f"{a}/{b}": len(texts[a] & texts[b]) for a, b in (("train", "dev"), ("train", "test"), ("dev", "test"))}
 
 
 def convert(
@@ -138,17 +127,29 @@ def convert(
     seed: int = 0,
     dev_ratio: float = 0.1,
     test_ratio: float = 0.1,
-    n_sents: int = 10,
+    options: Optional[ReadOptions] = None,
+    skip_bad: bool = False,
+    sentencizer: str = "sentencizer",
 ) -> dict:
-    """Convert the corpus and write the three DocBins and stats.json; return the stats."""
+    """Convert the corpus; write the DocBins, stats.json and rejects.jsonl; return the stats."""
     sources = resolve_sources(train, dev, test)
+    opts = options or ReadOptions()
+    rejects: list[Reject] = []
+    if skip_bad:
+        opts.on_error = lambda error, record: rejects.append(Reject(error, record))
     nlp = spacy.blank(lang)
     read: dict[str, list[Doc]] = {}
+    formats: dict[str, str] = {}
+    skipped: dict[str, int] = {}
     for split in SPLITS:
         path = sources[split]
         if path is not None:
-            detect_format(path, fmt)
-            read[split] = list(read_docs(path, nlp.vocab, ReadOptions(n_sents=n_sents)))
+            formats[split] = detect_format(path, fmt)
+            if formats[split] in ("json", "text") and opts.segmenter is None:
+                opts.segmenter = make_segmenter(sentencizer, lang)
+            before = len(rejects)
+            read[split] = list(read_docs(path, formats[split], nlp, opts))
+            skipped[split] = len(rejects) - before
     to_split = [s for s in ("dev", "test") if sources[s] is None]
     if to_split:
         try:
@@ -164,7 +165,10 @@ def convert(
     output_dir.mkdir(parents=True, exist_ok=True)
     stats: dict = {
         "sources": {s: (str(p) if p else f"split from train (seed {seed})") for s, p in sources.items()},
+        "formats": formats,
         "checksums": {s: checksum(p) for s, p in sources.items() if p},
+        "skipped_records": skipped,
+        "duplicates": duplicates_across_splits(read),
         "splits": {},
     }
     for split in SPLITS:
@@ -173,6 +177,14 @@ def convert(
         stats["splits"][split] = split_stats(read[split])
     stats["labels"] = sorted({lab for s in stats["splits"].values() for lab in s["entities_per_label"]})
     write_json(output_dir / "stats.json", stats)
+    lines = [
+        json.dumps(
+            {"file": r.error.path, "where": r.error.where, "error": str(r.error), "record": r.record},
+            ensure_ascii=False,
+        )
+        for r in rejects
+    ]
+    write_text(output_dir / "rejects.jsonl", "".join(line + "\n" for line in lines))
     return stats
 
 
@@ -180,21 +192,68 @@ def main(
     train: Path = typer.Option(..., help="Train file, or folder with train/dev/test files"),
     dev: Optional[Path] = typer.Option(None, help="Dev file; default: from the train input"),
     test: Optional[Path] = typer.Option(None, help="Test file; default: from the train input"),
-    output_dir: Path = typer.Option(Path("corpus"), help="Where the .spacy files and stats.json go"),
-    fmt: str = typer.Option("auto", "--format", help="Input format: auto or conllu"),
-    lang: str = typer.Option("pt", help="Language code for the tokenizer's vocab"),
+    output_dir: Path = typer.Option(Path("corpus"), help="Where the .spacy files, stats.json and rejects.jsonl go"),
+    fmt: str = typer.Option("auto", "--format", help=f"auto, {', '.join(FORMATS)}"),
+    lang: str = typer.Option("pt", help="Language code of the tokenizer"),
     seed: int = typer.Option(0, help="Seed of the document split"),
     dev_ratio: float = typer.Option(0.1, help="Share of documents split off for dev"),
     test_ratio: float = typer.Option(0.1, help="Share of documents split off for test"),
-    n_sents: int = typer.Option(10, help="Sentences per document when the file has no '# newdoc'"),
+    n_sents: int = typer.Option(10, min=1, help="Sentences per document when the file marks no documents"),
+    tag_scheme: str = typer.Option("auto", help=f"Entity tags: auto, {', '.join(SCHEMES)}"),
+    repair_tags: str = typer.Option("false", help="true: read an IOB2 I- tag that opens an entity as IOB1 does"),
+    alignment_mode: str = typer.Option("strict", help="Char spans to tokens: strict, contract or expand"),
+    labels: str = typer.Option("", help="Comma-separated entity labels to accept (empty: any)"),
+    skip_bad: str = typer.Option("false", help="true: skip bad records (written to rejects.jsonl) instead of stopping"),
+    text_unit: str = typer.Option("auto", help="Plain text: line, block or auto"),
+    sentencizer: str = typer.Option(
+        "sentencizer", help="JSON/text sentence splitting: sentencizer, none, or a pipeline path"
+    ),
+    split_multiword: bool = typer.Option(False, help="CoNLL-U: keep multiword tokens' words as separate tokens"),
 ) -> None:
-    """Convert a raw corpus into train/dev/test .spacy files and stats.json."""
-    for name, ratio in (("dev_ratio", dev_ratio), ("test_ratio", test_ratio)):
+    """Convert a raw corpus into train/dev/test .spacy files, stats.json and rejects.jsonl."""
+    problems = []
+    flags = {}
+    for name, value in (("repair-tags", repair_tags), ("skip-bad", skip_bad)):
+        flags[name] = value.lower() in ("true", "1", "yes")
+        if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+            problems.append(f"--{name} {value}: use true or false")
+    for name, ratio in (("dev-ratio", dev_ratio), ("test-ratio", test_ratio)):
         if not 0 < ratio < 0.5:
-            typer.echo(f"✘ --{name.replace('_', '-')} {ratio}: must be between 0 and 0.5", err=True)
-            raise typer.Exit(2)
+            problems.append(f"--{name} {ratio}: must be between 0 and 0.5")
+    if tag_scheme not in ("auto", *SCHEMES):
+        problems.append(f"--tag-scheme {tag_scheme}: use auto or one of {', '.join(SCHEMES)}")
+    if alignment_mode not in ("strict", "contract", "expand"):
+        problems.append(f"--alignment-mode {alignment_mode}: use strict, contract or expand")
+    if text_unit not in ("auto", "line", "block"):
+        problems.append(f"--text-unit {text_unit}: use auto, line or block")
+    for problem in problems:
+        typer.echo(f"✘ {problem}", err=True)
+    if problems:
+        raise typer.Exit(2)
+    options = ReadOptions(
+        n_sents=n_sents,
+        merge_multiword=not split_multiword,
+        tag_scheme=tag_scheme,
+        repair_tags=repair_tags,
+        alignment_mode=alignment_mode,
+        text_unit=text_unit,
+        labels=frozenset(x.strip() for x in labels.split(",") if x.strip()) or None,
+    )
     try:
-        stats = convert(train, dev or train, test or train, output_dir, fmt, lang, seed, dev_ratio, test_ratio, n_sents)
+        stats = convert(
+            train,
+            dev or train,
+            test or train,
+            output_dir,
+            fmt,
+            lang,
+            seed,
+            dev_ratio,
+            test_ratio,
+            options,
+            flags["skip-bad"],
+            sentencizer,
+        )
     except CorpusError as e:
         typer.echo(f"✘ {e}", err=True)
         raise typer.Exit(1) from None
@@ -204,6 +263,14 @@ def main(
             f"✔ {split:5} {s['documents']:6} docs {s['sentences']:7} sentences {s['tokens']:8} tokens "
             f"{s['entities']:6} entities  <- {stats['sources'][split]}"
         )
+    n_skipped = sum(stats["skipped_records"].values())
+    if n_skipped:
+        typer.echo(f"⚠ skipped {n_skipped} bad records; they are in {output_dir / 'rejects.jsonl'} with their errors")
+    for pair, count in stats["duplicates"].items():
+        if count:
+            typer.echo(
+                f"⚠ {count} documents occur in both {pair.replace('/', ' and ')}: scores may be inflated by leakage"
+            )
 
 
 if __name__ == "__main__":

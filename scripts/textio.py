@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 Where = Union[int, str]
 
@@ -103,4 +103,5 @@ class ReadOptions:
     alignment_mode: str = "strict"  # char spans to tokens: strict, contract or expand
     labels: Optional[frozenset[str]] = None  # declared entity labels; None accepts any
     text_unit: str = "auto"  # plain text: line, block (blank-line separated) or auto
+    segmenter: Optional[Callable[[Any], Any]] = None  # Doc -> Doc with sentence boundaries (sentencizer or senter)
     on_error: OnError = raise_error

@@ -92,9 +92,9 @@ def test_cli_error_names_file_and_line_and_exits_nonzero(write, tmp_path):
     assert not (tmp_path / "out" / "train.spacy").exists()
 
 
-def test_unknown_extension_asks_for_format(write, tmp_path):
+def test_format_is_detected_by_content_when_the_extension_says_nothing(write, tmp_path):
     data = write("data.txt", sentences(30))
-    with pytest.raises(CorpusError, match="cannot tell the format.*--vars.format"):
-        convert(data, data, data, tmp_path / "out")
-    convert(data, data, data, tmp_path / "out", fmt="conllu")
-    assert (tmp_path / "out" / "train.spacy").exists()
+    stats = convert(data, data, data, tmp_path / "out")
+    assert stats["formats"] == {"train": "conllu"}
+    with pytest.raises(CorpusError, match="unknown format 'xml'"):
+        convert(data, data, data, tmp_path / "out", fmt="xml")

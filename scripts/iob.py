@@ -1,0 +1,136 @@
+"""Read CoNLL/IOB column files: `token [POS CHUNK ...] TAG`, one token per line.
+
+Columns are tab-separated when the line has a tab, else space-separated; the
+first column is the token and the last one the entity tag. Blank lines end
+sentences, `-DOCSTART-` lines start documents. Tag schemes IOB1, IOB2,
+BILUO/BIOES and IO are detected per file or set with ReadOptions.tag_scheme;
+labels are kept as they are. Middle columns (POS, chunk) are not used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from spacy.tokens import Doc, Span
+from spacy.vocab import Vocab
+
+from tags import TagError, detect_scheme, parse_tag, tags_to_spans
+from textio import CorpusError, ReadOptions, blocks, check_label
+
+DOCSTART = "-DOCSTART-"
+
+
+@dataclass
+class TaggedSentence:
+    path: str
+    lines: list[int]
+    words: list[str]
+    tags: list[str]
+    newdoc: bool
+    raw: str
+
+
+def split_columns(line: str) -> list[str]:
+    return line.split("\t") if "\t" in line else line.split()
+
+
+def read_sentences(path: Path | str, options: ReadOptions) -> Iterator[TaggedSentence]:
+    """Yield the sentences of a column file; malformed ones go to options.on_error."""
+    path = Path(path)
+    n_columns: Optional[int] = None
+    newdoc = False
+    found = 0
+    for block in blocks(path):
+        rows = []
+        for lineno, line in block:
+            cols = split_columns(line)
+            if cols[0] == DOCSTART:
+                newdoc = True
+                continue
+            rows.append((lineno, cols))
+        if not rows:
+            continue
+        raw = "\n".join(line for _, line in block)
+        try:
+            for lineno, cols in rows:
+                if len(cols) < 2:
+                    raise CorpusError(
+                        path,
+                        lineno,
+                        f"expected a token and a tag, found {len(cols)} column",
+                        "write 'token TAG' (more columns are allowed; the tag is the last)",
+                    )
+                if n_columns is None:
+                    n_columns = len(cols)
+                elif len(cols) != n_columns:
+                    raise CorpusError(
+                        path,
+                        lineno,
+                        f"{len(cols)} columns where the file's first token line has {n_columns}",
+                        "give every token line the same columns (a token with a space inside needs tabs)",
+                    )
+                try:
+                    parse_tag(cols[-1])
+                except TagError as e:
+                    raise CorpusError(path, lineno, e.problem, e.fix) from None
+        except CorpusError as e:
+            options.on_error(e, raw)
+            continue
+        found += 1
+        yield TaggedSentence(
+            str(path), [n for n, _ in rows], [c[0] for _, c in rows], [c[-1] for _, c in rows], newdoc, raw
+        )
+        newdoc = False
+    if found == 0:
+        raise CorpusError(
+            path, 1, "no tagged tokens found", "write one 'token TAG' per line, a blank line between sentences"
+        )
+
+
+def sentence_spans(sent: TaggedSentence, scheme: str, options: ReadOptions) -> list[tuple[int, int, str]]:
+    """Decode and check the entities of one sentence (token indices)."""
+    try:
+        spans = tags_to_spans(sent.tags, scheme, options.repair_tags)
+    except TagError as e:
+        raise CorpusError(sent.path, sent.lines[e.index], e.problem, e.fix) from None
+    for start, _end, label in spans:
+        check_label(label, options.labels, sent.path, sent.lines[start])
+    return spans
+
+
+def read_docs(path: Path | str, vocab: Vocab, options: Optional[ReadOptions] = None) -> Iterator[Doc]:
+    """Yield one Doc per document (by -DOCSTART-, else every options.n_sents sentences)."""
+    opts = options or ReadOptions()
+    sentences = list(read_sentences(path, opts))
+    scheme = opts.tag_scheme
+    if scheme == "auto":
+        scheme = detect_scheme(tag for s in sentences for tag in s.tags)
+    by_docstart = any(s.newdoc for s in sentences)
+    group: list[tuple[TaggedSentence, list[tuple[int, int, str]]]] = []
+    for sent in sentences:
+        boundary = sent.newdoc if by_docstart else len(group) >= opts.n_sents
+        if boundary and group:
+            yield _doc(vocab, group)
+            group = []
+        try:
+            group.append((sent, sentence_spans(sent, scheme, opts)))
+        except CorpusError as e:
+            opts.on_error(e, sent.raw)
+    if group:
+        yield _doc(vocab, group)
+
+
+def _doc(vocab: Vocab, group: list[tuple[TaggedSentence, list[tuple[int, int, str]]]]) -> Doc:
+    words: list[str] = []
+    sent_starts: list[bool] = []
+    ents: list[tuple[int, int, str]] = []
+    for sent, spans in group:
+        ents.extend((len(words) + s, len(words) + e, label) for s, e, label in spans)
+        sent_starts.extend([True] + [False] * (len(sent.words) - 1))
+        words.extend(sent.words)
+    doc = Doc(vocab, words=words, sent_starts=sent_starts)
+    doc.ents = [Span(doc, s, e, label=label) for s, e, label in ents]
+    return doc

@@ -1,0 +1,53 @@
+"""Read unlabelled plain text: one document per line, or per blank-line-separated block.
+
+For batch annotation and pretraining: the Docs carry tokens and sentence
+boundaries (from options.segmenter) and no annotation, so nothing is trained
+on them as if they were gold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Optional
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from span_json import segment
+from textio import CorpusError, ReadOptions, blocks, read_lines
+
+UNITS = ("auto", "line", "block")
+
+
+def text_unit(path: Path | str) -> str:
+    """`block` when some blank-line-separated block spans several lines, else `line`."""
+    return "block" if any(len(b) > 1 for b in blocks(path)) else "line"
+
+
+def iter_texts(path: Path | str, unit: str = "auto") -> Iterator[tuple[int, str]]:
+    """Yield (first line number, text) per document."""
+    if unit not in UNITS:
+        raise ValueError(f"unknown text unit {unit!r}: use one of {', '.join(UNITS)}")
+    if unit == "auto":
+        unit = text_unit(path)
+    if unit == "line":
+        for lineno, line in read_lines(path):
+            if line.strip():
+                yield lineno, line.strip()
+    else:
+        for block in blocks(path):
+            yield block[0][0], " ".join(line.strip() for _, line in block)
+
+
+def read_docs(path: Path | str, nlp: Language, options: Optional[ReadOptions] = None) -> Iterator[Doc]:
+    """Yield one unannotated Doc per document of a text file."""
+    opts = options or ReadOptions()
+    found = 0
+    for _lineno, text in iter_texts(path, opts.text_unit):
+        found += 1
+        yield segment(nlp.make_doc(text), opts)
+    if found == 0:
+        raise CorpusError(
+            path, 1, "the file has no text", "write one document per line (or per blank-line-separated block)"
+        )

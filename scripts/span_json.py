@@ -1,0 +1,243 @@
+"""Read entity annotations with character offsets from JSON or JSONL.
+
+Each record's flavour is recognised by its keys:
+- spaCy-style: {"text", "spans" or "entities": [{"start", "end", "label"}]} (or [start, end, label] lists),
+  and the v2 training tuple [text, {"entities": [[start, end, label]]}];
+- doccano: {"text", "label" or "labels": [[start, end, label]]}, or "entities" with start_offset/end_offset;
+- Label Studio export: {"data": {"text"}, "annotations": [{"result": [{"value": {"start", "end", "labels"}}]}]};
+- Prodigy: {"text", "tokens": [...], "spans": [{"token_start", "token_end", "label"}]}; its tokens are kept,
+  and records whose "answer" is not "accept" are left out;
+- HAREM as distributed by neuralmind: {"doc_id", "doc_text", "entities": [{"start", "end", "label", "text"}]}.
+A .jsonl file holds one record per line; a .json file a list of records (or one record).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Optional
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from textio import CorpusError, ReadOptions, Where, check_label, context, read_lines, read_text
+
+Spans = list[tuple[int, int, str, Optional[str]]]  # start, end, label, the text the record says it covers
+
+
+def iter_records(path: Path | str, options: ReadOptions) -> Iterator[tuple[Where, str, Any]]:
+    """Yield (location, raw text, parsed record); JSON syntax errors in JSONL lines go to on_error."""
+    path = Path(path)
+    if path.suffix.lower() == ".jsonl":
+        for lineno, line in read_lines(path):
+            if not line.strip():
+                continue
+            try:
+                yield lineno, line, json.loads(line)
+            except json.JSONDecodeError as e:
+                options.on_error(
+                    CorpusError(
+                        path, lineno, f"invalid JSON: {e.msg} at column {e.colno}", "write one JSON object per line"
+                    ),
+                    line,
+                )
+        return
+    text = read_text(path)
+    if not text.strip():
+        raise CorpusError(path, 1, "the file is empty", "export the annotations again")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise CorpusError(
+            path,
+            e.lineno,
+            f"invalid JSON: {e.msg} at column {e.colno}",
+            "fix the JSON syntax (or use .jsonl for one record per line)",
+        ) from None
+    records = data if isinstance(data, list) and not _is_v2_tuple(data) else [data]
+    for i, record in enumerate(records, start=1):
+        yield f"record {i}", json.dumps(record, ensure_ascii=False), record
+
+
+def _is_v2_tuple(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 2 and isinstance(value[0], str) and isinstance(value[1], dict)
+
+
+def _offsets(item: Any, start_key: str = "start", end_key: str = "end") -> tuple[Any, Any, Any, Optional[str]]:
+    if isinstance(item, dict):
+        label = item.get("label")
+        if label is None and isinstance(item.get("labels"), list) and item["labels"]:
+            label = item["labels"][0]
+        return item.get(start_key), item.get(end_key), label, item.get("text")
+    if isinstance(item, (list, tuple)) and len(item) >= 3:
+        return item[0], item[1], item[2], None
+    return None, None, None, None
+
+
+def parse_record(record: Any) -> tuple[str, Spans, Optional[list[tuple[str, bool]]], bool]:
+    """(text, spans, tokens or None, keep) for a record of any supported flavour; raises ValueError."""
+    tokens = None
+    keep = True
+    if _is_v2_tuple(record):
+        text, items = record[0], record[1].get("entities", [])
+        raw = [_offsets(x) for x in items]
+    elif not isinstance(record, dict):
+        raise ValueError(f"a record must be a JSON object, found {type(record).__name__}")
+    elif "doc_text" in record:
+        text, raw = record["doc_text"], [_offsets(x) for x in record.get("entities", [])]
+    elif "annotations" in record or "completions" in record:
+        data = record.get("data", {})
+        text = data.get("text") if isinstance(data, dict) else None
+        if text is None and isinstance(data, dict):
+            text = next((v for v in data.values() if isinstance(v, str)), None)
+        annotations = [
+            a for a in record.get("annotations", record.get("completions", [])) if not a.get("was_cancelled")
+        ]
+        results = annotations[0].get("result", []) if annotations else []
+        raw = [
+            _offsets(r.get("value", {})) for r in results if isinstance(r.get("value"), dict) and "start" in r["value"]
+        ]
+    elif "tokens" in record and "spans" in record:
+        text = record.get("text")
+        keep = record.get("answer", "accept") == "accept"
+        toks = record["tokens"]
+        tokens = [(t["text"], bool(t.get("ws", True))) for t in toks]
+        raw = []
+        for s in record["spans"]:
+            if "token_start" in s and "token_end" in s:
+                try:
+                    start, end = toks[s["token_start"]]["start"], toks[s["token_end"]]["end"]
+                except (IndexError, KeyError, TypeError):
+                    raise ValueError(
+                        f"span token ids {s.get('token_start')}-{s.get('token_end')} are not tokens of the record"
+                    ) from None
+                raw.append((start, end, s.get("label"), s.get("text")))
+            else:
+                raw.append(_offsets(s))
+    elif "text" in record:
+        text = record["text"]
+        if "spans" in record or (
+            "entities" in record
+            and record["entities"]
+            and isinstance(record["entities"][0], (dict, list))
+            and not (isinstance(record["entities"][0], dict) and "start_offset" in record["entities"][0])
+        ):
+            raw = [_offsets(x) for x in record.get("spans", record.get("entities", []))]
+        elif "entities" in record:
+            raw = [_offsets(x, "start_offset", "end_offset") for x in record["entities"]]
+        else:
+            raw = [_offsets(x) for x in record.get("label", record.get("labels", []))]
+    else:
+        raise ValueError(f"no text field among the keys {sorted(record)}")
+    if not isinstance(text, str):
+        raise ValueError("the record has no text (a string)")
+    spans: Spans = []
+    for start, end, label, covered in raw:
+        if not isinstance(start, int) or not isinstance(end, int) or not isinstance(label, str) or not label:
+            raise ValueError(f"span {[start, end, label]} needs integer start and end and a label")
+        spans.append((start, end, label, covered))
+    return text, spans, tokens, keep
+
+
+def check_spans(text: str, spans: Spans, path: Path | str, where: Where, labels: Optional[frozenset[str]]) -> Spans:
+    """Sort and validate spans: in range, matching their stated text, known labels, no overlaps."""
+    unique = sorted(set(spans), key=lambda s: (s[0], s[1]))
+    for start, end, label, covered in unique:
+        if not 0 <= start < end <= len(text):
+            raise CorpusError(
+                path,
+                where,
+                f"span [{start}, {end}) {label} is out of range for a text of {len(text)} characters",
+                "fix the offsets (0 <= start < end <= length of the text)",
+            )
+        if covered is not None and text[start:end] != covered:
+            raise CorpusError(
+                path,
+                where,
+                f"span [{start}, {end}) {label} covers {text[start:end]!r} but says {covered!r}",
+                "the offsets are shifted: fix them or the text",
+            )
+        check_label(label, labels, path, where)
+    for a, b in zip(unique, unique[1:]):
+        if b[0] < a[1]:
+            raise CorpusError(
+                path,
+                where,
+                f"spans overlap: {a[2]} {context(text, a[0], a[1])} and {b[2]} {context(text, b[0], b[1])}",
+                "keep one of them (spaCy's NER needs non-overlapping entities)",
+            )
+    return unique
+
+
+def record_to_doc(
+    nlp: Language,
+    text: str,
+    spans: Spans,
+    tokens: Optional[list[tuple[str, bool]]],
+    path: Path | str,
+    where: Where,
+    options: ReadOptions,
+) -> Doc:
+    """Tokenize (or take the record's tokens) and align the character spans to tokens."""
+    if tokens is not None:
+        doc = Doc(nlp.vocab, words=[t for t, _ in tokens], spaces=[ws for _, ws in tokens])
+        if doc.text != text:
+            raise CorpusError(path, where, "the record's tokens do not spell its text", "export the record again")
+    else:
+        doc = nlp.make_doc(text)
+    ents = []
+    for start, end, label, _ in spans:
+        span = doc.char_span(start, end, label=label, alignment_mode=options.alignment_mode)
+        if span is None or not len(span):
+            raise CorpusError(
+                path,
+                where,
+                f"span [{start}, {end}) {label} {context(text, start, end)} does not align to token boundaries",
+                "fix the offsets, or pass --vars.alignment_mode expand (or contract) to snap it to tokens",
+            )
+        ents.append(span)
+    for a, b in zip(ents, ents[1:]):
+        if b.start < a.end:
+            raise CorpusError(
+                path,
+                where,
+                f"spans {a.text!r} and {b.text!r} overlap once snapped to tokens",
+                "fix the offsets or use --vars.alignment_mode strict",
+            )
+    doc.ents = ents
+    return doc
+
+
+def read_docs(path: Path | str, nlp: Language, options: Optional[ReadOptions] = None) -> Iterator[Doc]:
+    """Yield one Doc per accepted record, with entities and sentence boundaries that never cut an entity."""
+    opts = options or ReadOptions()
+    found = 0
+    for where, raw, record in iter_records(path, opts):
+        found += 1
+        try:
+            try:
+                text, spans, tokens, keep = parse_record(record)
+            except ValueError as e:
+                raise CorpusError(path, where, str(e), "see the README for the JSON flavours this reads") from None
+            if not keep:
+                continue
+            spans = check_spans(text, spans, path, where, opts.labels)
+            doc = record_to_doc(nlp, text, spans, tokens, path, where, opts)
+        except CorpusError as e:
+            opts.on_error(e, raw)
+            continue
+        yield segment(doc, opts)
+    if found == 0:
+        raise CorpusError(path, 1, "no records found", "the file holds no JSON records")
+
+
+def segment(doc: Doc, options: ReadOptions) -> Doc:
+    """Set sentence boundaries with options.segmenter, never inside an entity."""
+    if options.segmenter is None or not len(doc):
+        return doc
+    doc = options.segmenter(doc)
+    for ent in doc.ents:
+        for token in ent[1:]:
+            token.is_sent_start = False
+    return doc
