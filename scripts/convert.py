@@ -234,7 +234,7 @@ def main(
         n_sents=n_sents,
         merge_multiword=not split_multiword,
         tag_scheme=tag_scheme,
-        repair_tags=repair_tags,
+        repair_tags=flags["repair-tags"],
         alignment_mode=alignment_mode,
         text_unit=text_unit,
         labels=frozenset(x.strip() for x in labels.split(",") if x.strip()) or None,

@@ -21,8 +21,9 @@ UNITS = ("auto", "line", "block")
 
 
 def text_unit(path: Path | str) -> str:
-    """`block` when some blank-line-separated block spans several lines, else `line`."""
-    return "block" if any(len(b) > 1 for b in blocks(path)) else "line"
+    """`block` when blank lines separate blocks of which some span several lines, else `line`."""
+    sizes = [len(b) for b in blocks(path)]
+    return "block" if len(sizes) > 1 and max(sizes) > 1 else "line"
 
 
 def iter_texts(path: Path | str, unit: str = "auto") -> Iterator[tuple[int, str]]:

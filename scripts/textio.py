@@ -76,9 +76,9 @@ def blocks(path: Path | str) -> Iterator[list[tuple[int, str]]]:
 
 def context(text: str, start: int, end: int, width: int = 25) -> str:
     """The text around [start, end) with the span in brackets, for error messages."""
-    left = text[max(0, start - width) : start]
-    right = text[end : end + width]
-    return f"«…{left}[{text[start:end]}]{right}…»".replace("\n", "⏎")
+    left = ("…" if start > width else "") + text[max(0, start - width) : start]
+    right = text[end : end + width] + ("…" if end + width < len(text) else "")
+    return f"«{left}[{text[start:end]}]{right}»".replace("\n", "⏎")
 
 
 def check_label(label: str, labels: Optional[frozenset[str]], path: Path | str, where: Where) -> None:

@@ -1,0 +1,374 @@
+"""Readers of every format: fixtures per format and per error, plus round-trips of random span sets."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import spacy
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import ROOT, conllu_line, sentences
+from convert import convert
+from formats import detect_format, read_docs
+from tags import detect_scheme, spans_to_tags, tags_to_spans
+from textio import CorpusError, ReadOptions
+
+NLP = spacy.blank("pt")
+
+
+def ents(doc):
+    return [(e.text, e.label_) for e in doc.ents]
+
+
+def read(path, fmt="auto", **options):
+    opts = ReadOptions(**options)
+    if detect_format(path, fmt) in ("json", "text") and opts.segmenter is None:
+        opts.segmenter = spacy.blank("pt").add_pipe("sentencizer")
+    return list(read_docs(path, detect_format(path, fmt), NLP, opts))
+
+
+# ---- CoNLL / IOB columns -------------------------------------------------------------------------------------------
+
+LENER = "O\tO\nSupremo B-ORGANIZACAO\nTribunal I-ORGANIZACAO\nFederal I-ORGANIZACAO\njulgou O\n. O\n\nJoão B-PESSOA\nfalou O\n"
+
+
+def test_two_column_space_separated_keeps_label_names(write):
+    (doc,) = read(write("lener.conll", LENER.replace("O\tO\n", "")))
+    assert ents(doc) == [("Supremo Tribunal Federal", "ORGANIZACAO"), ("João", "PESSOA")]
+    assert [s.text for s in doc.sents] == ["Supremo Tribunal Federal julgou .", "João falou"]
+
+
+def test_conll2003_four_columns_docstart_and_tabs(write):
+    text = "-DOCSTART- -X- -X- O\n\nAna\tNNP\tB-NP\tB-PER\nmora\tVB\tB-VP\tO\n\n-DOCSTART- -X- -X- O\n\nPorto\tNNP\tB-NP\tB-LOC\n"
+    docs = read(write("c.iob", text))
+    assert [ents(d) for d in docs] == [[("Ana", "PER")], [("Porto", "LOC")]]
+
+
+@pytest.mark.parametrize(
+    "tags, scheme, expected",
+    [
+        (["B-PER", "I-PER", "O", "B-LOC"], "iob2", [(0, 2, "PER"), (3, 4, "LOC")]),
+        (["I-PER", "I-PER", "B-PER", "O"], "iob1", [(0, 2, "PER"), (2, 3, "PER")]),
+        (["B-PER", "L-PER", "U-LOC", "O"], "biluo", [(0, 2, "PER"), (2, 3, "LOC")]),
+        (["B-PER", "E-PER", "S-LOC", "O"], "biluo", [(0, 2, "PER"), (2, 3, "LOC")]),
+        (["I-PER", "I-PER", "O", "I-LOC"], "io", [(0, 2, "PER"), (3, 4, "LOC")]),
+    ],
+)
+def test_tag_schemes_are_detected_and_decoded(tags, scheme, expected):
+    assert detect_scheme(tags) == scheme
+    assert tags_to_spans(tags, scheme) == expected
+
+
+def test_iob2_inside_after_outside_fails_unless_repaired(write):
+    path = write("bad.conll", "Ana O\nSilva I-PER\nmora O\n")
+    with pytest.raises(CorpusError, match=r"bad.conll:2: I-PER follows O \(IOB2 opens every entity with B-\)"):
+        read(path, tag_scheme="iob2")
+    (doc,) = read(path, tag_scheme="iob2", repair_tags=True)
+    assert ents(doc) == [("Silva", "PER")]
+
+
+@pytest.mark.parametrize(
+    "text, line, message",
+    [
+        ("Ana B-PER\nSilva I-PER x\n", 2, "3 columns where the file's first token line has 2"),
+        ("Ana B-PER\nSilva X-PER\n", 2, "malformed entity tag 'X-PER'"),
+        ("Ana B-PER\nSilva I-PER\n\nmora L-PER\n", 4, "L-PER does not continue an entity"),
+    ],
+)
+def test_iob_errors_are_located(write, text, line, message):
+    path = write("e.iob", text)
+    with pytest.raises(CorpusError) as err:
+        read(path, fmt="iob", tag_scheme="biluo" if "L-" in text else "auto")
+    assert str(err.value).startswith(f"{path}:{line}: ") and message in str(err.value)
+
+
+# ---- span JSON / JSONL -----------------------------------------------------------------------------------------------
+
+TEXT = "Ana Silva mora em Lisboa."
+SPANS = [(0, 9, "PER"), (18, 24, "LOC")]
+EXPECTED = [("Ana Silva", "PER"), ("Lisboa", "LOC")]
+
+
+def as_spacy(text, spans):
+    return {"text": text, "spans": [{"start": s, "end": e, "label": lab} for s, e, lab in spans]}
+
+
+def as_doccano(text, spans):
+    return {"text": text, "label": [[s, e, lab] for s, e, lab in spans]}
+
+
+def as_doccano_entities(text, spans):
+    return {
+        "text": text,
+        "entities": [
+            {"id": i, "start_offset": s, "end_offset": e, "label": lab} for i, (s, e, lab) in enumerate(spans)
+        ],
+    }
+
+
+def as_label_studio(text, spans):
+    result = [
+        {
+            "value": {"start": s, "end": e, "text": text[s:e], "labels": [lab]},
+            "type": "labels",
+            "from_name": "label",
+            "to_name": "text",
+        }
+        for s, e, lab in spans
+    ]
+    return {"id": 1, "data": {"text": text}, "annotations": [{"was_cancelled": False, "result": result}]}
+
+
+def as_prodigy(text, spans):
+    doc = NLP.make_doc(text)
+    tokens = [
+        {"text": t.text, "start": t.idx, "end": t.idx + len(t), "id": t.i, "ws": bool(t.whitespace_)} for t in doc
+    ]
+    out = []
+    for s, e, lab in spans:
+        span = doc.char_span(s, e)
+        out.append({"start": s, "end": e, "token_start": span.start, "token_end": span.end - 1, "label": lab})
+    return {"text": text, "tokens": tokens, "spans": out, "answer": "accept"}
+
+
+def as_harem(text, spans):
+    return {
+        "doc_id": "d1",
+        "doc_text": text,
+        "entities": [
+            {"entity_id": i, "text": text[s:e], "label": lab, "start": s, "end": e}
+            for i, (s, e, lab) in enumerate(spans)
+        ],
+    }
+
+
+FLAVOURS = [as_spacy, as_doccano, as_doccano_entities, as_label_studio, as_prodigy, as_harem]
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("ext", ["jsonl", "json"])
+def test_json_flavours(write, flavour, ext):
+    record = flavour(TEXT, SPANS)
+    text = json.dumps(record) + "\n" if ext == "jsonl" else json.dumps([record, record])
+    docs = read(write(f"data.{ext}", text))
+    assert [ents(d) for d in docs] == [EXPECTED] * len(docs)
+
+
+def test_spacy_v2_training_tuples_and_entities_key(write):
+    data = [[TEXT, {"entities": [list(s) for s in SPANS]}]]
+    assert [ents(d) for d in read(write("v2.json", json.dumps(data)))] == [EXPECTED]
+    record = {"text": TEXT, "entities": [{"start": s, "end": e, "label": lab} for s, e, lab in SPANS]}
+    assert [ents(d) for d in read(write("e.jsonl", json.dumps(record)))] == [EXPECTED]
+
+
+def test_prodigy_rejected_answers_are_left_out(write):
+    accepted, rejected = as_prodigy(TEXT, SPANS), dict(as_prodigy(TEXT, SPANS), answer="reject")
+    assert len(read(write("p.jsonl", json.dumps(accepted) + "\n" + json.dumps(rejected) + "\n"))) == 1
+
+
+def test_long_document_is_split_into_sentences_without_cutting_an_entity(write):
+    text = "O Dr. Silva chegou. Depois visitou o Museu Nac. de Arte. Fim."
+    start = text.index("Museu")
+    record = as_harem(text, [(start, start + len("Museu Nac. de Arte"), "LOCAL")])
+    (doc,) = read(write("harem.json", json.dumps([record])))
+    assert ents(doc) == [("Museu Nac. de Arte", "LOCAL")]
+    ent = doc.ents[0]
+    assert all(not t.is_sent_start for t in ent[1:])
+    assert len(list(doc.sents)) >= 3
+
+
+@pytest.mark.parametrize(
+    "spans, message",
+    [
+        (
+            [(0, 9, "PER"), (4, 14, "LOC")],
+            "spans overlap: PER «[Ana Silva] mora em Lisboa.» and LOC «Ana [Silva mora] em Lisboa.»",
+        ),
+        ([(18, 40, "LOC")], "span [18, 40) LOC is out of range for a text of 25 characters"),
+        ([(1, 9, "PER")], "span [1, 9) PER «A[na Silva] mora em Lisboa.» does not align to token boundaries"),
+        ([(0, "9", "PER")], "needs integer start and end and a label"),
+    ],
+)
+def test_span_errors_name_record_and_text(write, spans, message):
+    path = write("bad.jsonl", json.dumps({"text": TEXT, "label": [list(s) for s in spans]}) + "\n")
+    with pytest.raises(CorpusError) as err:
+        read(path)
+    assert str(err.value).startswith(f"{path}:1: ") and message in str(err.value)
+
+
+def test_alignment_mode_expand_snaps_spans_to_tokens(write):
+    path = write("a.jsonl", json.dumps(as_doccano(TEXT, [(1, 9, "PER")])) + "\n")
+    assert [ents(d) for d in read(path, alignment_mode="expand")] == [[("Ana Silva", "PER")]]
+    assert [ents(d) for d in read(path, alignment_mode="contract")] == [[("Silva", "PER")]]
+
+
+def test_shifted_offsets_and_unknown_labels(write):
+    shifted = as_harem(TEXT, SPANS)
+    shifted["entities"][0]["text"] = "Ana Silv"
+    with pytest.raises(CorpusError, match=r"\(record 1\): span \[0, 9\) PER covers 'Ana Silva' but says 'Ana Silv'"):
+        read(write("h.json", json.dumps([shifted])))
+    with pytest.raises(CorpusError, match=r"unknown label 'LOC' \(declared: ORG, PER\).*--vars.labels"):
+        read(write("l.jsonl", json.dumps(as_spacy(TEXT, SPANS))), labels=frozenset({"PER", "ORG"}))
+
+
+def test_bad_json_empty_files_and_encoding(write):
+    with pytest.raises(CorpusError, match=r"x.jsonl:2: invalid JSON"):
+        read(write("x.jsonl", json.dumps(as_spacy(TEXT, SPANS)) + "\n{oops\n"))
+    with pytest.raises(CorpusError, match=r"y.json:1: the file is empty"):
+        read(write("y.json", "  \n"))
+    with pytest.raises(CorpusError, match=r"z.jsonl:1: not valid UTF-8"):
+        read(write("z.jsonl", json.dumps({"text": "ação"}, ensure_ascii=False), encoding="latin-1"))
+    with pytest.raises(CorpusError, match=r"no text field"):
+        read(write("n.jsonl", json.dumps({"body": TEXT})))
+    bom_crlf = write("b.jsonl", "\ufeff" + json.dumps(as_spacy(TEXT, SPANS)) + "\r\n")
+    assert [ents(d) for d in read(bom_crlf)] == [EXPECTED]
+
+
+# ---- plain text ------------------------------------------------------------------------------------------------------
+
+
+def test_plain_text_lines_or_blocks(write):
+    assert [d.text for d in read(write("l.txt", "Primeiro texto.\nSegundo texto.\n"))] == [
+        "Primeiro texto.",
+        "Segundo texto.",
+    ]
+    docs = read(write("b.txt", "Um parágrafo\nem duas linhas.\n\nOutro.\n"))
+    assert [d.text for d in docs] == ["Um parágrafo em duas linhas.", "Outro."]
+    assert not docs[0].has_annotation("ENT_IOB")
+
+
+def test_format_detection_by_content(write):
+    assert detect_format(write("a.conll", sentences(2))) == "conllu"
+    assert detect_format(write("b.conll", LENER)) == "iob"
+    assert detect_format(write("c.txt", "Um texto qualquer.\n")) == "text"
+    assert detect_format(write("d.data", json.dumps(as_spacy(TEXT, SPANS)))) == "json"
+
+
+# ---- skipping bad records, leakage, stats ----------------------------------------------------------------------------
+
+
+def test_skip_bad_writes_rejects_and_counts_them(write, tmp_path):
+    good = [json.dumps(as_spacy(f"{TEXT} {i}", SPANS)) for i in range(20)]
+    bad = json.dumps(as_doccano(TEXT, [(1, 9, "PER")]))
+    path = write("d.jsonl", "\n".join(good[:10] + [bad] + good[10:]) + "\n")
+    with pytest.raises(CorpusError):
+        convert(path, path, path, tmp_path / "out")
+    stats = convert(path, path, path, tmp_path / "out", skip_bad=True)
+    assert stats["skipped_records"] == {"train": 1}
+    (reject,) = [json.loads(line) for line in (tmp_path / "out/rejects.jsonl").read_text().splitlines()]
+    assert reject["where"] == 11 and reject["record"] == bad and "does not align" in reject["error"]
+    assert sum(s["documents"] for s in stats["splits"].values()) == 20
+
+
+def test_cli_flags_and_leakage_warning(write, tmp_path):
+    train = write("train.conll", "Ana B-PER\nmora O\n\nRui B-PER\nfoi O\n")
+    dev = write("dev.conll", "Ana B-PER\nmora O\n")
+    test = write("test.conll", "Silva I-PER\nmora O\n")
+    cmd = [
+        sys.executable,
+        str(ROOT / "scripts/convert.py"),
+        "--train",
+        str(train),
+        "--dev",
+        str(dev),
+        "--test",
+        str(test),
+        "--output-dir",
+        str(tmp_path / "out"),
+        "--n-sents",
+        "1",
+        "--tag-scheme",
+        "iob2",
+    ]
+    failed = subprocess.run(cmd, capture_output=True, text=True)
+    assert failed.returncode == 1 and f"{test}:1: I-PER follows the sentence start" in failed.stderr
+    repaired = subprocess.run([*cmd, "--repair-tags=true"], capture_output=True, text=True)
+    assert repaired.returncode == 0, repaired.stderr
+    assert "⚠ 1 documents occur in both train and dev" in repaired.stdout
+    stats = json.loads((tmp_path / "out/stats.json").read_text())
+    assert stats["duplicates"] == {"train/dev": 1, "train/test": 0, "dev/test": 0}
+    assert stats["splits"]["test"]["entities_per_label"] == {"PER": 1}
+    wrong = subprocess.run([*cmd, "--skip-bad=maybe"], capture_output=True, text=True)
+    assert wrong.returncode == 2 and "--skip-bad maybe: use true or false" in wrong.stderr
+
+
+# ---- round trips of random span sets ---------------------------------------------------------------------------------
+
+LABELS = ["PER", "ORG", "LOC", "MISC", "PESSOA"]
+
+
+@st.composite
+def annotated(draw, gap: bool = False):
+    """Random words and non-overlapping token spans (with a gap between spans when `gap`)."""
+    words = draw(st.lists(st.text("abcdefghij", min_size=1, max_size=5), min_size=1, max_size=12))
+    spans, i = [], 0
+    while i < len(words):
+        if draw(st.booleans()):
+            end = draw(st.integers(i + 1, min(len(words), i + 3)))
+            spans.append((i, end, draw(st.sampled_from(LABELS))))
+            i = end + (1 if gap else 0)
+        else:
+            i += 1
+    return words, spans
+
+
+def char_spans(words, spans):
+    starts, pos = [], 0
+    for w in words:
+        starts.append(pos)
+        pos += len(w) + 1
+    return " ".join(words), [(starts[s], starts[e - 1] + len(words[e - 1]), lab) for s, e, lab in spans]
+
+
+def token_spans(doc):
+    return [(e.start, e.end, e.label_) for e in doc.ents]
+
+
+ROUND_TRIP = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@ROUND_TRIP
+@given(data=annotated(), scheme=st.sampled_from(["iob1", "iob2", "biluo"]))
+def test_iob_round_trip(write, data, scheme):
+    words, spans = data
+    tags = spans_to_tags(spans, len(words), scheme)
+    path = write("rt.iob", "".join(f"{w}\t{t}\n" for w, t in zip(words, tags)))
+    (doc,) = read(path, tag_scheme=scheme)
+    assert token_spans(doc) == spans
+
+
+@ROUND_TRIP
+@given(data=annotated(gap=True))
+def test_io_round_trip(write, data):
+    words, spans = data
+    path = write("rt.iob", "".join(f"{w} {t}\n" for w, t in zip(words, spans_to_tags(spans, len(words), "io"))))
+    (doc,) = read(path, tag_scheme="io")
+    assert token_spans(doc) == spans
+
+
+@ROUND_TRIP
+@given(data=annotated(), scheme=st.sampled_from(["iob2", "biluo"]))
+def test_conllu_round_trip(write, data, scheme):
+    words, spans = data
+    tags = spans_to_tags(spans, len(words), scheme)
+    lines = [
+        conllu_line(
+            i + 1, w, head=0 if i == 0 else 1, deprel="root" if i == 0 else "dep", misc=f"NE={t}" if t != "O" else "_"
+        )
+        for i, (w, t) in enumerate(zip(words, tags))
+    ]
+    (doc,) = read(write("rt.conllu", "\n".join(lines) + "\n\n"), tag_scheme=scheme)
+    assert token_spans(doc) == spans
+
+
+@ROUND_TRIP
+@given(data=annotated(), flavour=st.sampled_from(FLAVOURS))
+def test_json_round_trip(write, data, flavour):
+    words, spans = data
+    text, chars = char_spans(words, spans)
+    (doc,) = read(write("rt.jsonl", json.dumps(flavour(text, chars)) + "\n"))
+    assert [(e.start_char, e.end_char, e.label_) for e in doc.ents] == chars
