@@ -147,3 +147,11 @@ def test_changing_the_sample_reruns_convert_and_everything_after(project):
     yml.write_text(yml.read_text().replace(old_md5, checksum(train)))
     assert run_all(project, FAST) == ["assets", "convert", "train", "evaluate"]
     assert run_all(project, FAST) == []
+
+
+def test_debug_data_runs_spacy_debug_data_and_fails_on_its_errors(project, capfd):
+    # the sample is, rightly, too small for spaCy's "enough examples for a new pipeline" check
+    with pytest.raises(SystemExit) as exit_info:
+        weasel_run.project_run(project, "debug-data")
+    assert exit_info.value.code == 1
+    assert "Low number of examples to train a new pipeline" in capfd.readouterr().out
