@@ -372,3 +372,59 @@ def test_json_round_trip(write, data, flavour):
     text, chars = char_spans(words, spans)
     (doc,) = read(write("rt.jsonl", json.dumps(flavour(text, chars)) + "\n"))
     assert [(e.start_char, e.end_char, e.label_) for e in doc.ents] == chars
+
+
+BAD_INPUTS = {
+    "cycle.conllu": "\n".join(
+        [conllu_line(1, "a", head=2, deprel="dep"), conllu_line(2, "b", head=1, deprel="dep"), conllu_line(3, "c")]
+    )
+    + "\n\n",
+    "iob2.conll": "Ana O\nSilva I-PER\n",
+    "overlap.jsonl": json.dumps(as_doccano(TEXT, [(0, 9, "PER"), (4, 14, "LOC")])) + "\n",
+    "empty.conllu": "\n",
+    "latin1.txt": "ação\n",
+    "label.conllu": conllu_line(1, "Ana", misc="NE=B-PESSOA") + "\n\n",
+}
+
+
+@pytest.mark.parametrize("name", BAD_INPUTS)
+def test_every_bad_input_exits_nonzero_with_a_located_message(write, tmp_path, name):
+    path = write(name, BAD_INPUTS[name], encoding="latin-1" if "latin1" in name else "utf8")
+    before = path.read_bytes()
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts/convert.py"),
+            "--train",
+            str(path),
+            "--output-dir",
+            str(tmp_path / "out"),
+            "--tag-scheme",
+            "iob2",
+            "--labels",
+            "PER,LOC",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith(f"✘ {path}:") and result.stderr.count(": ") >= 2, result.stderr
+    assert path.read_bytes() == before, "inputs are never modified"
+    assert not (tmp_path / "out" / "train.spacy").exists()
+
+
+def test_trained_pipeline_as_sentence_splitter(tmp_path, write):
+    from formats import make_segmenter
+
+    nlp = spacy.blank("pt")
+    nlp.add_pipe("senter")
+    nlp.initialize()
+    nlp.to_disk(tmp_path / "senter-model")
+    record = as_harem("Ana Silva mora em Lisboa. Rui mora no Porto.", SPANS)
+    opts = ReadOptions(segmenter=make_segmenter(str(tmp_path / "senter-model"), "pt"))
+    (doc,) = read_docs(write("h.json", json.dumps([record])), "json", NLP, opts)
+    assert doc.has_annotation("SENT_START") and ents(doc) == EXPECTED
+    assert all(not t.is_sent_start for e in doc.ents for t in e[1:])
+    with pytest.raises(CorpusError, match="neither a senter nor a parser"):
+        spacy.blank("pt").to_disk(tmp_path / "blank")
+        make_segmenter(str(tmp_path / "blank"), "pt")
