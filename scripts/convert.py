@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import time
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -132,6 +133,7 @@ def convert(
     sentencizer: str = "sentencizer",
 ) -> dict:
     """Convert the corpus; write the DocBins, stats.json and rejects.jsonl; return the stats."""
+    started = time.perf_counter()
     sources = resolve_sources(train, dev, test)
     opts = options or ReadOptions()
     rejects: list[Reject] = []
@@ -176,6 +178,7 @@ def convert(
             DocBin(docs=read[split], store_user_data=False).to_disk(tmp)
         stats["splits"][split] = split_stats(read[split])
     stats["labels"] = sorted({lab for s in stats["splits"].values() for lab in s["entities_per_label"]})
+    stats["seconds"] = round(time.perf_counter() - started, 2)
     write_json(output_dir / "stats.json", stats)
     lines = [
         json.dumps(

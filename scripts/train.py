@@ -6,17 +6,20 @@ training log untouched instead of half-overwritten.
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 from typing import Any
 
+import spacy
 import typer
 from spacy import util
 from spacy.cli._util import setup_gpu
 from spacy.cli.train import train as spacy_train
 
-from fileio import remove_path, replace_tree
+from fileio import checksum, remove_path, replace_tree, write_json
 
-RESULTS = ("model-best", "model-last", "log.jsonl")
+RESULTS = ("model-best", "model-last", "log.jsonl", "train-summary.json")
 
 
 def train(
@@ -28,7 +31,8 @@ def train(
     seed: int | None = None,
     max_steps: int | None = None,
 ) -> list[Path]:
-    """Train and return the paths of model-best, model-last and the JSONL training log."""
+    """Train; return the paths of model-best, model-last, the JSONL log and train-summary.json."""
+    started = time.perf_counter()
     overrides: dict[str, Any] = {"paths.train": str(train_path), "paths.dev": str(dev_path)}
     if seed is not None:
         overrides["system.seed"] = seed
@@ -45,6 +49,19 @@ def train(
     overrides["training.logger.output_file"] = str(scratch / "log.jsonl")
     setup_gpu(gpu_id)
     spacy_train(config, scratch, use_gpu=gpu_id, overrides=overrides)
+    log = [json.loads(line) for line in (scratch / "log.jsonl").read_text(encoding="utf8").splitlines() if line.strip()]
+    summary = {
+        "seconds": round(time.perf_counter() - started, 1),
+        "steps": log[-1]["step"] if log else 0,
+        "best_score": max((row["score"] for row in log), default=None),
+        "seed": seed,
+        "max_steps": max_steps,
+        "gpu_id": gpu_id,
+        "config": str(config),
+        "config_md5": checksum(config),
+        "spacy_version": spacy.__version__,
+    }
+    write_json(scratch / "train-summary.json", summary)
     missing = [name for name in RESULTS if not (scratch / name).exists()]
     if missing:
         raise RuntimeError(f"spacy train finished without writing {', '.join(missing)} in {scratch}")

@@ -12,7 +12,7 @@ from conftest import ROOT
 CONFIG = load_project_config(ROOT)
 COMMANDS = {c["name"]: c for c in CONFIG["commands"]}
 SHELL_ONLY = {"rm", "mv", "cp", "mkdir", "touch", "cat", "ln", "wget", "curl", "sed", "find"}
-OUR_SCRIPTS = {"convert.py", "fetch_assets.py", "train.py", "evaluate.py", "clean.py"}
+OUR_SCRIPTS = {"convert.py", "fetch_assets.py", "train.py", "evaluate.py", "clean.py", "report.py"}
 
 
 @pytest.mark.parametrize("name", COMMANDS)
@@ -68,7 +68,7 @@ def test_missing_outputs_fail_the_step(name):
 
 
 def test_all_workflow_is_the_training_pipeline():
-    assert CONFIG["workflows"]["all"] == ["assets", "convert", "fill-config", "train", "evaluate"]
+    assert CONFIG["workflows"]["all"] == ["assets", "convert", "fill-config", "train", "evaluate", "report"]
     assert "corpus/test.spacy" in COMMANDS["evaluate"]["deps"], "evaluate on the held-out test split"
     assert "corpus/dev.spacy" not in COMMANDS["evaluate"]["deps"]
 

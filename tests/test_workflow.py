@@ -19,7 +19,7 @@ from conftest import ROOT
 from fileio import checksum
 
 pytestmark = pytest.mark.slow
-COMMANDS = ["assets", "convert", "fill-config", "train", "evaluate"]
+COMMANDS = ["assets", "convert", "fill-config", "train", "evaluate", "report"]
 GENERATED = (
     "corpus",
     "training",
@@ -94,7 +94,13 @@ def test_all_on_the_sample_trains_and_scores_above_baseline(project):
         "training/model-best/meta.json",
         "training/model-last/meta.json",
         "training/log.jsonl",
+        "training/train-summary.json",
+        "corpus/rejects.jsonl",
         "metrics/scores.json",
+        "metrics/report.html",
+        "metrics/report.md",
+        "metrics/report/learning_curves.png",
+        "metrics/history.json",
     ):
         assert (project / path).exists(), path
     scores = srsly.read_json(project / "metrics/scores.json")
@@ -124,14 +130,14 @@ def test_second_run_executes_no_step(project):
 
 
 def test_changing_a_var_reruns_the_steps_that_use_it(project):
-    assert run_all(project, FAST) == ["train", "evaluate"]
+    assert run_all(project, FAST) == ["train", "evaluate", "report"]
     assert run_all(project, FAST) == []
 
 
-def test_changing_the_base_config_reruns_fill_config_train_evaluate(project):
+def test_changing_the_base_config_reruns_fill_config_train_evaluate_report(project):
     base = project / "configs/base_config.cfg"
     base.write_text(base.read_text().replace("hidden_width = 64", "hidden_width = 48"))
-    assert run_all(project, FAST) == ["fill-config", "train", "evaluate"]
+    assert run_all(project, FAST) == ["fill-config", "train", "evaluate", "report"]
 
 
 def test_changing_the_sample_reruns_convert_and_everything_after(project):
@@ -145,7 +151,7 @@ def test_changing_the_sample_reruns_convert_and_everything_after(project):
     assert exit_info.value.code != 0
     yml = project / "project.yml"
     yml.write_text(yml.read_text().replace(old_md5, checksum(train)))
-    assert run_all(project, FAST) == ["assets", "convert", "train", "evaluate"]
+    assert run_all(project, FAST) == ["assets", "convert", "train", "evaluate", "report"]
     assert run_all(project, FAST) == []
 
 

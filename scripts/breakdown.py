@@ -1,0 +1,181 @@
+"""Per-label, per-tag and per-relation scores, confusion matrices and error picks for the report.
+
+All figures compare predicted docs with gold docs through spaCy's `Example`
+alignment, so a tokenization that differs from the gold one is handled the way
+`spacy evaluate` handles it: entities match by character offsets and label,
+tokens only where the alignment is one-to-one.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from spacy.training import Example
+
+MISSED = "(missed)"  # a gold entity with no predicted entity over the same characters
+SPURIOUS = "(spurious)"  # a predicted entity with no gold entity over the same characters
+
+
+def _char_ents(doc) -> dict[tuple[int, int], str]:
+    return {(e.start_char, e.end_char): e.label_ for e in doc.ents}
+
+
+@dataclass
+class LabelScore:
+    label: str
+    p: float
+    r: float
+    f: float
+    support: int  # gold count
+    tp: int
+    fp: int
+    fn: int
+
+
+def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def ner_per_label(examples: Iterable[Example]) -> list[LabelScore]:
+    """Precision, recall, F1 and gold support per entity label, worst F1 first."""
+    tp, fp, fn = Counter(), Counter(), Counter()
+    for eg in examples:
+        gold, pred = _char_ents(eg.reference), _char_ents(eg.predicted)
+        for span, label in gold.items():
+            if pred.get(span) == label:
+                tp[label] += 1
+            else:
+                fn[label] += 1
+        for span, label in pred.items():
+            if gold.get(span) != label:
+                fp[label] += 1
+    labels = set(tp) | set(fp) | set(fn)
+    scores = [
+        LabelScore(lab, *prf(tp[lab], fp[lab], fn[lab]), tp[lab] + fn[lab], tp[lab], fp[lab], fn[lab]) for lab in labels
+    ]
+    return sorted(scores, key=lambda s: (s.f, -s.support, s.label))
+
+
+def ner_confusion(examples: Iterable[Example]) -> Counter:
+    """Counts of (gold label, predicted label), with MISSED and SPURIOUS for unmatched spans."""
+    counts: Counter = Counter()
+    for eg in examples:
+        gold, pred = _char_ents(eg.reference), _char_ents(eg.predicted)
+        for span, label in gold.items():
+            counts[(label, pred.get(span, MISSED))] += 1
+        for span, label in pred.items():
+            if span not in gold:
+                counts[(SPURIOUS, label)] += 1
+    return counts
+
+
+def _one_to_one(eg: Example) -> dict[int, int]:
+    """Reference token index -> predicted token index, where the alignment is one-to-one."""
+    y2x = eg.alignment.y2x
+    mapping = {}
+    for i, n in enumerate(y2x.lengths):
+        if n == 1:
+            j = int(y2x[i][0])
+            if eg.alignment.x2y.lengths[j] == 1:
+                mapping[i] = j
+    return mapping
+
+
+def pos_per_tag(examples: Iterable[Example]) -> tuple[dict[str, tuple[float, int]], Counter]:
+    """Accuracy and support per gold UPOS, and the (gold, predicted) confusion counts."""
+    confusion: Counter = Counter()
+    for eg in examples:
+        if not eg.reference.has_annotation("POS"):
+            continue
+        mapping = _one_to_one(eg)
+        for token in eg.reference:
+            j = mapping.get(token.i)
+            confusion[(token.pos_, eg.predicted[j].pos_ if j is not None else MISSED)] += 1
+    totals, correct = Counter(), Counter()
+    for (gold, pred), n in confusion.items():
+        totals[gold] += n
+        if gold == pred:
+            correct[gold] += n
+    per_tag = {tag: (correct[tag] / totals[tag], totals[tag]) for tag in totals}
+    return dict(sorted(per_tag.items(), key=lambda kv: (kv[1][0], -kv[1][1]))), confusion
+
+
+def _arcs(eg: Example) -> list[tuple[bool, bool]]:
+    """Per reference token with a gold head: (head right, head and label right)."""
+    mapping = _one_to_one(eg)
+    back = {j: i for i, j in mapping.items()}
+    out = []
+    for token in eg.reference:
+        j = mapping.get(token.i)
+        if j is None:
+            out.append((False, False))
+            continue
+        pred = eg.predicted[j]
+        head_ok = back.get(pred.head.i) == token.head.i
+        out.append((head_ok, head_ok and pred.dep_.lower() == token.dep_.lower()))
+    return out
+
+
+def las_per_deprel(examples: Iterable[Example]) -> dict[str, tuple[float, int]]:
+    """Labelled attachment accuracy and support per gold dependency relation, worst first."""
+    totals, correct = Counter(), Counter()
+    for eg in examples:
+        if not eg.reference.has_annotation("DEP"):
+            continue
+        for token, (_, las_ok) in zip(eg.reference, _arcs(eg)):
+            totals[token.dep_] += 1
+            correct[token.dep_] += las_ok
+    per = {dep: (correct[dep] / totals[dep], totals[dep]) for dep in totals}
+    return dict(sorted(per.items(), key=lambda kv: (kv[1][0], -kv[1][1])))
+
+
+@dataclass
+class SentenceError:
+    example: int  # index of the example
+    start: int  # reference token span of the sentence
+    end: int
+    errors: int
+    las: float
+
+
+def entity_errors(examples: list[Example], limit: int) -> list[SentenceError]:
+    """Sentences whose predicted entities differ from the gold ones, most errors first (ties: corpus order)."""
+    found = []
+    for k, eg in enumerate(examples):
+        pred = _char_ents(eg.predicted)
+        for sent in eg.reference.sents:
+            lo, hi = sent.start_char, sent.end_char
+            gold_s = {s: lab for s, lab in _char_ents(eg.reference).items() if lo <= s[0] < hi}
+            pred_s = {s: lab for s, lab in pred.items() if lo <= s[0] < hi}
+            n = len(set(gold_s.items()) ^ set(pred_s.items()))
+            if n:
+                found.append(SentenceError(k, sent.start, sent.end, n, 0.0))
+    return sorted(found, key=lambda e: (-e.errors, e.example, e.start))[:limit]
+
+
+def worst_parses(examples: list[Example], limit: int, min_tokens: int = 4) -> list[SentenceError]:
+    """Sentences with the lowest LAS (ties: longer first, then corpus order)."""
+    found = []
+    for k, eg in enumerate(examples):
+        if not eg.reference.has_annotation("DEP"):
+            continue
+        arcs = _arcs(eg)
+        for sent in eg.reference.sents:
+            if len(sent) < min_tokens:
+                continue
+            ok = sum(las for _, las in arcs[sent.start : sent.end])
+            found.append(SentenceError(k, sent.start, sent.end, len(sent) - ok, ok / len(sent)))
+    return sorted(found, key=lambda e: (e.las, -(e.end - e.start), e.example, e.start))[:limit]
+
+
+def confusion_matrix(counts: Counter, order: list[str] | None = None) -> tuple[list[str], list[str], list[list[int]]]:
+    """Rows (gold), columns (predicted) and the count matrix of a confusion Counter."""
+    rows = order or sorted({g for g, _ in counts})
+    cols = sorted({p for _, p in counts}, key=lambda c: (c in (MISSED, SPURIOUS), c))
+    rows = sorted(rows, key=lambda r: (r in (MISSED, SPURIOUS), r))
+    table = defaultdict(int, counts)
+    return rows, cols, [[table[(r, c)] for c in cols] for r in rows]

@@ -1,0 +1,162 @@
+"""Report figures against hand-computed cases; the rendered report on the sample, in headless Chromium."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import spacy
+from breakdown import MISSED, SPURIOUS, las_per_deprel, ner_confusion, ner_per_label, pos_per_tag
+from report import update_history
+from spacy.tokens import Doc, Span
+from spacy.training import Example
+
+NLP = spacy.blank("pt")
+WORDS = ["Ana", "Silva", "visitou", "o", "Porto", "e", "a", "Sonae", "ontem"]
+
+
+def doc(ents, pos, heads, deps):
+    d = Doc(NLP.vocab, words=WORDS, pos=pos, heads=heads, deps=deps)
+    d.ents = [Span(d, s, e, label=lab) for s, e, lab in ents]
+    return d
+
+
+GOLD = doc(
+    [(0, 2, "PER"), (4, 5, "LOC"), (7, 8, "ORG")],
+    ["PROPN", "PROPN", "VERB", "DET", "PROPN", "CCONJ", "DET", "PROPN", "ADV"],
+    [2, 0, 2, 4, 2, 7, 7, 4, 2],
+    ["nsubj", "flat:name", "ROOT", "det", "obj", "cc", "det", "conj", "advmod"],
+)
+# predicted: PER right; LOC labelled ORG; ORG missed; "ontem" spurious MISC
+# POS: "Silva" NOUN (wrong), "ontem" NOUN (wrong); parse: "e" attached to 4 (head wrong), "ontem" labelled obl (label wrong)
+PRED = doc(
+    [(0, 2, "PER"), (4, 5, "ORG"), (8, 9, "MISC")],
+    ["PROPN", "NOUN", "VERB", "DET", "PROPN", "CCONJ", "DET", "PROPN", "NOUN"],
+    [2, 0, 2, 4, 2, 4, 7, 4, 2],
+    ["nsubj", "flat:name", "ROOT", "det", "obj", "cc", "det", "conj", "obl"],
+)
+EXAMPLES = [Example(PRED, GOLD)]
+
+
+def test_ner_per_label_matches_hand_count():
+    by_label = {s.label: s for s in ner_per_label(EXAMPLES)}
+    # PER: tp1 fp0 fn0; LOC: tp0 fp0 fn1; ORG: tp0 fp1 (the LOC span) fn1; MISC: tp0 fp1 fn0
+    assert {k: (v.tp, v.fp, v.fn, v.support) for k, v in by_label.items()} == {
+        "PER": (1, 0, 0, 1),
+        "LOC": (0, 0, 1, 1),
+        "ORG": (0, 1, 1, 1),
+        "MISC": (0, 1, 0, 0),
+    }
+    assert (by_label["PER"].p, by_label["PER"].r, by_label["PER"].f) == (1.0, 1.0, 1.0)
+    assert [s.label for s in ner_per_label(EXAMPLES)][-1] == "PER", "worst first"
+
+
+def test_ner_confusion_has_missed_and_spurious():
+    assert ner_confusion(EXAMPLES) == {("PER", "PER"): 1, ("LOC", "ORG"): 1, ("ORG", MISSED): 1, (SPURIOUS, "MISC"): 1}
+
+
+def test_pos_accuracy_per_tag():
+    per_tag, confusion = pos_per_tag(EXAMPLES)
+    assert per_tag["PROPN"] == (3 / 4, 4) and per_tag["ADV"] == (0.0, 1) and per_tag["DET"] == (1.0, 2)
+    assert confusion[("PROPN", "NOUN")] == 1 and confusion[("ADV", "NOUN")] == 1
+    assert list(per_tag)[0] == "ADV", "worst first"
+
+
+def test_las_per_relation():
+    per_dep = las_per_deprel(EXAMPLES)
+    assert per_dep["cc"] == (0.0, 1) and per_dep["advmod"] == (0.0, 1) and per_dep["nsubj"] == (1.0, 1)
+    assert sum(n for _, n in per_dep.values()) == len(WORDS)
+
+
+def test_history_keeps_one_run_per_config_and_returns_the_previous_other(tmp_path):
+    path = tmp_path / "history.json"
+    assert update_history(path, {"config_md5": "a"}, {"pos_acc": 0.5}) is None
+    assert update_history(path, {"config_md5": "b"}, {"pos_acc": 0.6})["scores"] == {"pos_acc": 0.5}
+    assert update_history(path, {"config_md5": "b"}, {"pos_acc": 0.7})["scores"] == {"pos_acc": 0.5}
+    assert update_history(path, {"config_md5": "a"}, {"pos_acc": 0.8})["scores"] == {"pos_acc": 0.7}
+
+
+# ---- the report rendered by the workflow -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """The e2e project after `all` (reuses test_workflow's run when it ran first, else runs it)."""
+    from test_workflow import GENERATED, ROOT, run_all
+
+    project = tmp_path_factory.mktemp("report") / "project"
+    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(*GENERATED))
+    run_all(project, {"vars.max_steps": 200})
+    return project
+
+
+@pytest.mark.slow
+def test_report_numbers_equal_scores_json(trained):
+    import srsly
+
+    scores = srsly.read_json(trained / "metrics/scores.json")
+    html = (trained / "metrics/report.html").read_text(encoding="utf8")
+    md = (trained / "metrics/report.md").read_text(encoding="utf8")
+    for key, name in (("pos_acc", "POS"), ("dep_las", "LAS"), ("ents_f", "NER F"), ("lemma_acc", "Lemma")):
+        value = f"{100 * scores[key]:.2f}"
+        assert re.search(rf"<td>{name}</td><td>{value}</td>", html), (name, value)
+        assert f"| {name} | {value} |" in md
+    for section in (
+        "Scores on the test split",
+        "Entities per label",
+        "POS accuracy per tag",
+        "Labelled attachment",
+        "Entity errors",
+        "Worst-parsed sentences",
+        "Corpus",
+        "Reproducibility",
+        "data:image/png;base64,",
+    ):
+        assert section in html, section
+    assert html.count("<svg") >= 2, "dependency error renders"
+    for image in ("learning_curves", "ner_confusion", "pos_confusion"):
+        assert f"report/{image}.png" in md and (trained / f"metrics/report/{image}.png").stat().st_size > 5000
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+CHROME_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium: install Debian's 'chromium' package (.ci/run does)")
+def test_report_opens_in_chromium_with_its_images(trained, tmp_path):
+    page = tmp_path / "page.html"
+    # a copy of the report that records, once loaded, how many images decoded with a real size
+    probe = (
+        "<script>window.addEventListener('load',()=>{const ok=[...document.images]"
+        ".filter(i=>i.complete&&i.naturalWidth>0).length;document.title='images:'+ok+'/'+document.images.length})</script>"
+    )
+    page.write_text((trained / "metrics/report.html").read_text(encoding="utf8").replace("</body>", probe + "</body>"))
+    args = [CHROMIUM, *CHROME_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000"]
+    dom = subprocess.run([*args, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    loaded, total = map(int, re.search(r"<title>images:(\d+)/(\d+)</title>", dom).groups())
+    assert total >= 3 and loaded == total
+    shot = tmp_path / "report.png"
+    subprocess.run(
+        [*args, "--window-size=1200,1600", f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120
+    )
+    from PIL import Image
+
+    image = Image.open(shot).convert("L")
+    top, plot = image.crop((0, 0, 1200, 500)), image.crop((0, 500, 1200, 1100))
+    assert top.getextrema()[0] < 100, "the headline table is drawn"
+    assert len(plot.getcolors(maxcolors=100000)) > 50, "the learning-curve plot is drawn"
+    Path(shot).replace(tmp_path / "kept.png")
