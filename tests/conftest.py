@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
+import weasel.cli.run as weasel_run
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,3 +68,49 @@ def sentences(n: int, start: int = 0) -> str:
             )
         )
     return "\n\n".join(out) + "\n\n"
+
+
+GENERATED = (
+    "corpus",
+    "training",
+    "metrics",
+    "project.lock",
+    "config.cfg",
+    "packages",
+    ".git",
+    "__pycache__",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".venv",
+)
+
+
+def run_all(project: Path, overrides: dict | None = None, workflow: str = "all") -> list[str]:
+    """Run a workflow in-process through weasel's API; return the names of the commands that executed."""
+    ran: list[str] = []
+    real_update = weasel_run.update_lockfile
+
+    def recording_update(project_dir, cmd):
+        ran.append(cmd["name"])
+        real_update(project_dir, cmd)
+
+    weasel_run.update_lockfile = recording_update
+    try:
+        weasel_run.project_run(project, workflow, overrides=overrides or {})
+    finally:
+        weasel_run.update_lockfile = real_update
+    return ran
+
+
+class SampleRun(NamedTuple):
+    path: Path
+    ran: list[str]
+
+
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory) -> SampleRun:
+    """A copy of the project after `all` with default vars on the shipped sample (one training per session).
+    Read it only; copy it to change it."""
+    project = tmp_path_factory.mktemp("sample") / "project"
+    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(*GENERATED))
+    return SampleRun(project, run_all(project))

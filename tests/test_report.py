@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 import spacy
-from breakdown import MISSED, SPURIOUS, las_per_deprel, ner_confusion, ner_per_label, pos_per_tag
-from report import update_history
 from spacy.tokens import Doc, Span
 from spacy.training import Example
+
+from breakdown import MISSED, SPURIOUS, las_per_deprel, ner_confusion, ner_per_label, pos_per_tag
+from report import update_history
 
 NLP = spacy.blank("pt")
 WORDS = ["Ana", "Silva", "visitou", "o", "Porto", "e", "a", "Sonae", "ontem"]
@@ -82,15 +83,9 @@ def test_history_keeps_one_run_per_config_and_returns_the_previous_other(tmp_pat
 # ---- the report rendered by the workflow -----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """The e2e project after `all` (reuses test_workflow's run when it ran first, else runs it)."""
-    from test_workflow import GENERATED, ROOT, run_all
-
-    project = tmp_path_factory.mktemp("report") / "project"
-    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(*GENERATED))
-    run_all(project, {"vars.max_steps": 200})
-    return project
+@pytest.fixture
+def trained(sample_run) -> Path:
+    return sample_run.path
 
 
 @pytest.mark.slow

@@ -15,49 +15,20 @@ import srsly
 import weasel.cli.run as weasel_run
 from spacy.tokens import DocBin
 
-from conftest import ROOT
+from conftest import run_all
 from fileio import checksum
 
 pytestmark = pytest.mark.slow
 COMMANDS = ["assets", "convert", "fill-config", "train", "evaluate", "report"]
-GENERATED = (
-    "corpus",
-    "training",
-    "metrics",
-    "project.lock",
-    "config.cfg",
-    "packages",
-    ".git",
-    "__pycache__",
-    ".pytest_cache",
-    ".ruff_cache",
-    ".venv",
-)
 FAST = {"vars.max_steps": 40}  # reruns only need to show which steps run, not a good model
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
+def project(sample_run, tmp_path_factory) -> Path:
+    """A copy of the trained sample project (outputs and lock file included) that these tests may change."""
     dest = tmp_path_factory.mktemp("e2e") / "project"
-    shutil.copytree(ROOT, dest, ignore=shutil.ignore_patterns(*GENERATED))
+    shutil.copytree(sample_run.path, dest)
     return dest
-
-
-def run_all(project: Path, overrides: dict | None = None) -> list[str]:
-    """Run the `all` workflow in-process; return the names of the commands that executed."""
-    ran: list[str] = []
-    real_update = weasel_run.update_lockfile
-
-    def recording_update(project_dir, cmd):
-        ran.append(cmd["name"])
-        real_update(project_dir, cmd)
-
-    weasel_run.update_lockfile = recording_update
-    try:
-        weasel_run.project_run(project, "all", overrides=overrides or {})
-    finally:
-        weasel_run.update_lockfile = real_update
-    return ran
 
 
 def docs(path: Path):
@@ -83,8 +54,8 @@ def majority_baselines(train: list, test: list) -> dict[str, float]:
     }
 
 
-def test_all_on_the_sample_trains_and_scores_above_baseline(project):
-    assert run_all(project) == COMMANDS
+def test_all_on_the_sample_trains_and_scores_above_baseline(sample_run, project):
+    assert sample_run.ran == COMMANDS
     for path in (
         "corpus/train.spacy",
         "corpus/dev.spacy",
