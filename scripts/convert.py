@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -22,6 +23,8 @@ from typing import Optional
 import spacy
 import typer
 from spacy.tokens import Doc, DocBin
+from tqdm import tqdm
+from wasabi import msg
 
 from fileio import atomic_path, checksum, write_json, write_text
 from formats import FORMATS, detect_format, make_segmenter, read_docs
@@ -150,7 +153,12 @@ def convert(
             if formats[split] in ("json", "text") and opts.segmenter is None:
                 opts.segmenter = make_segmenter(sentencizer, lang)
             before = len(rejects)
-            read[split] = list(read_docs(path, formats[split], nlp, opts))
+            docs = read_docs(path, formats[split], nlp, opts)
+            if sys.stderr.isatty():
+                docs = tqdm(docs, desc=f"{split}: {path.name}", unit=" docs", leave=False)
+            else:
+                print(f"reading {split} from {path} ({formats[split]})", flush=True)
+            read[split] = list(docs)
             skipped[split] = len(rejects) - before
     to_split = [s for s in ("dev", "test") if sources[s] is None]
     if to_split:
@@ -260,12 +268,20 @@ def main(
     except CorpusError as e:
         typer.echo(f"✘ {e}", err=True)
         raise typer.Exit(1) from None
-    for split in SPLITS:
-        s = stats["splits"][split]
-        typer.echo(
-            f"✔ {split:5} {s['documents']:6} docs {s['sentences']:7} sentences {s['tokens']:8} tokens "
-            f"{s['entities']:6} entities  <- {stats['sources'][split]}"
-        )
+    rows = [
+        [
+            split,
+            *(stats["splits"][split][k] for k in ("documents", "sentences", "tokens", "entities")),
+            stats["sources"][split],
+        ]
+        for split in SPLITS
+    ]
+    msg.table(
+        rows,
+        header=["split", "documents", "sentences", "tokens", "entities", "source"],
+        divider=True,
+        aligns=("l", "r", "r", "r", "r", "l"),
+    )
     n_skipped = sum(stats["skipped_records"].values())
     if n_skipped:
         typer.echo(f"⚠ skipped {n_skipped} bad records; they are in {output_dir / 'rejects.jsonl'} with their errors")
