@@ -5,7 +5,8 @@ Output: JSONL, each input record with a "spacy" field holding tokens (text, offs
 lemma, head, dep), sentences and entities as character offsets; or .spacy.
 
 JSONL output is resumable: rerun the same command after an interruption and records already written
-are skipped; none is duplicated or dropped. Bad input records (invalid JSON, no text) go with their
+are skipped; none is duplicated or dropped. OUTPUT.state.json holds the model's and the input's md5:
+when either changed, the run starts over instead of resuming. Bad input records (invalid JSON, no text) go with their
 line number to the reject file and the run goes on. Memory stays constant for text and JSONL input.
 """
 
@@ -25,7 +26,7 @@ import typer
 from spacy.tokens import Doc, DocBin
 from tqdm import tqdm
 
-from fileio import atomic_path
+from fileio import atomic_path, checksum, write_json
 from textio import read_lines
 
 INPUT_FORMATS = ("auto", "text", "jsonl", "spacy")
@@ -139,10 +140,22 @@ def annotate(
     nlp = spacy.load(model)
     fmt = input_format(input_path, fmt)
     to_jsonl = output.suffix.lower() != ".spacy"
+    state_path = output.with_name(output.name + ".state.json")
+    state = {"model_md5": checksum(model), "input_md5": checksum(input_path), "input_format": fmt}
+    if (
+        to_jsonl
+        and not overwrite
+        and state_path.exists()
+        and json.loads(state_path.read_text(encoding="utf8")) != state
+    ):
+        print(f"the model or the input changed since {output} was started: starting over", file=sys.stderr)
+        overwrite = True
     if overwrite or not to_jsonl:  # .spacy output is written whole at the end, so it always starts over
         for path in (output, rejects) if to_jsonl else (rejects,):
             if path.exists():
                 path.unlink()
+    if to_jsonl:
+        write_json(state_path, state)
     done = max(last_written_line(output, "spacy"), last_written_line(rejects, "reject")) if to_jsonl else 0
     pending: deque[BadRecord] = deque()
     counts = {"written": 0, "already_done": 0, "rejected": 0, "words": 0}

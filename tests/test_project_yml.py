@@ -12,7 +12,17 @@ from conftest import ROOT
 CONFIG = load_project_config(ROOT)
 COMMANDS = {c["name"]: c for c in CONFIG["commands"]}
 SHELL_ONLY = {"rm", "mv", "cp", "mkdir", "touch", "cat", "ln", "wget", "curl", "sed", "find"}
-OUR_SCRIPTS = {"convert.py", "fetch_assets.py", "train.py", "evaluate.py", "clean.py", "report.py"}
+OUR_SCRIPTS = {
+    "convert.py",
+    "fetch_assets.py",
+    "train.py",
+    "evaluate.py",
+    "clean.py",
+    "report.py",
+    "package.py",
+    "annotate.py",
+    "export_dvc.py",
+}
 
 
 @pytest.mark.parametrize("name", COMMANDS)

@@ -153,6 +153,9 @@ def test_annotate_jsonl_keeps_metadata_and_rejects_bad_records(sample_run, tmp_p
     assert [r["reject"]["line"] for r in rejects] == [2, 4] and rejects[1]["record"] == lines[3]
     again = annotate(model, src, tmp_path / "out.jsonl")
     assert "0 records written" in again.stdout and "4 already done" in again.stdout
+    src.write_text("\n".join(lines) + "\n" + json.dumps({"id": "d", "text": "Mais um."}) + "\n")
+    changed = annotate(model, src, tmp_path / "out.jsonl")
+    assert "starting over" in changed.stderr and "3 records written" in changed.stdout
 
 
 @pytest.mark.slow
