@@ -212,7 +212,7 @@ def main(
     n_sents: int = typer.Option(10, min=1, help="Sentences per document when the file marks no documents"),
     tag_scheme: str = typer.Option("auto", help=f"Entity tags: auto, {', '.join(SCHEMES)}"),
     repair_tags: str = typer.Option("false", help="true: read an IOB2 I- tag that opens an entity as IOB1 does"),
-    alignment_mode: str = typer.Option("strict", help="Char spans to tokens: strict, contract or expand"),
+    alignment_mode: str = typer.Option("strict", help="Char spans to tokens: strict, split, contract or expand"),
     labels: str = typer.Option("", help="Comma-separated entity labels to accept (empty: any)"),
     skip_bad: str = typer.Option("false", help="true: skip bad records (written to rejects.jsonl) instead of stopping"),
     text_unit: str = typer.Option("auto", help="Plain text: line, block or auto"),
@@ -233,8 +233,8 @@ def main(
             problems.append(f"--{name} {ratio}: must be between 0 and 0.5")
     if tag_scheme not in ("auto", *SCHEMES):
         problems.append(f"--tag-scheme {tag_scheme}: use auto or one of {', '.join(SCHEMES)}")
-    if alignment_mode not in ("strict", "contract", "expand"):
-        problems.append(f"--alignment-mode {alignment_mode}: use strict, contract or expand")
+    if alignment_mode not in ("strict", "contract", "expand", "split"):
+        problems.append(f"--alignment-mode {alignment_mode}: use strict, split, contract or expand")
     if text_unit not in ("auto", "line", "block"):
         problems.append(f"--text-unit {text_unit}: use auto, line or block")
     for problem in problems:

@@ -9,6 +9,7 @@ assets`, which prints ✘ and exits 0, this exits non-zero on any problem.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +33,24 @@ def corpus_assets(
     return chosen
 
 
-def check_asset(project_dir: Path, asset: dict[str, Any]) -> str | None:
+def find_in_mirror(mirror: Path, url: str, expected: str | None) -> Path | None:
+    """A file under `mirror` with the URL's file name (and the expected md5, when one is declared)."""
+    name = url.rstrip("/").rsplit("/", 1)[-1]
+    for path in sorted(mirror.rglob(name)):
+        if path.is_file() and (expected is None or checksum(path) == expected):
+            return path
+    return None
+
+
+def check_asset(project_dir: Path, asset: dict[str, Any], mirror: Path | None = None) -> str | None:
     """Fetch the asset if missing and possible; return a problem, or None when it is in place."""
     dest = project_dir / asset["dest"]
     url, expected = asset.get("url"), asset.get("checksum")
+    if not dest.exists() and url and mirror is not None:
+        local = find_in_mirror(mirror, url, expected)
+        if local is not None:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(local, dest)
     if not dest.exists() and url:
         try:
             fetch_asset(project_dir, url, dest, expected)
@@ -56,12 +71,12 @@ def check_asset(project_dir: Path, asset: dict[str, Any]) -> str | None:
     return None
 
 
-def verify(project_dir: Path, inputs: list[Path]) -> list[str]:
+def verify(project_dir: Path, inputs: list[Path], mirror: Path | None = None) -> list[str]:
     """Fetch and verify the assets of the corpus; return the problems found."""
     config = load_project_config(project_dir)
     problems = []
     for asset in corpus_assets(config.get("assets", []), inputs, project_dir):
-        problem = check_asset(project_dir, asset)
+        problem = check_asset(project_dir, asset, mirror)
         if problem:
             problems.append(problem)
         else:
@@ -78,9 +93,13 @@ def verify(project_dir: Path, inputs: list[Path]) -> list[str]:
 def main(
     inputs: list[Path] = typer.Argument(..., help="The corpus inputs: train, dev and test file or folder"),
     project_dir: Path = typer.Option(Path("."), help="Project folder with project.yml"),
+    mirror: str = typer.Option("", help="Folder searched for missing assets (by name and md5) before downloading"),
 ) -> None:
     """Fetch the corpus's assets and fail unless every one is present with the right checksum."""
-    problems = verify(project_dir, list(dict.fromkeys(inputs)))
+    if mirror and not Path(mirror).is_dir():
+        typer.echo(f"✘ --mirror {mirror}: not a folder", err=True)
+        raise typer.Exit(2)
+    problems = verify(project_dir, list(dict.fromkeys(inputs)), Path(mirror) if mirror else None)
     for p in problems:
         typer.echo(f"✘ {p}", err=True)
     if problems:

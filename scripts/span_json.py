@@ -7,7 +7,8 @@ Each record's flavour is recognised by its keys:
 - Label Studio export: {"data": {"text"}, "annotations": [{"result": [{"value": {"start", "end", "labels"}}]}]};
 - Prodigy: {"text", "tokens": [...], "spans": [{"token_start", "token_end", "label"}]}; its tokens are kept,
   and records whose "answer" is not "accept" are left out;
-- HAREM as distributed by neuralmind: {"doc_id", "doc_text", "entities": [{"start", "end", "label", "text"}]}.
+- HAREM as distributed by neuralmind: {"doc_id", "doc_text", "entities": [{"start_offset", "end_offset", "label", "text"}]}.
+Span dicts may use start/end or start_offset/end_offset in every flavour.
 A .jsonl file holds one record per line; a .json file a list of records (or one record).
 """
 
@@ -64,8 +65,10 @@ def _is_v2_tuple(value: Any) -> bool:
     return isinstance(value, list) and len(value) == 2 and isinstance(value[0], str) and isinstance(value[1], dict)
 
 
-def _offsets(item: Any, start_key: str = "start", end_key: str = "end") -> tuple[Any, Any, Any, Optional[str]]:
+def _offsets(item: Any) -> tuple[Any, Any, Any, Optional[str]]:
+    """(start, end, label, covered text) of a span: a dict with start/end or start_offset/end_offset, or a list."""
     if isinstance(item, dict):
+        start_key, end_key = ("start", "end") if "start" in item else ("start_offset", "end_offset")
         label = item.get("label")
         if label is None and isinstance(item.get("labels"), list) and item["labels"]:
             label = item["labels"][0]
@@ -117,17 +120,8 @@ def parse_record(record: Any) -> tuple[str, Spans, Optional[list[tuple[str, bool
                 raw.append(_offsets(s))
     elif "text" in record:
         text = record["text"]
-        if "spans" in record or (
-            "entities" in record
-            and record["entities"]
-            and isinstance(record["entities"][0], (dict, list))
-            and not (isinstance(record["entities"][0], dict) and "start_offset" in record["entities"][0])
-        ):
-            raw = [_offsets(x) for x in record.get("spans", record.get("entities", []))]
-        elif "entities" in record:
-            raw = [_offsets(x, "start_offset", "end_offset") for x in record["entities"]]
-        else:
-            raw = [_offsets(x) for x in record.get("label", record.get("labels", []))]
+        items = next((record[k] for k in ("spans", "entities", "label", "labels") if k in record), [])
+        raw = [_offsets(x) for x in items]
     else:
         raise ValueError(f"no text field among the keys {sorted(record)}")
     if not isinstance(text, str):
@@ -141,7 +135,8 @@ def parse_record(record: Any) -> tuple[str, Spans, Optional[list[tuple[str, bool
 
 
 def check_spans(text: str, spans: Spans, path: Path | str, where: Where, labels: Optional[frozenset[str]]) -> Spans:
-    """Sort and validate spans: in range, matching their stated text, known labels, no overlaps."""
+    """Sort and validate spans: in range, matching their stated text, known labels, no overlaps.
+    Whitespace at a span's edges is trimmed (annotation tools often include it; it is never part of a token)."""
     unique = sorted(set(spans), key=lambda s: (s[0], s[1]))
     for start, end, label, covered in unique:
         if not 0 <= start < end <= len(text):
@@ -159,6 +154,7 @@ def check_spans(text: str, spans: Spans, path: Path | str, where: Where, labels:
                 "the offsets are shifted: fix them or the text",
             )
         check_label(label, labels, path, where)
+    unique = [_trim(text, span) for span in unique]
     for a, b in zip(unique, unique[1:]):
         if b[0] < a[1]:
             raise CorpusError(
@@ -168,6 +164,15 @@ def check_spans(text: str, spans: Spans, path: Path | str, where: Where, labels:
                 "keep one of them (spaCy's NER needs non-overlapping entities)",
             )
     return unique
+
+
+def _trim(text: str, span: tuple[int, int, str, Optional[str]]) -> tuple[int, int, str, Optional[str]]:
+    start, end, label, covered = span
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return (start, end, label, covered) if start < end else span
 
 
 def record_to_doc(
@@ -184,17 +189,20 @@ def record_to_doc(
         doc = Doc(nlp.vocab, words=[t for t, _ in tokens], spaces=[ws for _, ws in tokens])
         if doc.text != text:
             raise CorpusError(path, where, "the record's tokens do not spell its text", "export the record again")
+    elif options.alignment_mode == "split":
+        doc = split_at_boundaries(nlp, text, spans)
     else:
         doc = nlp.make_doc(text)
+    mode = "strict" if options.alignment_mode == "split" else options.alignment_mode
     ents = []
     for start, end, label, _ in spans:
-        span = doc.char_span(start, end, label=label, alignment_mode=options.alignment_mode)
+        span = doc.char_span(start, end, label=label, alignment_mode=mode)
         if span is None or not len(span):
             raise CorpusError(
                 path,
                 where,
                 f"span [{start}, {end}) {label} {context(text, start, end)} does not align to token boundaries",
-                "fix the offsets, or pass --vars.alignment_mode expand (or contract) to snap it to tokens",
+                "fix the offsets, or pass --vars.alignment_mode split (cut tokens at span boundaries) or expand/contract",
             )
         ents.append(span)
     for a, b in zip(ents, ents[1:]):
@@ -206,6 +214,25 @@ def record_to_doc(
                 "fix the offsets or use --vars.alignment_mode strict",
             )
     doc.ents = ents
+    return doc
+
+
+def split_at_boundaries(nlp: Language, text: str, spans: Spans) -> Doc:
+    """Tokenize so that every span boundary is a token boundary: each stretch between boundaries is tokenized
+    on its own. The gold tokens then differ from the tokenizer's only where an entity ends inside a token
+    ("DCC-"), and spaCy's training alignment leaves those few tokens' entity tags missing instead of wrong."""
+    cuts = sorted({0, len(text), *(b for s, e, _, _ in spans for b in (s, e))})
+    words: list[str] = []
+    spaces: list[bool] = []
+    for lo, hi in zip(cuts, cuts[1:]):
+        for token in nlp.make_doc(text[lo:hi]):
+            if token.text == " " and words and not spaces[-1]:
+                spaces[-1] = True  # a single leading space of a stretch is the previous token's whitespace
+                continue
+            words.append(token.text)
+            spaces.append(bool(token.whitespace_))
+    doc = Doc(nlp.vocab, words=words, spaces=spaces)
+    assert doc.text == text, "splitting at span boundaries must keep the text"
     return doc
 
 

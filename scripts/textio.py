@@ -100,7 +100,9 @@ class ReadOptions:
     merge_multiword: bool = True  # CoNLL-U: "do" = "de" + "o" becomes one token
     tag_scheme: str = "auto"  # iob1, iob2, biluo, io, or auto (detected per file)
     repair_tags: bool = False  # read an IOB2 I- that opens an entity as IOB1 does
-    alignment_mode: str = "strict"  # char spans to tokens: strict, contract or expand
+    alignment_mode: str = (
+        "strict"  # char spans to tokens: strict, split (cut tokens at span boundaries), contract, expand
+    )
     labels: Optional[frozenset[str]] = None  # declared entity labels; None accepts any
     text_unit: str = "auto"  # plain text: line, block (blank-line separated) or auto
     segmenter: Optional[Callable[[Any], Any]] = None  # Doc -> Doc with sentence boundaries (sentencizer or senter)

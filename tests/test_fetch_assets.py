@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import re
 import subprocess
 import sys
 import threading
@@ -86,3 +87,35 @@ def test_missing_local_asset_and_missing_input(tmp_path):
     problems = verify(project, [Path("assets/c"), Path("my/dev.conllu")])
     assert any("assets/c/train.conllu: missing. Put the file at" in p for p in problems)
     assert any("my/dev.conllu: corpus input does not exist" in p for p in problems)
+
+
+def test_mirror_folder_stands_in_for_the_download(tmp_path):
+    mirror = tmp_path / "mirror" / "some" / "folder"
+    mirror.mkdir(parents=True)
+    (mirror / "train.conllu").write_bytes(DATA)
+    (tmp_path / "mirror" / "dev.conllu").write_bytes(b"other bytes")
+    project = make_project(
+        tmp_path / "p",
+        [
+            {"dest": "assets/c/train.conllu", "url": "http://127.0.0.1:9/x/train.conllu", "checksum": MD5},
+            {"dest": "assets/c/dev.conllu", "url": "http://127.0.0.1:9/x/dev.conllu", "checksum": MD5},
+        ],
+    )
+    problems = verify(project, [Path("assets/c")], mirror=tmp_path / "mirror")
+    assert (project / "assets/c/train.conllu").read_bytes() == DATA
+    (problem,) = problems  # dev.conllu in the mirror has other bytes: not taken, and the download fails
+    assert "assets/c/dev.conllu: could not download http://127.0.0.1:9/x/dev.conllu" in problem
+
+
+def test_real_corpora_are_pinned_to_commits_with_checksums():
+    from weasel.util import load_project_config
+
+    assets = [a for a in load_project_config(ROOT)["assets"] if a.get("url")]
+    corpora = {a["dest"].split("/")[1] for a in assets}
+    assert corpora == {"bosque", "bosque-r2.8", "harem-selective", "harem-total", "lener"}
+    for asset in assets:
+        assert re.search(r"/[0-9a-f]{40}/", asset["url"]), f"{asset['url']} is not pinned to a commit"
+        assert re.fullmatch(r"[0-9a-f]{32}", asset["checksum"]), asset["dest"]
+    for corpus in corpora:
+        names = [a["dest"].rsplit("/", 1)[1] for a in assets if a["dest"].split("/")[1] == corpus]
+        assert [any(split in n for n in names) for split in ("train", "dev", "test")] == [True] * 3, corpus

@@ -136,14 +136,12 @@ def as_prodigy(text, spans):
 
 
 def as_harem(text, spans):
-    return {
-        "doc_id": "d1",
-        "doc_text": text,
-        "entities": [
-            {"entity_id": i, "text": text[s:e], "label": lab, "start": s, "end": e}
-            for i, (s, e, lab) in enumerate(spans)
-        ],
-    }
+    """As neuralmind-ai/portuguese-bert distributes HAREM (offsets named start_offset/end_offset)."""
+    entities = [
+        {"entity_id": str(i), "text": text[s:e], "label": lab, "start_offset": s, "end_offset": e}
+        for i, (s, e, lab) in enumerate(spans)
+    ]
+    return {"doc_id": "d1", "doc_text": text, "entities": entities}
 
 
 FLAVOURS = [as_spacy, as_doccano, as_doccano_entities, as_label_studio, as_prodigy, as_harem]
@@ -174,6 +172,11 @@ def test_long_document_is_split_into_sentences_without_cutting_an_entity(write):
     text = "O Dr. Silva chegou. Depois visitou o Museu Nac. de Arte. Fim."
     start = text.index("Museu")
     record = as_harem(text, [(start, start + len("Museu Nac. de Arte"), "LOCAL")])
+    record["entities"][0] = {
+        "start": start,
+        "end": start + len("Museu Nac. de Arte"),
+        "label": "LOCAL",
+    }  # start/end too
     (doc,) = read(write("harem.json", json.dumps([record])))
     assert ents(doc) == [("Museu Nac. de Arte", "LOCAL")]
     ent = doc.ents[0]
@@ -204,6 +207,13 @@ def test_alignment_mode_expand_snaps_spans_to_tokens(write):
     path = write("a.jsonl", json.dumps(as_doccano(TEXT, [(1, 9, "PER")])) + "\n")
     assert [ents(d) for d in read(path, alignment_mode="expand")] == [[("Ana Silva", "PER")]]
     assert [ents(d) for d in read(path, alignment_mode="contract")] == [[("Silva", "PER")]]
+    (doc,) = read(path, alignment_mode="split")
+    assert ents(doc) == [("na Silva", "PER")] and doc.text == TEXT and [t.text for t in doc][:3] == ["A", "na", "Silva"]
+    padded = write("p.jsonl", json.dumps(as_doccano(TEXT, [(0, 10, "PER")])) + "\n")
+    assert [ents(d) for d in read(padded)] == [[("Ana Silva", "PER")]], "edge whitespace is trimmed"
+    hyphen = "O DCC- Departamento de Cultura"
+    (doc,) = read(write("h.jsonl", json.dumps(as_doccano(hyphen, [(2, 5, "ORG")])) + "\n"), alignment_mode="split")
+    assert ents(doc) == [("DCC", "ORG")] and doc.text == hyphen
 
 
 def test_shifted_offsets_and_unknown_labels(write):
