@@ -217,13 +217,11 @@ def _check_sentence(sent: Sentence) -> None:
             cur = sent.words[cur - 1].head  # type: ignore[assignment]
 
 
-def group_sentences(sentences: Iterable[Sentence], n_sents: int = 10) -> Iterator[list[Sentence]]:
+def group_sentences(sentences: list[Sentence], n_sents: int = 10) -> Iterator[list[Sentence]]:
     """Group sentences into documents: by '# newdoc' when the file has them, else every n_sents."""
     group: list[Sentence] = []
-    by_newdoc: Optional[bool] = None
+    by_newdoc = any(sent.newdoc for sent in sentences)
     for sent in sentences:
-        if by_newdoc is None:
-            by_newdoc = sent.newdoc
         boundary = sent.newdoc if by_newdoc else len(group) >= n_sents
         if boundary and group:
             yield group
