@@ -35,12 +35,19 @@ def peak_rss_mb(cmd: list[str]) -> float:
     return int(proc.stderr.strip().splitlines()[-1]) / 1024
 
 
-def main(model: Path = typer.Argument(..., exists=True), conllu: Path = typer.Argument(..., exists=True),
-         repeats: int = typer.Option(3, min=1), batch_size: int = typer.Option(64, min=1),
-         output: Path = typer.Option(Path("metrics/benchmark-annotate.json"))) -> None:
+def main(
+    model: Path = typer.Argument(..., exists=True),
+    conllu: Path = typer.Argument(..., exists=True),
+    repeats: int = typer.Option(3, min=1),
+    batch_size: int = typer.Option(64, min=1),
+    output: Path = typer.Option(Path("metrics/benchmark-annotate.json")),
+) -> None:
     """Print and record annotate throughput and memory."""
-    texts = [line.split("=", 1)[1].strip() for line in conllu.read_text(encoding="utf8").splitlines()
-             if line.startswith("# text")]
+    texts = [
+        line.split("=", 1)[1].strip()
+        for line in conllu.read_text(encoding="utf8").splitlines()
+        if line.startswith("# text")
+    ]
     nlp = spacy.load(model)
     words = sum(len(d) for d in nlp.tokenizer.pipe(texts))
     times: dict[str, list[float]] = {"bare nlp.pipe": [], "annotate n_process=1": [], "annotate n_process=2": []}
@@ -61,12 +68,29 @@ def main(model: Path = typer.Argument(..., exists=True), conllu: Path = typer.Ar
                 times[f"annotate n_process={n}"].append(time.perf_counter() - start)
         memory = {}
         for name, path in (("1x", src), ("10x", big)):
-            memory[name] = peak_rss_mb([sys.executable, str(SCRIPT), str(model), str(path), str(Path(tmp) / f"m{name}.jsonl"),
-                                        "--batch-size", str(batch_size), "--overwrite"])
+            memory[name] = peak_rss_mb(
+                [
+                    sys.executable,
+                    str(SCRIPT),
+                    str(model),
+                    str(path),
+                    str(Path(tmp) / f"m{name}.jsonl"),
+                    "--batch-size",
+                    str(batch_size),
+                    "--overwrite",
+                ]
+            )
     base = words / statistics.median(times["bare nlp.pipe"])
-    result = {"texts": len(texts), "words": words, "repeats": repeats, "batch_size": batch_size,
-              "words_per_s": {k: words / statistics.median(v) for k, v in times.items()},
-              "peak_rss_mb": memory, "spacy_version": spacy.__version__, "model": str(model)}
+    result = {
+        "texts": len(texts),
+        "words": words,
+        "repeats": repeats,
+        "batch_size": batch_size,
+        "words_per_s": {k: words / statistics.median(v) for k, v in times.items()},
+        "peak_rss_mb": memory,
+        "spacy_version": spacy.__version__,
+        "model": str(model),
+    }
     result["ratio_to_bare"] = {k: v / base for k, v in result["words_per_s"].items()}
     write_json(output, result)
     print(f"{len(texts)} texts, {words} words, median of {repeats} runs (annotate includes loading the model)")

@@ -16,6 +16,7 @@ from fileio import write_json
 def evaluate(model: Path, data: Path, output: Path, gpu_id: int = -1, silent: bool = False) -> dict[str, Any]:
     """Score `model` on `data` with spaCy's evaluator; write and return the scores."""
     started = time.perf_counter()
+    print(f"evaluating {model} on {data}", flush=True)
     setup_gpu(gpu_id, silent=True)
     scores = spacy_evaluate(str(model), data, output=None, use_gpu=gpu_id, silent=silent)
     scores["seconds"] = round(time.perf_counter() - started, 2)
