@@ -154,8 +154,7 @@ def annotate(
         for path in (output, rejects) if to_jsonl else (rejects,):
             if path.exists():
                 path.unlink()
-    if to_jsonl:
-        write_json(state_path, state)
+    write_json(state_path, state)
     done = max(last_written_line(output, "spacy"), last_written_line(rejects, "reject")) if to_jsonl else 0
     pending: deque[BadRecord] = deque()
     counts = {"written": 0, "already_done": 0, "rejected": 0, "words": 0}

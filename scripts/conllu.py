@@ -9,6 +9,7 @@ that training data is tokenized the way spaCy's tokenizer will see text.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,6 +103,8 @@ def read_conllu(path: Path | str, on_error: OnError = raise_error) -> Iterator[S
             sent = parse_block(path, block)
         except CorpusError as e:
             on_error(e, "\n".join(line for _, line in block))
+            # a skipped sentence still ends its document
+            newdoc_pending = newdoc_pending or any(line[1:].strip().startswith("newdoc") for _, line in block)
             continue
         if sent is None:
             newdoc_pending = newdoc_pending or any(line[1:].strip().startswith("newdoc") for _, line in block)
@@ -291,8 +294,17 @@ def sentence_entities(
         spans = tags_to_spans(tags, scheme, repair)
     except TagError as e:
         raise CorpusError(sent.path, sent.words[e.index].line, e.problem, e.fix) from None
-    for start, _end, label in spans:
+    mwt_of = {i: m for m in sent.multiword for i in range(m.start, m.end + 1)}
+    for start, end, label in spans:
         check_label(label, labels, sent.path, sent.words[start].line)
+        first, last = mwt_of.get(start + 1), mwt_of.get(end)
+        if (first is not None and first.start != start + 1) or (last is not None and last.end != end):
+            raise CorpusError(
+                sent.path,
+                sent.words[start].line,
+                f"entity {label} starts or ends inside a multiword token",
+                "tag the whole contraction (all its words) or none of it",
+            )
     return spans
 
 
@@ -361,6 +373,12 @@ def sentences_to_doc(
     sent_starts: list[bool] = []
     ents: list[tuple[int, int, str]] = []
     has_heads = all(w.head is not None for s in sentences for w in s.words)
+    if not has_heads and any(w.head is not None for s in sentences for w in s.words):
+        print(
+            f"⚠ {sentences[0].path}:{sentences[0].line}: this document mixes sentences with and without heads; "
+            "its dependencies are left out (spaCy needs heads for all sentences of a document or none)",
+            file=sys.stderr,
+        )
     for k, sent in enumerate(sentences):
         offset = len(words)
         units = _units(sent, merge_multiword)

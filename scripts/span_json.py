@@ -137,7 +137,7 @@ def parse_record(record: Any) -> tuple[str, Spans, Optional[list[tuple[str, bool
 def check_spans(text: str, spans: Spans, path: Path | str, where: Where, labels: Optional[frozenset[str]]) -> Spans:
     """Sort and validate spans: in range, matching their stated text, known labels, no overlaps.
     Whitespace at a span's edges is trimmed (annotation tools often include it; it is never part of a token)."""
-    unique = sorted(set(spans), key=lambda s: (s[0], s[1]))
+    unique = sorted({_trim(text, span, path, where) for span in spans}, key=lambda s: (s[0], s[1]))
     for start, end, label, covered in unique:
         if not 0 <= start < end <= len(text):
             raise CorpusError(
@@ -154,7 +154,6 @@ def check_spans(text: str, spans: Spans, path: Path | str, where: Where, labels:
                 "the offsets are shifted: fix them or the text",
             )
         check_label(label, labels, path, where)
-    unique = [_trim(text, span) for span in unique]
     for a, b in zip(unique, unique[1:]):
         if b[0] < a[1]:
             raise CorpusError(
@@ -166,13 +165,24 @@ def check_spans(text: str, spans: Spans, path: Path | str, where: Where, labels:
     return unique
 
 
-def _trim(text: str, span: tuple[int, int, str, Optional[str]]) -> tuple[int, int, str, Optional[str]]:
+def _trim(
+    text: str, span: tuple[int, int, str, Optional[str]], path: Path | str, where: Where
+) -> tuple[int, int, str, Optional[str]]:
+    """The span without whitespace at its edges; a span of only whitespace is an error."""
     start, end, label, covered = span
+    if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
+        return span  # reported as out of range by check_spans
+    if covered is not None and text[start:end] != covered:
+        return span  # reported as shifted by check_spans
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
         end -= 1
-    return (start, end, label, covered) if start < end else span
+    if start == end:
+        raise CorpusError(
+            path, where, f"span [{span[0]}, {span[1]}) {label} covers only whitespace", "remove it or fix its offsets"
+        )
+    return start, end, label, None if covered is None else text[start:end]
 
 
 def record_to_doc(

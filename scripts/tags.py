@@ -99,6 +99,10 @@ def tags_to_spans(tags: Sequence[str], scheme: str, repair: bool = False) -> lis
         else:  # iob1/io (or repaired iob2): an I- with a new label opens an entity
             close(i)
             start, label = i, lab
+    if scheme == "biluo" and start >= 0 and not repair:
+        raise TagError(
+            len(tags) - 1, f"entity {label} opened by B- is not closed at the end of the sentence", "end it with L-/E-"
+        )
     close(len(tags))
     return spans
 

@@ -120,3 +120,22 @@ def test_inside_tag_without_begin_is_an_error(write, vocab):
         list(read_docs(write("i.conllu", text + "\n\n"), vocab, ReadOptions(tag_scheme="iob2")))
     doc = next(read_docs(write("i.conllu", text + "\n\n"), vocab, ReadOptions(tag_scheme="iob2", repair_tags=True)))
     assert [(e.text, e.label_) for e in doc.ents] == [("Ana", "PER")]
+
+
+def test_rejected_sentence_keeps_its_document_boundary_and_entity_errors_reject_one_sentence(write, vocab):
+    rejects = []
+    opts = ReadOptions(on_error=lambda error, record: rejects.append(error))
+    good = conllu_line(1, "Chove", "chover", "VERB", "_", 0, "root")
+    bad_columns = "1\tMal\n"
+    cut_mwt = "\n".join(
+        [
+            "1-2\tao\t_\t_\t_\t_\t_\t_\t_\t_",
+            conllu_line(1, "a", "a", "ADP", "_", 3, "case"),
+            conllu_line(2, "o", "o", "DET", "_", 3, "det", "NE=B-LOC"),
+            conllu_line(3, "Porto", head=0, misc="NE=I-LOC"),
+        ]
+    )
+    text = f"# newdoc\n{good}\n\n# newdoc\n{bad_columns}\n{good}\n\n{cut_mwt}\n\n{good}\n\n"
+    docs = list(read_docs(write("d.conllu", text), vocab, opts))
+    assert [len(list(d.sents)) for d in docs] == [1, 2], "the sentence after the rejected '# newdoc' starts a document"
+    assert len(rejects) == 2 and "inside a multiword token" in str(rejects[1])

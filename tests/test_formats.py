@@ -76,7 +76,7 @@ def test_iob2_inside_after_outside_fails_unless_repaired(write):
     [
         ("Ana B-PER\nSilva I-PER x\n", 2, "3 columns where the file's first token line has 2"),
         ("Ana B-PER\nSilva X-PER\n", 2, "malformed entity tag 'X-PER'"),
-        ("Ana B-PER\nSilva I-PER\n\nmora L-PER\n", 4, "L-PER does not continue an entity"),
+        ("Ana B-PER\nSilva L-PER\n\nmora L-PER\n", 4, "L-PER does not continue an entity"),
     ],
 )
 def test_iob_errors_are_located(write, text, line, message):
@@ -438,3 +438,13 @@ def test_trained_pipeline_as_sentence_splitter(tmp_path, write):
     with pytest.raises(CorpusError, match="neither a senter nor a parser"):
         spacy.blank("pt").to_disk(tmp_path / "blank")
         make_segmenter(str(tmp_path / "blank"), "pt")
+
+
+def test_whitespace_only_span_and_unclosed_biluo_entity_are_errors(write):
+    with pytest.raises(CorpusError, match=r"span \[1, 2\) X covers only whitespace"):
+        read(write("w.jsonl", json.dumps(as_doccano("a  b", [(1, 2, "X")])) + "\n"))
+    with pytest.raises(CorpusError, match=r"u.iob:2: entity PER opened by B- is not closed at the end"):
+        read(write("u.iob", "Ana B-PER\nSilva I-PER\n"), tag_scheme="biluo")
+    padded = as_doccano("Ana  Silva", [(0, 4, "PER"), (4, 10, "PER")])
+    (doc,) = read(write("t.jsonl", json.dumps(padded) + "\n"))
+    assert ents(doc) == [("Ana", "PER"), ("Silva", "PER")], "trimmed before the overlap check"
