@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
+import platform
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
+import spacy
 import typer
 from spacy.cli._util import setup_gpu
 from spacy.cli.evaluate import evaluate as spacy_evaluate
@@ -24,15 +28,56 @@ def evaluate(model: Path, data: Path, output: Path, gpu_id: int = -1, silent: bo
     return scores
 
 
+def result_record(scores: dict[str, Any], corpus: str, pipeline: str, summary: dict[str, Any]) -> dict[str, Any]:
+    """What the README's results table is built from: headline test scores plus where and how they were made."""
+    keys = (
+        "token_acc",
+        "pos_acc",
+        "morph_acc",
+        "lemma_acc",
+        "dep_uas",
+        "dep_las",
+        "sents_f",
+        "ents_p",
+        "ents_r",
+        "ents_f",
+    )
+    return {
+        "corpus": corpus,
+        "pipeline": pipeline,
+        "split": "test",
+        "scores": {k: scores[k] for k in keys if scores.get(k) is not None},
+        "ents_per_type": scores.get("ents_per_type") or {},
+        "words_per_s": scores.get("speed"),
+        "train_seconds": summary.get("seconds"),
+        "train_steps": summary.get("steps"),
+        "seed": summary.get("seed"),
+        "spacy_version": spacy.__version__,
+        "python": platform.python_version(),
+        "machine": f"{os.cpu_count()} CPUs, {platform.machine()}, {platform.system()}",
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+
 def main(
     model: Path = typer.Argument(..., exists=True, help="Trained pipeline folder"),
     data: Path = typer.Argument(..., exists=True, dir_okay=False, help="Held-out .spacy file (the test split)"),
     output: Path = typer.Option(Path("metrics/scores.json"), help="Where the scores JSON goes"),
     gpu_id: int = typer.Option(-1, help="GPU id, -1 for CPU"),
+    record: Optional[Path] = typer.Option(
+        None, help="Also write a results record here (metrics/<corpus>-<pipeline>.json)"
+    ),
+    corpus: str = typer.Option("", help="Corpus name for the record"),
+    pipeline: str = typer.Option("", help="Pipeline name for the record"),
+    summary: Optional[Path] = typer.Option(None, help="train-summary.json, for the record's training time"),
 ) -> None:
     """Evaluate on the test split, print spaCy's score tables and write the JSON."""
-    evaluate(model, data, output, gpu_id)
+    scores = evaluate(model, data, output, gpu_id)
     typer.echo(f"✔ {output}")
+    if record is not None:
+        train = json.loads(summary.read_text(encoding="utf8")) if summary and summary.exists() else {}
+        write_json(record, result_record(scores, corpus, pipeline, train))
+        typer.echo(f"✔ {record}")
 
 
 if __name__ == "__main__":

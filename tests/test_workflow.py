@@ -68,6 +68,7 @@ def test_all_on_the_sample_trains_and_scores_above_baseline(sample_run, project)
         "training/train-summary.json",
         "corpus/rejects.jsonl",
         "metrics/scores.json",
+        "metrics/sample-full.json",
         "metrics/report.html",
         "metrics/report.md",
         "metrics/report/learning_curves.png",
