@@ -91,7 +91,7 @@ def test_lock_file_records_every_step_with_real_checksums(project):
     for name, entry in lock.items():
         for item in entry["deps"] + entry["outs"]:
             assert item["md5"] == checksum(project / item["path"]), (name, item["path"])
-    assert [o["path"] for o in lock["evaluate"]["outs"]] == ["metrics/scores.json"]
+    assert [o["path"] for o in lock["evaluate"]["outs"]] == ["metrics/scores.json", "metrics/sample-full.json"]
     assert "corpus/test.spacy" in [d["path"] for d in lock["evaluate"]["deps"]]
 
 
