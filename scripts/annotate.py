@@ -17,33 +17,20 @@ import sys
 import time
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import spacy
 import typer
-from spacy.tokens import Doc, DocBin
+from spacy.tokens import DocBin
 from tqdm import tqdm
 
 from fileio import atomic_path, checksum, write_json
+from records import Annotated, BadRecord, Record, parse_line, record_json
 from textio import read_lines
 
 INPUT_FORMATS = ("auto", "text", "jsonl", "spacy")
-
-
-@dataclass
-class Record:
-    line: int  # line number in the input (document number for .spacy input)
-    text: str
-    fields: dict[str, Any]
-
-
-@dataclass
-class BadRecord:
-    line: int
-    error: str
-    raw: str
+BACKENDS = ("local", "ray")
 
 
 def input_format(path: Path, fmt: str) -> str:
@@ -59,46 +46,33 @@ def read_records(path: Path, fmt: str, vocab) -> Iterator[Record | BadRecord]:
             yield Record(i, doc.text, dict(doc.user_data.get("fields", {})) if doc.user_data else {})
         return
     for lineno, line in read_lines(path):
-        if not line.strip():
-            continue
-        if fmt == "text":
-            yield Record(lineno, line.strip(), {})
-            continue
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as e:
-            yield BadRecord(lineno, f"invalid JSON: {e.msg} at column {e.colno}", line)
-            continue
-        if not isinstance(value, dict) or not isinstance(value.get("text"), str):
-            yield BadRecord(lineno, 'no "text" field with a string', line)
-            continue
-        yield Record(lineno, value["text"], value)
+        rec = parse_line(lineno, line, fmt)
+        if rec is not None:
+            yield rec
 
 
-def doc_to_json(doc: Doc) -> dict[str, Any]:
-    """Tokens, sentences and entities of a Doc, with character offsets."""
-    tokens = [
-        {
-            "text": t.text,
-            "start": t.idx,
-            "end": t.idx + len(t),
-            "ws": bool(t.whitespace_),
-            "pos": t.pos_,
-            "tag": t.tag_,
-            "morph": str(t.morph),
-            "lemma": t.lemma_,
-            "head": t.head.i,
-            "dep": t.dep_,
-        }
-        for t in doc
-    ]
-    sents = (
-        [[s.start_char, s.end_char] for s in doc.sents]
-        if doc.has_annotation("SENT_START") or doc.has_annotation("DEP")
-        else []
-    )
-    ents = [{"start": e.start_char, "end": e.end_char, "label": e.label_, "text": e.text} for e in doc.ents]
-    return {"tokens": tokens, "sents": sents, "ents": ents}
+def local_results(
+    nlp, input_path: Path, fmt: str, done: int, batch_size: int, n_process: int, keep_docs: bool, counts: dict
+) -> Iterator[Annotated | BadRecord]:
+    """Annotate with nlp.pipe in this process (or n_process); yield results and bad records in input order."""
+    pending: deque[BadRecord] = deque()
+
+    def good_records() -> Iterator[tuple[str, Record]]:
+        for rec in read_records(input_path, fmt, nlp.vocab):
+            if rec.line <= done:
+                counts["already_done"] += 1
+            elif isinstance(rec, BadRecord):
+                pending.append(rec)
+            else:
+                yield rec.text, rec
+
+    for doc, rec in nlp.pipe(good_records(), as_tuples=True, batch_size=batch_size, n_process=n_process):
+        while pending and pending[0].line < rec.line:
+            yield pending.popleft()
+        if keep_docs:
+            doc.user_data["fields"] = rec.fields
+        yield Annotated(rec.line, "" if keep_docs else record_json(rec, doc), len(doc), doc if keep_docs else None)
+    yield from pending
 
 
 def last_written_line(path: Path, key: str) -> int:
@@ -127,7 +101,7 @@ def last_written_line(path: Path, key: str) -> int:
 
 def annotate(
     model: Path,
-    input_path: Path,
+    input_path: Path | str,
     output: Path,
     rejects: Path,
     fmt: str = "auto",
@@ -135,13 +109,30 @@ def annotate(
     n_process: int = 1,
     overwrite: bool = False,
     interactive: bool = False,
+    backend: str = "local",
+    max_actors: int = 2,
+    ray_cpus: int = 2,
 ) -> dict[str, int]:
-    """Annotate input into output; return counts of written, skipped-as-done and rejected records."""
-    nlp = spacy.load(model)
-    fmt = input_format(input_path, fmt)
+    """Annotate input into output; return counts of written, skipped-as-done and rejected records.
+
+    backend "ray" runs the pipeline on Ray Data actors (input may then be an object-storage URI) and
+    writes the same lines in the same order as "local".
+    """
+    is_uri = "://" in str(input_path)
+    fmt = input_format(Path(str(input_path).split("://")[-1]), fmt)
     to_jsonl = output.suffix.lower() != ".spacy"
+    if backend == "ray" and (fmt == "spacy" or not to_jsonl):
+        raise typer.BadParameter(
+            "the ray backend reads text or .jsonl and writes .jsonl: use the local backend for .spacy"
+        )
     state_path = output.with_name(output.name + ".state.json")
-    state = {"model_md5": checksum(model), "input_md5": checksum(input_path), "input_format": fmt}
+    state = {
+        "model_md5": checksum(model),
+        "input_md5": str(input_path) if is_uri else checksum(Path(input_path)),
+        "input_format": fmt,
+    }
+    if is_uri:  # an object in storage cannot be checksummed cheaply, so its output never resumes
+        overwrite = True
     if (
         to_jsonl
         and not overwrite
@@ -156,59 +147,47 @@ def annotate(
                 path.unlink()
     write_json(state_path, state)
     done = max(last_written_line(output, "spacy"), last_written_line(rejects, "reject")) if to_jsonl else 0
-    pending: deque[BadRecord] = deque()
     counts = {"written": 0, "already_done": 0, "rejected": 0, "words": 0}
+    if backend == "ray":
+        from ray_annotate import ray_results
 
-    def good_records() -> Iterator[tuple[str, Record]]:
-        for rec in read_records(input_path, fmt, nlp.vocab):
-            if rec.line <= done:
-                counts["already_done"] += 1
-            elif isinstance(rec, BadRecord):
-                pending.append(rec)
-            else:
-                yield rec.text, rec
+        results = ray_results(model, str(input_path), fmt, done, batch_size, max_actors, ray_cpus, counts)
+    else:
+        nlp = spacy.load(model)
+        results = local_results(nlp, Path(input_path), fmt, done, batch_size, n_process, not to_jsonl, counts)
 
     output.parent.mkdir(parents=True, exist_ok=True)
     out = output.open("a", encoding="utf8") if to_jsonl else None
     rej = rejects.open("a", encoding="utf8")
     docbin = DocBin(store_user_data=True) if not to_jsonl else None
-
-    def flush_rejects(before: float) -> None:
-        # rejects go out in input order, after every good record before them is on its way to disk
-        while pending and pending[0].line < before:
-            bad = pending.popleft()
-            if out is not None:
-                out.flush()
-            rej.write(
-                json.dumps(
-                    {"reject": {"line": bad.line, "error": f"{input_path}:{bad.line}: {bad.error}"}, "record": bad.raw},
-                    ensure_ascii=False,
-                )
-                + "\n"
-            )
-            rej.flush()
-            counts["rejected"] += 1
-            print(f"⚠ {input_path}:{bad.line}: {bad.error}: written to {rejects}", file=sys.stderr, flush=True)
-
     bar = tqdm(unit=" words", unit_scale=True, disable=not interactive, desc="annotating")
     started = last_report = time.perf_counter()
     try:
-        for doc, rec in nlp.pipe(good_records(), as_tuples=True, batch_size=batch_size, n_process=n_process):
-            flush_rejects(rec.line)
-            if out is not None:
-                out.write(
+        for item in results:
+            if isinstance(item, BadRecord):
+                if out is not None:
+                    out.flush()  # a reject is on disk only after every good record before it
+                rej.write(
                     json.dumps(
-                        {**rec.fields, "text": rec.text, "spacy": {"line": rec.line, **doc_to_json(doc)}},
+                        {
+                            "reject": {"line": item.line, "error": f"{input_path}:{item.line}: {item.error}"},
+                            "record": item.raw,
+                        },
                         ensure_ascii=False,
                     )
                     + "\n"
                 )
+                rej.flush()
+                counts["rejected"] += 1
+                print(f"⚠ {input_path}:{item.line}: {item.error}: written to {rejects}", file=sys.stderr, flush=True)
+                continue
+            if out is not None:
+                out.write(item.json + "\n")
             else:
-                doc.user_data["fields"] = rec.fields
-                docbin.add(doc)
+                docbin.add(item.doc)
             counts["written"] += 1
-            counts["words"] += len(doc)
-            bar.update(len(doc))
+            counts["words"] += item.words
+            bar.update(item.words)
             now = time.perf_counter()
             if not interactive and now - last_report > 10:
                 print(
@@ -216,7 +195,6 @@ def annotate(
                     flush=True,
                 )
                 last_report = now
-        flush_rejects(float("inf"))
     finally:
         bar.close()
         if out is not None:
@@ -231,25 +209,53 @@ def annotate(
 
 def main(
     model: Path = typer.Argument(..., exists=True, file_okay=False, help="Trained pipeline folder or package path"),
-    input_path: Path = typer.Argument(
-        ..., exists=True, dir_okay=False, help="Text (a document per line), .jsonl or .spacy"
+    input_path: str = typer.Argument(
+        ..., help="Text (a document per line), .jsonl or .spacy; with --backend ray also s3://, gs://... URIs"
     ),
     output: Path = typer.Argument(..., help=".jsonl (resumable) or .spacy"),
     rejects: Optional[Path] = typer.Option(None, help="Reject file for bad records; default: OUTPUT.rejects.jsonl"),
     fmt: str = typer.Option("auto", "--format", help=f"Input format: {', '.join(INPUT_FORMATS)}"),
     batch_size: int = typer.Option(64, min=1, help="Documents per nlp.pipe batch"),
-    n_process: int = typer.Option(1, min=1, help="Processes for nlp.pipe"),
+    n_process: int = typer.Option(1, min=1, help="Processes for nlp.pipe (local backend)"),
     overwrite: bool = typer.Option(False, "--overwrite", help="Start over instead of resuming an existing output"),
+    backend: str = typer.Option(
+        "local", help="local (nlp.pipe here) or ray (Ray Data actors; needs requirements-ray.txt)"
+    ),
+    max_actors: int = typer.Option(2, min=1, help="ray: the actor pool grows from 1 to this many pipelines"),
+    ray_cpus: int = typer.Option(2, min=1, help="ray: CPUs of the local Ray (ignored with RAY_ADDRESS)"),
 ) -> None:
     """Annotate documents; rerun the same command to resume an interrupted run."""
     if fmt not in INPUT_FORMATS:
         typer.echo(f"✘ --format {fmt}: use one of {', '.join(INPUT_FORMATS)}", err=True)
         raise typer.Exit(2)
-    if output.resolve() == input_path.resolve():
+    if backend not in BACKENDS:
+        typer.echo(f"✘ --backend {backend}: use one of {', '.join(BACKENDS)}", err=True)
+        raise typer.Exit(2)
+    is_uri = "://" in input_path
+    if is_uri and backend != "ray":
+        typer.echo(f"✘ {input_path}: only the ray backend reads URIs; pass --backend ray or a local file", err=True)
+        raise typer.Exit(2)
+    if not is_uri and not Path(input_path).is_file():
+        typer.echo(f"✘ {input_path}: no such file", err=True)
+        raise typer.Exit(2)
+    if not is_uri and output.resolve() == Path(input_path).resolve():
         typer.echo("✘ the output would overwrite the input: pass another output path", err=True)
         raise typer.Exit(2)
     rejects = rejects or output.with_name(output.name + ".rejects.jsonl")
-    counts = annotate(model, input_path, output, rejects, fmt, batch_size, n_process, overwrite, sys.stderr.isatty())
+    counts = annotate(
+        model,
+        input_path if is_uri else Path(input_path),
+        output,
+        rejects,
+        fmt,
+        batch_size,
+        n_process,
+        overwrite,
+        sys.stderr.isatty(),
+        backend,
+        max_actors,
+        ray_cpus,
+    )
     typer.echo(
         f"✔ {counts['written']} records written to {output}, {counts['already_done']} already done, "
         f"{counts['rejected']} rejected to {rejects}; {counts['words'] / max(counts['seconds'], 1e-9):.0f} words/s"

@@ -6,10 +6,11 @@ record), what is wrong and what to do about it. Input files are only read.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional, Union
+from typing import IO, Any, Callable, Optional, Union
 
 Where = Union[int, str]
 
@@ -42,14 +43,20 @@ def raise_error(error: CorpusError, record: str) -> None:
 def read_lines(path: Path | str) -> Iterator[tuple[int, str]]:
     """Yield (line number, line) without line ends; a UTF-8 BOM and CRLF are accepted."""
     path = Path(path)
+    with path.open("rb") as f:
+        yield from decode_lines(f, path)
+
+
+def decode_lines(stream: IO[bytes], name: Path | str) -> Iterator[tuple[int, str]]:
+    """read_lines over an open binary stream (a file, or bytes from object storage), named `name` in errors."""
     lineno = 0
     try:
-        with path.open(encoding="utf-8-sig", newline=None) as f:
+        with io.TextIOWrapper(stream, encoding="utf-8-sig", newline=None) as f:
             for lineno, line in enumerate(f, start=1):
                 yield lineno, line.rstrip("\n")
     except UnicodeDecodeError as e:
         raise CorpusError(
-            path,
+            name,
             lineno + 1,
             f"not valid UTF-8 ({e.reason}, byte 0x{e.object[e.start]:02x})",
             "save the file as UTF-8 (a BOM and CRLF line ends are fine)",

@@ -22,6 +22,7 @@ OUR_SCRIPTS = {
     "package.py",
     "annotate.py",
     "export_dvc.py",
+    "sweep.py",
 }
 
 

@@ -1,0 +1,121 @@
+"""The ray backend of annotate: Ray Data reads the input, a pool of actors runs the pipeline.
+
+Each actor loads the pipeline once, from files sent through Ray's object store (so workers need no
+copy of the model on disk). The pool grows from 1 to max_actors: a fixed pool taking every CPU would
+leave none for the read stage and hang. Results come back in input order (preserve_order) and are
+parsed and serialised by the same functions as the local backend, so both write identical lines.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy
+import spacy
+
+from rayutil import init_ray, ray
+from records import Annotated, BadRecord, parse_line, record_json
+from textio import decode_lines, read_lines
+
+
+def model_files(model: Path) -> dict[str, bytes]:
+    """Every file of a pipeline folder, by relative path."""
+    return {str(p.relative_to(model)): p.read_bytes() for p in sorted(model.rglob("*")) if p.is_file()}
+
+
+class PipelineActor:
+    """Loads the pipeline once per worker and annotates batches of numbered lines."""
+
+    def __init__(self, files: Any, fmt: str, batch_size: int) -> None:
+        if isinstance(files, list):  # [ObjectRef]: nested, so Ray does not pin it as a restart argument
+            files = ray.get(files[0])
+        self.dir = Path(tempfile.mkdtemp(prefix="pipeline-"))
+        for name, data in files.items():
+            (self.dir / name).parent.mkdir(parents=True, exist_ok=True)
+            (self.dir / name).write_bytes(data)
+        self.nlp = spacy.load(self.dir)
+        self.fmt, self.batch_size = fmt, batch_size
+
+    def __call__(self, batch: dict[str, numpy.ndarray]) -> dict[str, list[Any]]:
+        out: dict[str, list[Any]] = {"line": [], "json": [], "words": [], "error": [], "raw": []}
+        parsed = [parse_line(int(n), str(raw), self.fmt) for n, raw in zip(batch["line"], batch["raw"])]
+        good = [rec for rec in parsed if rec is not None and not isinstance(rec, BadRecord)]
+        docs = iter(self.nlp.pipe((rec.text for rec in good), batch_size=self.batch_size))
+        for rec in parsed:
+            if rec is None:
+                continue
+            out["line"].append(rec.line)
+            if isinstance(rec, BadRecord):
+                out["json"].append("")
+                out["words"].append(0)
+                out["error"].append(rec.error)
+                out["raw"].append(rec.raw)
+            else:
+                doc = next(docs)
+                out["json"].append(record_json(rec, doc))
+                out["words"].append(len(doc))
+                out["error"].append("")
+                out["raw"].append("")
+        return out
+
+    def __del__(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def numbered_lines(row: dict[str, Any], done: int = 0) -> list[dict[str, Any]]:
+    """A whole file's bytes as numbered, non-blank lines after line `done`, decoded as read_lines does."""
+    return [
+        {"line": n, "raw": line}
+        for n, line in decode_lines(io.BytesIO(row["bytes"]), row["path"])
+        if n > done and line.strip()
+    ]
+
+
+def ray_results(
+    model: Path,
+    input_uri: str,
+    fmt: str,
+    done: int,
+    batch_size: int,
+    max_actors: int,
+    num_cpus: int,
+    counts: dict[str, int],
+) -> Iterator[Annotated | BadRecord]:
+    """Annotate on Ray; yield results and bad records in input order, like annotate.local_results."""
+    where = init_ray(num_cpus)
+    print(f"annotating on {where}, up to {max_actors} pipeline actors", flush=True)
+    context = ray.data.DataContext.get_current()
+    context.execution_options.preserve_order = True
+    context.enable_progress_bars = False
+    # on a cluster a local path must be on storage every node mounts; otherwise use s3://, gs://...
+    path = input_uri if "://" in input_uri else str(Path(input_uri).resolve())
+    files = ray.put(model_files(Path(model)))
+    ds = (
+        ray.data.read_binary_files(path, include_paths=True)
+        .flat_map(numbered_lines, fn_kwargs={"done": done})
+        .map_batches(
+            PipelineActor,
+            fn_constructor_kwargs={"files": [files], "fmt": fmt, "batch_size": batch_size},
+            batch_size=batch_size * 4,
+            compute=ray.data.ActorPoolStrategy(min_size=1, max_size=max_actors),
+            num_cpus=1,
+        )
+    )
+    if done:  # resuming a local input: count the records before the resume point as the local backend does
+        for n, line in read_lines(input_uri):
+            if n > done:
+                break
+            counts["already_done"] += bool(line.strip())
+    for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
+        for line, text, words, error, raw in zip(
+            batch["line"], batch["json"], batch["words"], batch["error"], batch["raw"]
+        ):
+            if error:
+                yield BadRecord(int(line), str(error), str(raw))
+            else:
+                yield Annotated(int(line), str(text), int(words))

@@ -1,0 +1,325 @@
+"""Hyperparameter sweep: trials of `spacy train` with sampled config overrides, run in parallel on Ray Tune.
+
+The search space is a small YAML file (configs/sweep.yml). Trials are sampled with the seed, so a
+sequential run (--backend sequential, the benchmark's baseline) trains exactly the same trials.
+Each trial reports every dev evaluation to Tune; ASHA stops the worst early. The best trial's values
+are written into a copy of the base config (configs/best.cfg, for `--vars.base_config`) and every
+trial's scores to metrics/sweep.json.
+
+Runs on a local Ray with --cpus CPUs, or on the cluster at RAY_ADDRESS (see the README).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import spacy
+import srsly
+import typer
+from spacy import util
+
+from fileio import atomic_path, checksum, remove_path, write_json
+from rayutil import init_ray, ray
+from tune_trial import run_trial, tune_trainable
+
+DISTRIBUTIONS = ("uniform", "loguniform", "randint", "choice")
+SCHEDULERS = ("asha", "fifo")
+BACKENDS = ("ray", "sequential")
+
+
+class SweepError(ValueError):
+    """A problem in the sweep file, named by file and key."""
+
+
+def load_sweep(path: Path) -> dict[str, Any]:
+    """Read and check the sweep file; raise SweepError naming the key and what to write instead."""
+    try:
+        spec = srsly.read_yaml(path)
+    except Exception as e:  # ruamel's errors carry the line and column
+        raise SweepError(f"{path}: not valid YAML: {e}") from None
+    if not isinstance(spec, dict) or not isinstance(spec.get("space"), dict) or not spec["space"]:
+        raise SweepError(f"{path}: no `space:` mapping of dotted config keys to distributions")
+    for key, dist in spec["space"].items():
+        where = f"{path}: space.{key}"
+        if not isinstance(dist, dict) or len(dist) != 1 or next(iter(dist)) not in DISTRIBUTIONS:
+            raise SweepError(f"{where}: write one of {', '.join(f'{{{d}: [...]}}' for d in DISTRIBUTIONS)}")
+        ((kind, args),) = dist.items()
+        if not isinstance(args, list) or not args:
+            raise SweepError(f"{where}: {kind} takes a list, e.g. {{{kind}: [1, 2]}}")
+        if kind != "choice":
+            if len(args) != 2 or not all(isinstance(a, (int, float)) for a in args) or args[0] > args[1]:
+                raise SweepError(f"{where}: {kind} takes [low, high] numbers with low <= high")
+            if kind == "loguniform" and args[0] <= 0:
+                raise SweepError(f"{where}: loguniform needs low > 0")
+            if kind == "randint" and not all(isinstance(a, int) for a in args):
+                raise SweepError(f"{where}: randint takes integers")
+    defaults = {
+        "num_samples": 8,
+        "max_steps": 1000,
+        "eval_frequency": 100,
+        "metric": "score",
+        "scheduler": "asha",
+        "grace_period": 200,
+        "reduction_factor": 2,
+    }
+    for key, default in defaults.items():
+        value = spec.setdefault(key, default)
+        if not isinstance(value, type(default)) or (isinstance(default, int) and value < 1):
+            raise SweepError(f"{path}: {key}: expected a {'positive integer' if isinstance(default, int) else 'name'}")
+    if spec["scheduler"] not in SCHEDULERS:
+        raise SweepError(f"{path}: scheduler: use one of {', '.join(SCHEDULERS)}")
+    return spec
+
+
+def filled_config(base_config: Path) -> Any:
+    """The base config with every default filled in, as `spacy init fill-config` writes it."""
+    return util.load_model_from_config(util.load_config(base_config), auto_fill=True, validate=True).config
+
+
+def check_keys(filled: Any, base_config: Path, keys: list[str], sweep_path: Path) -> None:
+    """Every swept key must be a setting of the filled base config, or the trial would fail late."""
+    for key in keys:
+        node: Any = filled
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise SweepError(f"{sweep_path}: space.{key}: {base_config} (filled) has no such setting")
+            node = node[part]
+        if isinstance(node, dict):
+            raise SweepError(f"{sweep_path}: space.{key}: is a section, not a value: name a setting inside it")
+
+
+def sample_trials(space: dict[str, Any], num_samples: int, seed: int) -> list[dict[str, Any]]:
+    """num_samples value sets drawn from the space; the same seed gives the same trials."""
+    rng = random.Random(seed)
+    trials = []
+    for _ in range(num_samples):
+        params: dict[str, Any] = {}
+        for key, dist in space.items():
+            ((kind, args),) = dist.items()
+            if kind == "choice":
+                params[key] = rng.choice(args)
+            elif kind == "randint":
+                params[key] = rng.randint(args[0], args[1])
+            elif kind == "uniform":
+                params[key] = float(f"{rng.uniform(args[0], args[1]):.4g}")
+            else:
+                params[key] = float(f"{math.exp(rng.uniform(math.log(args[0]), math.log(args[1]))):.4g}")
+        trials.append(params)
+    return trials
+
+
+# what Ray Tune adds to each reported row; the rest is what tune_trial reported
+TUNE_COLUMNS = {
+    "timestamp", "checkpoint_dir_name", "done", "training_iteration", "trial_id", "date", "time_this_iter_s",
+    "time_total_s", "pid", "hostname", "node_ip", "time_since_restore", "iterations_since_restore",
+}  # fmt: skip
+
+
+def summarise(params: dict[str, Any], history: list[dict[str, Any]], spec: dict[str, Any], error: str = ""):
+    """One trial's record: its values, best score and step, and whether it ran to the end."""
+    metric = spec["metric"]
+    history = [
+        {k: v for k, v in row.items() if k not in TUNE_COLUMNS and not k.startswith("config/")} for row in history
+    ]
+    scored = [row for row in history if metric in row]
+    best = max(scored, key=lambda row: row[metric], default=None)
+    last_step = history[-1]["step"] if history else 0
+    last_evaluation = spec["max_steps"] // spec["eval_frequency"] * spec["eval_frequency"]
+    status = "error" if error else ("finished" if last_step >= last_evaluation else "stopped early")
+    record = {
+        "params": params,
+        "best": best[metric] if best else None,
+        "best_step": best["step"] if best else None,
+        "last_step": last_step,
+        "status": status,
+        "scores_at_best": best,
+    }
+    if error:
+        record["error"] = error
+    return record
+
+
+def run_sequential(trials: list[dict[str, Any]], settings: dict[str, Any], workdir: Path, spec: dict[str, Any]):
+    records = []
+    for i, params in enumerate(trials):
+        history: list[dict[str, Any]] = []
+        run_trial(params, workdir=workdir / f"trial_{i:03d}", reporter=history.append, **settings)
+        records.append(summarise(params, history, spec))
+    return records
+
+
+def run_ray(trials, settings, storage: Path, spec: dict[str, Any], cpus: int):
+    from ray import tune
+    from ray.tune.schedulers import ASHAScheduler
+
+    where = init_ray(cpus)
+    print(f"sweeping on {where}", flush=True)
+    scheduler = None
+    if spec["scheduler"] == "asha":
+        scheduler = ASHAScheduler(
+            time_attr="step",
+            max_t=spec["max_steps"],
+            grace_period=min(spec["grace_period"], spec["max_steps"]),
+            reduction_factor=spec["reduction_factor"],
+        )
+    tuner = tune.Tuner(
+        tune.with_resources(tune.with_parameters(tune_trainable, **settings), {"cpu": 1}),
+        param_space={"trial": tune.grid_search([{"index": i, "params": p} for i, p in enumerate(trials)])},
+        tune_config=tune.TuneConfig(metric=spec["metric"], mode="max", scheduler=scheduler),
+        run_config=tune.RunConfig(name="sweep", storage_path=str(storage.resolve()), verbose=1),
+    )
+    grid = tuner.fit()
+    records: list[Any] = [None] * len(trials)
+    for result in grid:
+        frame = result.metrics_dataframe
+        history = frame.to_dict("records") if frame is not None else []
+        error = str(result.error).strip().splitlines()[-1] if result.error else ""  # the cause, not Ray's frame
+        trial = result.config["trial"]
+        # kept in the sampled order, not completion order, so that runs compare line by line
+        records[trial["index"]] = summarise(trial["params"], history, spec, error)
+    return records
+
+
+def write_best_config(
+    filled: Any, base_config: Path, params: dict[str, Any], best: dict[str, Any], path: Path, metric: str
+) -> None:
+    config = util.load_config_from_str(filled.to_str(), overrides=params, interpolate=False)
+    values = ", ".join(f"{k} = {v}" for k, v in params.items())
+    header = (
+        f"# Written by scripts/sweep.py: {base_config} filled, with the best trial's values ({values});\n"
+        f"# dev {metric} {best['best']:.4f} at step {best['best_step']}. Train with --vars.base_config {path}\n"
+    )
+    with atomic_path(path) as tmp:
+        tmp.write_text(header + config.to_str(), encoding="utf8")
+
+
+def sweep(
+    base_config: Path,
+    sweep_path: Path,
+    train_path: Path,
+    dev_path: Path,
+    best_path: Path,
+    output: Path,
+    storage: Path,
+    cpus: int = 2,
+    seed: int = 0,
+    backend: str = "ray",
+    num_samples: Optional[int] = None,
+    max_steps: Optional[int] = None,
+    eval_frequency: Optional[int] = None,
+) -> dict[str, Any]:
+    """Run the sweep; write the best config and metrics/sweep.json; return what was written there."""
+    spec = load_sweep(sweep_path)
+    if num_samples:
+        spec["num_samples"] = num_samples
+    if max_steps:
+        spec["max_steps"] = max_steps
+    if eval_frequency:
+        spec["eval_frequency"] = eval_frequency
+    if spec["eval_frequency"] > spec["max_steps"]:
+        raise SweepError(
+            f"{sweep_path}: eval_frequency {spec['eval_frequency']} > max_steps {spec['max_steps']}: "
+            "a trial would report no score to compare"
+        )
+    filled = filled_config(base_config)
+    check_keys(filled, base_config, list(spec["space"]), sweep_path)
+    trials = sample_trials(spec["space"], spec["num_samples"], seed)
+    settings = {
+        "base_config": filled.to_str(),
+        "train": train_path.read_bytes(),
+        "dev": dev_path.read_bytes(),
+        "max_steps": spec["max_steps"],
+        "eval_frequency": spec["eval_frequency"],
+        "seed": seed,
+    }
+    started = time.perf_counter()
+    remove_path(storage)
+    if backend == "ray":
+        records = run_ray(trials, settings, storage, spec, cpus)
+    else:
+        records = run_sequential(trials, settings, storage, spec)
+    seconds = round(time.perf_counter() - started, 1)
+    scored = [r for r in records if r["best"] is not None]
+    if not scored:
+        errors = "; ".join(r.get("error", "no evaluation reported") for r in records)
+        raise RuntimeError(f"no trial reported a {spec['metric']!r} score: {errors}")
+    best = max(scored, key=lambda r: r["best"])
+    result = {
+        "metric": spec["metric"],
+        "best": best,
+        "trials": records,
+        "backend": backend,
+        "scheduler": spec["scheduler"] if backend == "ray" else "fifo",
+        "cpus": cpus,
+        "seconds": seconds,
+        "steps_trained": sum(r["last_step"] for r in records),
+        "num_samples": spec["num_samples"],
+        "max_steps": spec["max_steps"],
+        "seed": seed,
+        "base_config": str(base_config),
+        "base_config_md5": checksum(base_config),
+        "sweep_file": str(sweep_path),
+        "space": spec["space"],
+        "ray_version": ray.__version__,
+        "spacy_version": spacy.__version__,
+    }
+    write_best_config(filled, base_config, best["params"], best, best_path, spec["metric"])
+    write_json(output, result)
+    return result
+
+
+def main(
+    base_config: Path = typer.Argument(..., exists=True, dir_okay=False, help="Base config the trials start from"),
+    sweep_path: Path = typer.Option(Path("configs/sweep.yml"), "--space", exists=True, help="Search space (YAML)"),
+    train_path: Path = typer.Option(..., "--train", exists=True, dir_okay=False, help="Training .spacy file"),
+    dev_path: Path = typer.Option(..., "--dev", exists=True, dir_okay=False, help="Development .spacy file"),
+    best_path: Path = typer.Option(Path("configs/best.cfg"), "--best", help="Where the best config goes"),
+    output: Path = typer.Option(Path("metrics/sweep.json"), "--output", help="Every trial's scores"),
+    storage: Path = typer.Option(Path("training/sweep"), help="Trial folders (each trial its own)"),
+    cpus: int = typer.Option(2, min=1, help="CPUs of the local Ray, one per trial (ignored with RAY_ADDRESS)"),
+    seed: int = typer.Option(0, help="Seed for sampling the trials and for training"),
+    backend: str = typer.Option("ray", help="ray (parallel trials, ASHA) or sequential (one after another)"),
+    num_samples: int = typer.Option(0, min=0, help="Override the sweep file's num_samples"),
+    max_steps: int = typer.Option(0, min=0, help="Override the sweep file's max_steps"),
+    eval_frequency: int = typer.Option(0, min=0, help="Override the sweep file's eval_frequency"),
+) -> None:
+    """Sweep hyperparameters on Ray Tune; write the best config and every trial's scores."""
+    if backend not in BACKENDS:
+        typer.echo(f"✘ --backend {backend}: use one of {', '.join(BACKENDS)}", err=True)
+        raise typer.Exit(2)
+    if best_path.resolve() == base_config.resolve():
+        typer.echo(f"✘ --best {best_path} would overwrite the base config: sweep from another config", err=True)
+        raise typer.Exit(2)
+    try:
+        result = sweep(
+            base_config,
+            sweep_path,
+            train_path,
+            dev_path,
+            best_path,
+            output,
+            storage,
+            cpus,
+            seed,
+            backend,
+            num_samples or None,
+            max_steps or None,
+            eval_frequency or None,
+        )
+    except SweepError as e:
+        typer.echo(f"✘ {e}", err=True)
+        raise typer.Exit(1) from None
+    best = result["best"]
+    stopped = sum(r["status"] == "stopped early" for r in result["trials"])
+    typer.echo(
+        f"✔ {len(result['trials'])} trials in {result['seconds']} s ({stopped} stopped early); best dev "
+        f"{result['metric']} {best['best']:.4f} with {best['params']}: {best_path}, {output}"
+    )
+
+
+if __name__ == "__main__":
+    typer.run(main)

@@ -1,0 +1,107 @@
+"""One sweep trial: an ordinary single-process `spacy train` run with config overrides.
+
+A registered spaCy logger passes every dev evaluation to a reporter: Ray Tune's `tune.report` in a
+Ray trial (so ASHA can stop a poor trial early), a list in a sequential run. Kept apart from
+sweep.py so that Ray workers import it by name and the logger is registered there too.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import spacy
+from spacy import util
+from spacy.cli.train import train as spacy_train
+
+from fileio import remove_path
+
+TUNE_LOGGER = "pt_pipelines.TuneLogger.v1"
+Reporter = Callable[[dict[str, Any]], None]
+_reporter: Optional[Reporter] = None  # set by run_trial in the trial's own process
+
+
+@spacy.registry.loggers(TUNE_LOGGER)
+def tune_logger_v1(console_output: bool = False, output_file: Optional[str] = None, progress_bar: Optional[str] = None):
+    """spacy.ConsoleLogger.v3 that also reports each evaluation's scores to the trial's reporter."""
+    console = spacy.registry.loggers.get("spacy.ConsoleLogger.v3")(
+        progress_bar=progress_bar, console_output=console_output, output_file=output_file
+    )
+
+    def setup(nlp, stdout=sys.stdout, stderr=sys.stderr):
+        log_step, finalize = console(nlp, stdout, stderr)
+
+        def step(info: Optional[dict[str, Any]]) -> None:
+            log_step(info)
+            if info is not None and info.get("score") is not None and _reporter is not None:
+                _reporter(evaluation_metrics(info))
+
+        return step, finalize
+
+    return setup
+
+
+def evaluation_metrics(info: dict[str, Any]) -> dict[str, Any]:
+    """The numbers of one evaluation: step, weighted score and every numeric dev score."""
+    metrics: dict[str, Any] = {"step": int(info["step"]), "score": float(info["score"])}
+    for name, value in (info.get("other_scores") or {}).items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            metrics[name] = float(value)
+    return metrics
+
+
+def trial_config(
+    base_config: str, params: dict[str, Any], workdir: Path, max_steps: int, eval_frequency: int, seed: int
+) -> Any:
+    """The base config with a trial's values, its own corpus paths, step budget and reporting logger."""
+    overrides = {
+        **params,
+        "paths.train": str(workdir / "train.spacy"),
+        "paths.dev": str(workdir / "dev.spacy"),
+        "training.max_steps": max_steps,
+        "training.eval_frequency": eval_frequency,
+        "system.seed": seed,
+    }
+    config = util.load_config_from_str(base_config, overrides=overrides, interpolate=False)
+    config["training"]["logger"] = {
+        "@loggers": TUNE_LOGGER,
+        "console_output": False,
+        "output_file": str(workdir / "log.jsonl"),
+        "progress_bar": None,
+    }
+    return config
+
+
+def run_trial(
+    params: dict[str, Any],
+    *,
+    base_config: str,
+    train: bytes,
+    dev: bytes,
+    max_steps: int,
+    eval_frequency: int,
+    seed: int,
+    workdir: Path,
+    reporter: Reporter,
+) -> None:
+    """Train one trial in workdir (its own folder: trials never share files); report each evaluation."""
+    global _reporter
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "train.spacy").write_bytes(train)
+    (workdir / "dev.spacy").write_bytes(dev)
+    trial_config(base_config, params, workdir, max_steps, eval_frequency, seed).to_disk(workdir / "config.cfg")
+    _reporter = reporter
+    try:
+        spacy_train(workdir / "config.cfg", workdir / "model", use_gpu=-1)
+    finally:
+        _reporter = None
+        remove_path(workdir / "model")  # a sweep keeps configs and scores; `train` makes the real model
+
+
+def tune_trainable(config: dict[str, Any], **settings: Any) -> None:
+    """Ray Tune's entry point for a trial: its own directory, scores reported with tune.report."""
+    from ray import tune
+
+    workdir = Path(tune.get_context().get_trial_dir()) / "spacy"
+    run_trial(config["trial"]["params"], workdir=workdir, reporter=tune.report, **settings)

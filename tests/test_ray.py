@@ -1,0 +1,242 @@
+"""Ray: the sweep and the distributed annotate, against the sample and the local annotate path.
+
+Ray is optional: without it these tests skip, except the one that checks the one-line message. CI
+installs requirements-ray.txt and sets REQUIRE_RAY=1, so that a broken install fails instead of skipping.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import srsly
+from spacy import util
+
+from conftest import ROOT, run_all
+
+SCRIPTS = ROOT / "scripts"
+
+try:
+    import ray  # noqa: F401
+
+    HAVE_RAY = True
+except ImportError:
+    HAVE_RAY = False
+    if os.environ.get("REQUIRE_RAY") == "1":
+        raise
+needs_ray = pytest.mark.skipif(not HAVE_RAY, reason="Ray is not installed (pip install -r requirements-ray.txt)")
+
+
+def python(*args, check=True, cwd=None, env=None):
+    return subprocess.run(
+        [sys.executable, *map(str, args)], capture_output=True, text=True, check=check, cwd=cwd, env=env
+    )
+
+
+@pytest.mark.parametrize("module", ["sweep", "ray_annotate", "rayutil"])
+def test_importing_without_ray_says_what_to_install_in_one_line(module):
+    blocked = f"import sys; sys.modules['ray'] = None; sys.path.insert(0, {str(SCRIPTS)!r}); import {module}"
+    result = python("-c", blocked, check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "✘ Ray is not installed: run `pip install -r requirements-ray.txt` (the optional Ray extra)"
+    ]
+
+
+def test_local_annotate_does_not_need_ray(tmp_path):
+    blocked = (
+        f"import sys, runpy; sys.modules['ray'] = None; sys.path.insert(0, {str(SCRIPTS)!r}); "
+        "sys.argv = ['annotate.py', '--help']; runpy.run_path(sys.path[0] + '/annotate.py', run_name='__main__')"
+    )
+    assert "--backend" in python("-c", blocked).stdout
+
+
+def tiny_sweep(path: Path, **settings) -> Path:
+    spec = {
+        "space": {
+            "training.optimizer.learn_rate": {"loguniform": [0.0005, 0.005]},
+            "components.tok2vec.model.encode.width": {"choice": [32, 64]},
+        },
+        "num_samples": 2,
+        "max_steps": 20,
+        "eval_frequency": 10,
+        "scheduler": "asha",
+        "grace_period": 10,
+        **settings,
+    }
+    srsly.write_yaml(path, spec)
+    return path
+
+
+@needs_ray
+@pytest.mark.slow
+def test_sweep_command_runs_two_trials_on_ray_and_writes_the_best_config(sample_run, tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(sample_run.path, project, ignore=shutil.ignore_patterns("sweep", ".git"))
+    tiny_sweep(project / "configs/tiny.yml")
+    ran = run_all(project, {"vars.sweep_space": "configs/tiny.yml"}, workflow="sweep")
+    assert ran == ["sweep"]
+    result = json.loads((project / "metrics/sweep.json").read_text())
+    assert result["backend"] == "ray" and len(result["trials"]) == 2
+    for trial in result["trials"]:
+        assert trial["status"] in ("finished", "stopped early") and trial["best"] is not None
+        assert 0 <= trial["scores_at_best"]["pos_acc"] <= 1 and trial["last_step"] <= 20
+    assert result["best"]["best"] == max(t["best"] for t in result["trials"])
+    # each trial trained in its own folder, from its own config
+    configs = sorted((project / "training/sweep").rglob("spacy/config.cfg"))
+    assert len(configs) == 2
+    widths = {
+        util.load_config(c, interpolate=False)["components"]["tok2vec"]["model"]["encode"]["width"] for c in configs
+    }
+    assert widths == {t["params"]["components.tok2vec.model.encode.width"] for t in result["trials"]}
+    # the best config carries the best trial's values and trains through the normal workflow
+    best = util.load_config(project / "configs/best.cfg", interpolate=False)
+    for key, value in result["best"]["params"].items():
+        node = best
+        for part in key.split("."):
+            node = node[part]
+        assert node == value
+    ran = run_all(project, {"vars.base_config": "configs/best.cfg", "vars.max_steps": 20}, workflow="all")
+    assert ran[:3] == ["fill-config", "train", "evaluate"]
+    # unchanged inputs: the sweep does not run again
+    assert run_all(project, {"vars.sweep_space": "configs/tiny.yml"}, workflow="sweep") == []
+
+
+@needs_ray
+@pytest.mark.slow
+def test_sequential_backend_trains_the_same_trials(sample_run, tmp_path):
+    corpus = sample_run.path / "corpus"
+    args = [
+        SCRIPTS / "sweep.py",
+        ROOT / "configs/base_config.cfg",
+        "--space",
+        tiny_sweep(tmp_path / "tiny.yml", scheduler="fifo"),
+        "--train",
+        corpus / "train.spacy",
+        "--dev",
+        corpus / "dev.spacy",
+        "--best",
+        tmp_path / "best.cfg",
+    ]
+    python(*args, "--output", tmp_path / "seq.json", "--storage", tmp_path / "seq", "--backend", "sequential")
+    python(*args, "--output", tmp_path / "ray.json", "--storage", tmp_path / "ray", "--backend", "ray")
+    seq, par = (json.loads((tmp_path / f"{name}.json").read_text()) for name in ("seq", "ray"))
+    assert [t["params"] for t in seq["trials"]] == [t["params"] for t in par["trials"]]
+    assert all(t["status"] == "finished" and t["last_step"] == 20 for t in seq["trials"] + par["trials"])
+    # same seed, same config, same data: a Ray trial trains exactly what the sequential one does
+    assert [t["best"] for t in seq["trials"]] == pytest.approx([t["best"] for t in par["trials"]], abs=1e-9)
+
+
+@needs_ray
+@pytest.mark.parametrize(
+    "space, message",
+    [
+        ({"training.dropout": {"normal": [0, 1]}}, "space.training.dropout: write one of"),
+        ({"training.dropout": {"uniform": [0.5, 0.1]}}, "low <= high"),
+        ({"training.dropout": {"loguniform": [0, 0.1]}}, "loguniform needs low > 0"),
+        (
+            {"training.droput": {"uniform": [0.1, 0.2]}},
+            "space.training.droput: configs/base_config.cfg (filled) has no",
+        ),
+        ({"training.optimizer": {"choice": [1, 2]}}, "is a section, not a value"),
+    ],
+)
+def test_bad_search_space_names_the_key(sample_run, tmp_path, space, message):
+    path = tmp_path / "bad.yml"
+    srsly.write_yaml(path, {"space": space})
+    corpus = sample_run.path / "corpus"
+    result = python(
+        SCRIPTS / "sweep.py", "configs/base_config.cfg", "--space", path, "--train", corpus / "train.spacy",
+        "--dev", corpus / "dev.spacy", "--best", tmp_path / "best.cfg", check=False, cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode == 1 and message in result.stderr, result.stderr
+    assert not (tmp_path / "best.cfg").exists()
+
+
+@needs_ray
+def test_sampling_is_seeded_and_stays_in_range():
+    sys.path.insert(0, str(SCRIPTS))
+    from sweep import sample_trials
+
+    space = {
+        "a": {"loguniform": [0.001, 0.1]},
+        "b": {"randint": [2, 4]},
+        "c": {"choice": ["x", "y"]},
+        "d": {"uniform": [0.1, 0.2]},
+    }
+    trials = sample_trials(space, 50, seed=3)
+    assert trials == sample_trials(space, 50, seed=3) != sample_trials(space, 50, seed=4)
+    assert all(
+        0.001 <= t["a"] <= 0.1 and t["b"] in (2, 3, 4) and t["c"] in "xy" and 0.1 <= t["d"] <= 0.2 for t in trials
+    )
+    assert {t["b"] for t in trials} == {2, 3, 4}
+
+
+def records_file(path: Path, n: int) -> Path:
+    sentences = (ROOT / "assets/examples/pt_news.txt").read_text(encoding="utf8").splitlines()
+    lines = []
+    for i in range(n):
+        if i % 41 == 7:
+            lines.append("{broken")
+        elif i % 53 == 11:
+            lines.append(json.dumps({"n": i, "body": "no text"}))
+        elif i % 29 == 3:
+            lines.append("")
+        else:
+            lines.append(
+                json.dumps({"n": i, "text": sentences[i % len(sentences)], "meta": {"k": i}}, ensure_ascii=False)
+            )
+    path.write_text("\r\n".join(lines) + "\r\n", encoding="utf8")  # CRLF, as a Windows export has
+    return path
+
+
+@needs_ray
+@pytest.mark.slow
+def test_ray_annotate_writes_what_local_annotate_writes_record_by_record(sample_run, tmp_path):
+    model = sample_run.path / "training/model-best"
+    src = records_file(tmp_path / "in.jsonl", 400)
+    annotate = SCRIPTS / "annotate.py"
+    python(annotate, model, src, tmp_path / "local.jsonl", "--batch-size", "16")
+    result = python(annotate, model, src, tmp_path / "ray.jsonl", "--batch-size", "16", "--backend", "ray")
+    assert "records written" in result.stdout
+    local = (tmp_path / "local.jsonl").read_text(encoding="utf8").splitlines()
+    distributed = (tmp_path / "ray.jsonl").read_text(encoding="utf8").splitlines()
+    assert len(local) > 300 and len(distributed) == len(local)
+    for a, b in zip(local, distributed):
+        assert a == b
+    assert (tmp_path / "ray.jsonl.rejects.jsonl").read_text().replace("ray.jsonl", "") == (
+        tmp_path / "local.jsonl.rejects.jsonl"
+    ).read_text().replace("local.jsonl", "")
+    rejects = [json.loads(line)["reject"]["line"] for line in (tmp_path / "ray.jsonl.rejects.jsonl").open()]
+    assert rejects == [i + 1 for i in range(400) if i % 41 == 7 or i % 53 == 11]
+
+    # resume after a kill: the output torn mid-record, the rejects only up to the last complete record
+    out, rej = tmp_path / "ray.jsonl", tmp_path / "ray.jsonl.rejects.jsonl"
+    data, rejected = out.read_bytes(), rej.read_bytes()
+    torn = data[: len(data) // 2]
+    last_line = json.loads(torn[: torn.rindex(b"\n")].rsplit(b"\n", 1)[-1])["spacy"]["line"]
+    out.write_bytes(torn)
+    rej.write_bytes(
+        b"".join(r for r in rejected.splitlines(keepends=True) if json.loads(r)["reject"]["line"] < last_line)
+    )
+    resumed = python(annotate, model, src, out, "--batch-size", "16", "--backend", "ray")
+    assert "already done" in resumed.stdout and " 0 already done" not in resumed.stdout
+    assert rej.read_bytes() == rejected
+    assert out.read_bytes() == data
+
+
+@needs_ray
+def test_ray_annotate_refuses_spacy_files_and_uris_without_ray_backend(sample_run, tmp_path):
+    model = sample_run.path / "training/model-best"
+    src = tmp_path / "in.txt"
+    src.write_text("Uma frase.\n")
+    annotate = SCRIPTS / "annotate.py"
+    spacy_out = python(annotate, model, src, tmp_path / "o.spacy", "--backend", "ray", check=False)
+    assert spacy_out.returncode != 0 and "use the local backend for .spacy" in spacy_out.stderr
+    uri = python(annotate, model, "s3://bucket/in.txt", tmp_path / "o.jsonl", check=False)
+    assert uri.returncode == 2 and "only the ray backend reads URIs" in uri.stderr
