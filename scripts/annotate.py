@@ -31,6 +31,7 @@ from textio import read_lines
 
 INPUT_FORMATS = ("auto", "text", "jsonl", "spacy")
 BACKENDS = ("local", "ray")
+RAY_FORMATS = "the ray backend reads text or .jsonl and writes .jsonl: use the local backend for .spacy"
 
 
 def input_format(path: Path, fmt: str) -> str:
@@ -122,9 +123,7 @@ def annotate(
     fmt = input_format(Path(str(input_path).split("://")[-1]), fmt)
     to_jsonl = output.suffix.lower() != ".spacy"
     if backend == "ray" and (fmt == "spacy" or not to_jsonl):
-        raise typer.BadParameter(
-            "the ray backend reads text or .jsonl and writes .jsonl: use the local backend for .spacy"
-        )
+        raise ValueError(RAY_FORMATS)
     state_path = output.with_name(output.name + ".state.json")
     state = {
         "model_md5": checksum(model),
@@ -240,6 +239,11 @@ def main(
         raise typer.Exit(2)
     if not is_uri and output.resolve() == Path(input_path).resolve():
         typer.echo("✘ the output would overwrite the input: pass another output path", err=True)
+        raise typer.Exit(2)
+    if backend == "ray" and (
+        input_format(Path(input_path.split("://")[-1]), fmt) == "spacy" or output.suffix.lower() == ".spacy"
+    ):
+        typer.echo(f"✘ {RAY_FORMATS}", err=True)
         raise typer.Exit(2)
     rejects = rejects or output.with_name(output.name + ".rejects.jsonl")
     counts = annotate(

@@ -173,6 +173,8 @@ def run_ray(trials, settings, storage: Path, spec: dict[str, Any], cpus: int):
         run_config=tune.RunConfig(name="sweep", storage_path=str(storage.resolve()), verbose=1),
     )
     grid = tuner.fit()
+    for model in storage.rglob("spacy/model"):  # left by trials that ASHA stopped mid-training
+        remove_path(model)
     records: list[Any] = [None] * len(trials)
     for result in grid:
         frame = result.metrics_dataframe
