@@ -70,12 +70,26 @@ def main(
     corpus: str = typer.Option("", help="Corpus name for the record"),
     pipeline: str = typer.Option("", help="Pipeline name for the record"),
     summary: Optional[Path] = typer.Option(None, help="train-summary.json, for the record's training time"),
+    ner_data: Optional[Path] = typer.Option(
+        None, exists=True, dir_okay=False, help="A second test set the entity scores come from (the full pipeline)"
+    ),
+    ner_summary: Optional[Path] = typer.Option(None, help="train-summary.json of the NER pipeline"),
 ) -> None:
     """Evaluate on the test split, print spaCy's score tables and write the JSON."""
     scores = evaluate(model, data, output, gpu_id)
+    if ner_data is not None:
+        # the UD test set has no entities and the NER one no trees: each scores what it annotates
+        ner_scores = evaluate(model, ner_data, output, gpu_id)
+        for key in ("ents_p", "ents_r", "ents_f", "ents_per_type"):
+            scores[key] = ner_scores.get(key)
+        scores["ner_speed"] = ner_scores.get("speed")
+        write_json(output, scores)
     typer.echo(f"✔ {output}")
     if record is not None:
         train = json.loads(summary.read_text(encoding="utf8")) if summary and summary.exists() else {}
+        if ner_summary is not None and ner_summary.exists() and train.get("seconds"):
+            ner_train = json.loads(ner_summary.read_text(encoding="utf8"))
+            train = {**train, "seconds": train["seconds"] + ner_train.get("seconds", 0), "steps": None}
         write_json(record, result_record(scores, corpus, pipeline, train))
         typer.echo(f"✔ {record}")
 

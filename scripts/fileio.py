@@ -69,6 +69,22 @@ def replace_tree(src: Path | str, dst: Path | str) -> None:
         remove_path(old)
 
 
+def copy_tree(src: Path | str, dst: Path | str) -> None:
+    """Copy the directory or file `src` onto `dst` atomically: into a hidden sibling, then replace_tree."""
+    src, dst = Path(src), Path(dst)
+    tmp = dst.with_name(f".{dst.name}.copy-{os.getpid()}")
+    remove_path(tmp)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if src.is_dir():
+            shutil.copytree(src, tmp)
+        else:
+            shutil.copy2(src, tmp)
+        replace_tree(tmp, dst)
+    finally:
+        remove_path(tmp)
+
+
 def remove_path(path: Path | str) -> None:
     """Remove a file or a directory tree; a missing path is not an error."""
     path = Path(path)

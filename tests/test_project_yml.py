@@ -23,6 +23,7 @@ OUR_SCRIPTS = {
     "annotate.py",
     "export_dvc.py",
     "sweep.py",
+    "save_model.py",
 }
 
 
