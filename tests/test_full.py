@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
 import pytest
 import spacy
 
-from conftest import run_all
+from conftest import ROOT, run_all
 
 
 @pytest.mark.slow
@@ -32,3 +34,43 @@ def test_assembled_pipeline_scores_what_its_sources_score(sample_run, tmp_path):
         assert full["scores"][key] == pytest.approx(alone["scores"][key]), key
     assert full["train_seconds"] == pytest.approx(2 * alone["train_seconds"], abs=0.2)
     assert run_all(project, overrides, workflow="full") == []
+
+
+@pytest.mark.slow
+def test_speed_workflow_trains_the_baseline_and_compares_on_the_test_text(sample_run, tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(sample_run.path, project, ignore=shutil.ignore_patterns(".git"))
+    assert run_all(project, {"vars.max_steps": 20}, workflow="speed") == ["train-baseline", "benchmark"]
+    assert spacy.load(project / "training/baseline/model-best").pipe_names == [
+        "tok2vec", "morphologizer", "trainable_lemmatizer", "parser",
+    ]  # fmt: skip
+    result = json.loads((project / "metrics/benchmark-speed.json").read_text())
+    assert set(result["pipelines"]) == {"pipeline", "baseline"} and result["baseline"] == "baseline"
+    assert result["pipelines"]["baseline"]["ratio_to_baseline"] == 1.0 and result["repeats"] == 5
+    for entry in result["pipelines"].values():
+        assert len(entry["words_per_s_runs"]) == 5
+        assert entry["words_per_s"] == pytest.approx(sorted(entry["words_per_s_runs"])[2], abs=1)
+        assert entry["words_per_s"] > 0 and "words/s" in entry["spacy_benchmark_speed"].lower()
+    assert run_all(project, {"vars.max_steps": 20}, workflow="speed") == []
+
+
+@pytest.mark.slow
+def test_joint_training_benchmark_writes_a_record_scored_on_both_test_sets(sample_run, tmp_path):
+    corpus = sample_run.path / "corpus"
+    record = tmp_path / "joint.json"
+    subprocess.run(
+        [
+            sys.executable, str(ROOT / "benchmarks/joint_training.py"), "--ud-corpus", str(corpus), "--ner-corpus",
+            str(corpus), "--output-dir", str(tmp_path / "joint"), "--record", str(record), "--max-steps", "20",
+            "--corpus", "sample+sample",
+        ],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    data = json.loads(record.read_text())
+    assert data["pipeline"] == "full-joint" and data["corpus"] == "sample+sample" and data["train_steps"] is not None
+    assert {"pos_acc", "dep_las", "lemma_acc", "ents_f"} <= set(data["scores"])
+    # both corpora's documents were merged
+    from spacy.tokens import DocBin
+
+    n = len(DocBin().from_disk(corpus / "train.spacy"))
+    assert len(DocBin().from_disk(tmp_path / "joint/train.spacy")) == 2 * n

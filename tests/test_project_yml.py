@@ -24,6 +24,7 @@ OUR_SCRIPTS = {
     "export_dvc.py",
     "sweep.py",
     "save_model.py",
+    "benchmark_speed.py",
 }
 
 

@@ -1,0 +1,114 @@
+"""Speed of trained pipelines on the same text, next to a baseline, measured in one run.
+
+For each pipeline: words/s of `nlp.pipe` over the test split's texts, the median of `repeats` passes
+(pipelines alternate within each repeat, so drift in the machine hits all alike, after one warm-up pass),
+and the output of `spacy benchmark speed` on the same .spacy file. Prints a table with the ratio to the
+baseline and writes it all to JSON.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import spacy
+import typer
+from spacy.tokens import DocBin
+
+from fileio import write_json
+
+
+def words_per_second(nlp, texts: list[str], words: int, batch_size: int) -> float:
+    start = time.perf_counter()
+    for _doc in nlp.pipe(texts, batch_size=batch_size):
+        pass
+    return words / (time.perf_counter() - start)
+
+
+def spacy_benchmark_speed(model: Path, data: Path, batch_size: int) -> str:
+    """The table `spacy benchmark speed` prints (mean words/s with a bootstrap confidence interval)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "spacy", "benchmark", "speed", str(model), str(data), "--batch-size", str(batch_size)],
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"spacy benchmark speed {model} failed:\n{proc.stderr[-2000:]}")
+    return proc.stdout.strip()
+
+
+def benchmark(
+    models: dict[str, Path], baseline: Optional[str], data: Path, repeats: int = 5, batch_size: int = 256
+) -> dict[str, Any]:
+    """Words/s of each pipeline (median of repeats) and spaCy's own benchmark; ratios to the baseline."""
+    pipelines = {name: spacy.load(path) for name, path in models.items()}
+    first = next(iter(pipelines.values()))
+    texts = [doc.text for doc in DocBin().from_disk(data).get_docs(first.vocab)]
+    words = sum(len(doc) for doc in first.tokenizer.pipe(texts))
+    runs: dict[str, list[float]] = {name: [] for name in pipelines}
+    for nlp in pipelines.values():  # warm-up: first-call allocations are not the steady state
+        words_per_second(nlp, texts[:200], 1, batch_size)
+    for _ in range(repeats):
+        for name, nlp in pipelines.items():
+            runs[name].append(words_per_second(nlp, texts, words, batch_size))
+    result: dict[str, Any] = {
+        "data": str(data),
+        "texts": len(texts),
+        "words": words,
+        "repeats": repeats,
+        "batch_size": batch_size,
+        "baseline": baseline,
+        "spacy_version": spacy.__version__,
+        "pipelines": {},
+    }
+    for name, path in models.items():
+        result["pipelines"][name] = {
+            "model": str(path),
+            "components": pipelines[name].pipe_names,
+            "words_per_s": statistics.median(runs[name]),
+            "words_per_s_runs": [round(x) for x in runs[name]],
+            "spacy_benchmark_speed": spacy_benchmark_speed(path, data, batch_size),
+        }
+    if baseline is not None:
+        base = result["pipelines"][baseline]["words_per_s"]
+        for entry in result["pipelines"].values():
+            entry["ratio_to_baseline"] = entry["words_per_s"] / base
+    return result
+
+
+def main(
+    models: list[str] = typer.Argument(..., help="Pipelines, as PATH or NAME=PATH"),
+    baseline: Optional[str] = typer.Option(None, help="The pipeline (PATH or NAME=PATH) the others are compared with"),
+    data: Path = typer.Option(..., exists=True, dir_okay=False, help="Test split (.spacy) whose texts are parsed"),
+    output: Path = typer.Option(Path("metrics/benchmark-speed.json")),
+    repeats: int = typer.Option(5, min=1, help="Passes over the texts per pipeline; the median is reported"),
+    batch_size: int = typer.Option(256, min=1),
+) -> None:
+    """Compare the speed of trained pipelines with a baseline on the same text."""
+    named: dict[str, Path] = {}
+    baseline_name = None
+    for spec in [*models, *([baseline] if baseline else [])]:
+        name, _, path = spec.rpartition("=") if "=" in spec else (spec, "", spec)
+        if not Path(path).is_dir():
+            typer.echo(f"✘ {path}: no such pipeline folder (train it first)", err=True)
+            raise typer.Exit(2)
+        named[name] = Path(path)
+        if spec == baseline:
+            baseline_name = name
+    result = benchmark(named, baseline_name, data, repeats, batch_size)
+    write_json(output, result)
+    typer.echo(f"{result['texts']} texts, {result['words']} words; median of {repeats} passes of nlp.pipe")
+    for name, entry in result["pipelines"].items():
+        ratio = f"  {entry['ratio_to_baseline']:.2f}x baseline" if "ratio_to_baseline" in entry else ""
+        typer.echo(f"  {name:30} {entry['words_per_s']:9.0f} words/s{ratio}")
+    for name, entry in result["pipelines"].items():
+        typer.echo(f"\nspacy benchmark speed {name}:\n{entry['spacy_benchmark_speed']}")
+    typer.echo(f"✔ {output}")
+
+
+if __name__ == "__main__":
+    typer.run(main)
