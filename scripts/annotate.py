@@ -13,7 +13,9 @@ line number to the reject file and the run goes on. Memory stays constant for te
 from __future__ import annotations
 
 import json
+import shutil
 import sys
+import tempfile
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -211,8 +213,8 @@ def main(
     input_path: str = typer.Argument(
         ..., help="Text (a document per line), .jsonl or .spacy; with --backend ray also s3://, gs://... URIs"
     ),
-    output: Path = typer.Argument(..., help=".jsonl (resumable) or .spacy"),
-    rejects: Optional[Path] = typer.Option(None, help="Reject file for bad records; default: OUTPUT.rejects.jsonl"),
+    output: str = typer.Argument(..., help=".jsonl (resumable) or .spacy; with --backend ray also a URI"),
+    rejects: Optional[str] = typer.Option(None, help="Reject file for bad records; default: OUTPUT.rejects.jsonl"),
     fmt: str = typer.Option("auto", "--format", help=f"Input format: {', '.join(INPUT_FORMATS)}"),
     batch_size: int = typer.Option(64, min=1, help="Documents per nlp.pipe batch"),
     n_process: int = typer.Option(1, min=1, help="Processes for nlp.pipe (local backend)"),
@@ -230,40 +232,60 @@ def main(
     if backend not in BACKENDS:
         typer.echo(f"✘ --backend {backend}: use one of {', '.join(BACKENDS)}", err=True)
         raise typer.Exit(2)
-    is_uri = "://" in input_path
-    if is_uri and backend != "ray":
-        typer.echo(f"✘ {input_path}: only the ray backend reads URIs; pass --backend ray or a local file", err=True)
-        raise typer.Exit(2)
-    if not is_uri and not Path(input_path).is_file():
+    rejects = rejects or output + ".rejects.jsonl"
+    for path in (input_path, output, rejects):
+        if "://" in path and backend != "ray":
+            typer.echo(f"✘ {path}: only the ray backend reads and writes URIs; pass --backend ray", err=True)
+            raise typer.Exit(2)
+    if "://" not in input_path and not Path(input_path).is_file():
         typer.echo(f"✘ {input_path}: no such file", err=True)
         raise typer.Exit(2)
-    if not is_uri and output.resolve() == Path(input_path).resolve():
+    if "://" not in input_path + output and Path(output).resolve() == Path(input_path).resolve():
         typer.echo("✘ the output would overwrite the input: pass another output path", err=True)
         raise typer.Exit(2)
     if backend == "ray" and (
-        input_format(Path(input_path.split("://")[-1]), fmt) == "spacy" or output.suffix.lower() == ".spacy"
+        input_format(Path(input_path.split("://")[-1]), fmt) == "spacy" or output.lower().endswith(".spacy")
     ):
         typer.echo(f"✘ {RAY_FORMATS}", err=True)
         raise typer.Exit(2)
-    rejects = rejects or output.with_name(output.name + ".rejects.jsonl")
-    counts = annotate(
-        model,
-        input_path if is_uri else Path(input_path),
-        output,
-        rejects,
-        fmt,
-        batch_size,
-        n_process,
-        overwrite,
-        sys.stderr.isatty(),
-        backend,
-        max_actors,
-        ray_cpus,
-    )
+    with tempfile.TemporaryDirectory(prefix="annotate-") as tmp:
+        # a URI output is written here first, then uploaded whole: object stores cannot append, so it never resumes
+        local_out, local_rej = (
+            Path(tmp) / Path(p.split("://")[-1]).name if "://" in p else Path(p) for p in (output, rejects)
+        )
+        counts = annotate(
+            model,
+            input_path if "://" in input_path else Path(input_path),
+            local_out,
+            local_rej,
+            fmt,
+            batch_size,
+            n_process,
+            overwrite or "://" in output,
+            sys.stderr.isatty(),
+            backend,
+            max_actors,
+            ray_cpus,
+        )
+        for local, uri in ((local_out, output), (local_rej, rejects)):
+            if "://" in uri:
+                upload(local, uri)
     typer.echo(
         f"✔ {counts['written']} records written to {output}, {counts['already_done']} already done, "
         f"{counts['rejected']} rejected to {rejects}; {counts['words'] / max(counts['seconds'], 1e-9):.0f} words/s"
     )
+
+
+def upload(local: Path, uri: str) -> None:
+    """Copy a finished local file to object storage (s3://, gs://, ... as pyarrow's file systems know them)."""
+    from pyarrow import fs  # installed with the Ray extra, the only path that gets here
+
+    filesystem, path = fs.FileSystem.from_uri(uri)
+    parent = path.rsplit("/", 1)[0]
+    if parent and parent != path:
+        filesystem.create_dir(parent, recursive=True)
+    with local.open("rb") as src, filesystem.open_output_stream(path) as dst:
+        shutil.copyfileobj(src, dst, length=1 << 20)
 
 
 if __name__ == "__main__":

@@ -98,6 +98,8 @@ def ray_results(
     ds = (
         ray.data.read_binary_files(path, include_paths=True)
         .flat_map(numbered_lines, fn_kwargs={"done": done})
+        # a file is read as one block, and a block goes to one actor: cut it so that the pool can grow
+        .repartition(target_num_rows_per_block=batch_size * 4)
         .map_batches(
             PipelineActor,
             fn_constructor_kwargs={"files": [files], "fmt": fmt, "batch_size": batch_size},

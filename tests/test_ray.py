@@ -239,4 +239,19 @@ def test_ray_annotate_refuses_spacy_files_and_uris_without_ray_backend(sample_ru
     spacy_out = python(annotate, model, src, tmp_path / "o.spacy", "--backend", "ray", check=False)
     assert spacy_out.returncode != 0 and "use the local backend for .spacy" in spacy_out.stderr
     uri = python(annotate, model, "s3://bucket/in.txt", tmp_path / "o.jsonl", check=False)
-    assert uri.returncode == 2 and "only the ray backend reads URIs" in uri.stderr
+    assert uri.returncode == 2 and "only the ray backend reads and writes URIs" in uri.stderr
+
+
+@needs_ray
+@pytest.mark.slow
+def test_ray_annotate_reads_and_writes_uris(sample_run, tmp_path):
+    """file:// goes through the same pyarrow file systems as s3:// and gs://, without a network."""
+    model = sample_run.path / "training/model-best"
+    src = records_file(tmp_path / "in.jsonl", 60)
+    annotate = SCRIPTS / "annotate.py"
+    python(annotate, model, src, tmp_path / "local.jsonl")
+    out_uri = (tmp_path / "bucket/out/annotated.jsonl").as_uri()
+    python(annotate, model, src.as_uri(), out_uri, "--backend", "ray")
+    assert (tmp_path / "bucket/out/annotated.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
+    rejects = (tmp_path / "bucket/out/annotated.jsonl.rejects.jsonl").read_text()
+    assert rejects.count("\n") == 3 and src.as_uri() in rejects

@@ -35,7 +35,9 @@ def test_table_puts_records_next_to_anchors_and_leaves_out_the_sample(tmp_path):
     (tmp_path / "benchmark-convert.json").write_text(json.dumps({"ratio": 1.7}))
     table = render(load_records(tmp_path))
     rows = table.splitlines()
-    assert rows[2].startswith("| bosque | *target* | 97.30 | 96.10 | 97.40 | 90.00 | 86.00 |  |  |  | this template's goal")
+    assert rows[2].startswith(
+        "| bosque | *target* | 97.30 | 96.10 | 97.40 | 90.00 | 86.00 |  |  |  | this template's goal"
+    )
     assert rows[3].startswith("| bosque | **ud** | 97.12 |  |  |  | 86.10 |  | 12,000 | 10 min, 100 steps |")
     assert "| lener | *LSTM-CRF* |" in table and "| lener | **ner** |" in table and "sample" not in table
     assert table.index("*LSTM-CRF*") < table.index("**ner**"), "anchors first"
