@@ -74,6 +74,7 @@ def main(
         None, exists=True, dir_okay=False, help="A second test set the entity scores come from (the full pipeline)"
     ),
     ner_summary: Optional[Path] = typer.Option(None, help="train-summary.json of the NER pipeline"),
+    base_config: str = typer.Option("", help="The base config trained, named in the record"),
 ) -> None:
     """Evaluate on the test split, print spaCy's score tables and write the JSON."""
     scores = evaluate(model, data, output, gpu_id)
@@ -90,7 +91,11 @@ def main(
         if ner_summary is not None and ner_summary.exists() and train.get("seconds"):
             ner_train = json.loads(ner_summary.read_text(encoding="utf8"))
             train = {**train, "seconds": train["seconds"] + ner_train.get("seconds", 0), "steps": None}
-        write_json(record, result_record(scores, corpus, pipeline, train))
+        data = result_record(scores, corpus, pipeline, train)
+        if base_config:
+            steps = train.get("max_steps")
+            data["config"] = f"{base_config}, max_steps {steps}" if steps else base_config
+        write_json(record, data)
         typer.echo(f"✔ {record}")
 
 
