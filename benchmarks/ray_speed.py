@@ -92,29 +92,57 @@ def sweep_times(train: Path, dev: Path, base_config: Path, trials: int, steps: i
 
 
 def annotate_times(model: Path, texts: list[str], repeats: int, cpus: int, actors: int, batch: int, tmp: Path) -> dict:
-    src = tmp / "texts.txt"
-    src.write_text("\n".join(texts) + "\n", encoding="utf8")
+    """Wall time of whole annotate runs (process start, model load, Ray start included) on the texts and on a
+    tenth of them; the two sizes give each backend's fixed cost and steady rate, hence where Ray starts to pay."""
     nlp = spacy.load(model)
-    words = sum(len(d) for d in nlp.tokenizer.pipe(texts))
-    times: dict[str, list[float]] = {"local": [], "ray": []}
-    for _ in range(repeats):  # alternating, so that drift in the machine hits both alike
-        for name in times:
-            out = tmp / f"{name}.jsonl"
-            args = ["--backend", "ray", "--max-actors", str(actors), "--ray-cpus", str(cpus)] if name == "ray" else []
-            cmd = [sys.executable, "scripts/annotate.py", str(model), str(src), str(out), "--overwrite"]
-            times[name].append(run([*cmd, "--batch-size", str(batch), *args]))
-    same = (tmp / "local.jsonl").read_bytes() == (tmp / "ray.jsonl").read_bytes()
-    result = {
+    sizes = {"full": texts, "tenth": texts[: len(texts) // 10]}
+    words = {name: sum(len(d) for d in nlp.tokenizer.pipe(part)) for name, part in sizes.items()}
+    times: dict[tuple[str, str], list[float]] = {}
+    for size, part in sizes.items():
+        src = tmp / f"texts-{size}.txt"
+        src.write_text("\n".join(part) + "\n", encoding="utf8")
+        for _ in range(repeats):  # alternating, so that drift in the machine hits both alike
+            for backend in ("local", "ray"):
+                out = tmp / f"{backend}-{size}.jsonl"
+                args = (
+                    ["--backend", "ray", "--max-actors", str(actors), "--ray-cpus", str(cpus)]
+                    if backend == "ray"
+                    else []
+                )
+                cmd = [sys.executable, "scripts/annotate.py", str(model), str(src), str(out), "--overwrite"]
+                times.setdefault((backend, size), []).append(run([*cmd, "--batch-size", str(batch), *args]))
+    median = {key: statistics.median(v) for key, v in times.items()}
+    result: dict = {
         "sentences": len(texts),
-        "words": words,
+        "words": words["full"],
         "repeats": repeats,
-        "seconds": {k: round(statistics.median(v), 1) for k, v in times.items()},
-        "words_per_s": {k: words / statistics.median(v) for k, v in times.items()},
-        "identical_output": same,
+        "identical_output": (tmp / "local-full.jsonl").read_bytes() == (tmp / "ray-full.jsonl").read_bytes(),
     }
-    result["ratio_ray_to_local"] = result["words_per_s"]["ray"] / result["words_per_s"]["local"]
-    for name, wps in result["words_per_s"].items():
-        print(f"  annotate {name:6} {wps:8.0f} words/s  ({result['seconds'][name]} s, process start included)")
+    for backend in ("local", "ray"):
+        t_full, t_tenth = median[(backend, "full")], median[(backend, "tenth")]
+        rate = (words["full"] - words["tenth"]) / (t_full - t_tenth)  # steady words/s, fixed costs cancel out
+        result[backend] = {
+            "seconds": round(t_full, 1),
+            "words_per_s": words["full"] / t_full,
+            "seconds_tenth": round(t_tenth, 1),
+            "steady_words_per_s": rate,
+            "fixed_seconds": round(t_full - words["full"] / rate, 1),
+        }
+        print(
+            f"  annotate {backend:6} {result[backend]['words_per_s']:8.0f} words/s overall ({t_full:.1f} s); steady "
+            f"{rate:8.0f} words/s, fixed cost {result[backend]['fixed_seconds']} s"
+        )
+    local, ray_ = result["local"], result["ray"]
+    result["ratio_ray_to_local"] = ray_["words_per_s"] / local["words_per_s"]
+    result["steady_ratio_ray_to_local"] = ray_["steady_words_per_s"] / local["steady_words_per_s"]
+    gain = 1 / local["steady_words_per_s"] - 1 / ray_["steady_words_per_s"]  # seconds saved per word
+    extra = ray_["fixed_seconds"] - local["fixed_seconds"]
+    result["ray_pays_off_from_words"] = round(extra / gain) if gain > 0 else None
+    print(
+        f"  Ray pays off from about {result['ray_pays_off_from_words']} words"
+        if gain > 0
+        else "  Ray never pays off here"
+    )
     return result
 
 
