@@ -111,7 +111,8 @@ def render(records: list[dict[str, Any]]) -> str:
         for rec in sorted((r for r in records if r["corpus"] == corpus), key=lambda r: r["pipeline"]):
             cells = [_cell(100 * rec["scores"][k] if k in rec["scores"] else None) for k, _ in COLUMNS]
             minutes = (
-                f"{rec['train_seconds'] / 60:.0f} min, {rec.get('train_steps')} steps"
+                f"{rec['train_seconds'] / 60:.0f} min"
+                + (f", {rec['train_steps']} steps" if rec.get("train_steps") else "")
                 if rec.get("train_seconds")
                 else ""
             )
