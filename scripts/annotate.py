@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from fileio import atomic_path, checksum, write_json
 from records import Annotated, BadRecord, Record, parse_line, record_json
-from textio import read_lines
+from textio import CorpusError, read_lines
 
 INPUT_FORMATS = ("auto", "text", "jsonl", "spacy")
 BACKENDS = ("local", "ray")
@@ -121,6 +121,8 @@ def annotate(
     backend "ray" runs the pipeline on Ray Data actors (input may then be an object-storage URI) and
     writes the same lines in the same order as "local".
     """
+    if backend == "ray":  # first, so that a missing Ray stops the run before any file is touched
+        from ray_annotate import ray_results
     is_uri = "://" in str(input_path)
     fmt = input_format(Path(str(input_path).split("://")[-1]), fmt)
     to_jsonl = output.suffix.lower() != ".spacy"
@@ -150,8 +152,6 @@ def annotate(
     done = max(last_written_line(output, "spacy"), last_written_line(rejects, "reject")) if to_jsonl else 0
     counts = {"written": 0, "already_done": 0, "rejected": 0, "words": 0}
     if backend == "ray":
-        from ray_annotate import ray_results
-
         results = ray_results(model, str(input_path), fmt, done, batch_size, max_actors, ray_cpus, counts)
     else:
         nlp = spacy.load(model)
@@ -248,6 +248,26 @@ def main(
     ):
         typer.echo(f"✘ {RAY_FORMATS}", err=True)
         raise typer.Exit(2)
+    try:
+        counts = run_annotate(model, input_path, output, rejects, fmt, batch_size, n_process, overwrite, backend,
+                              max_actors, ray_cpus)  # fmt: skip
+    except Exception as e:
+        cause = getattr(e, "cause", e)  # Ray wraps a worker's exception
+        if not isinstance(cause, CorpusError):
+            raise
+        typer.echo(f"✘ {cause}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(
+        f"✔ {counts['written']} records written to {output}, {counts['already_done']} already done, "
+        f"{counts['rejected']} rejected to {rejects}; {counts['words'] / max(counts['seconds'], 1e-9):.0f} words/s"
+    )
+
+
+def run_annotate(
+    model: Path, input_path: str, output: str, rejects: str, fmt: str, batch_size: int, n_process: int,
+    overwrite: bool, backend: str, max_actors: int, ray_cpus: int,
+) -> dict[str, int]:  # fmt: skip
+    """annotate() with URI outputs written to a temporary folder first and uploaded when complete."""
     with tempfile.TemporaryDirectory(prefix="annotate-") as tmp:
         # a URI output is written here first, then uploaded whole: object stores cannot append, so it never resumes
         local_out, local_rej = (
@@ -261,7 +281,7 @@ def main(
             fmt,
             batch_size,
             n_process,
-            overwrite or "://" in output,
+            overwrite or "://" in output + rejects,  # an upload replaces the object: no resuming
             sys.stderr.isatty(),
             backend,
             max_actors,
@@ -270,10 +290,7 @@ def main(
         for local, uri in ((local_out, output), (local_rej, rejects)):
             if "://" in uri:
                 upload(local, uri)
-    typer.echo(
-        f"✔ {counts['written']} records written to {output}, {counts['already_done']} already done, "
-        f"{counts['rejected']} rejected to {rejects}; {counts['words'] / max(counts['seconds'], 1e-9):.0f} words/s"
-    )
+    return counts
 
 
 def upload(local: Path, uri: str) -> None:

@@ -92,7 +92,7 @@ def main(
     named: dict[str, Path] = {}
     baseline_name = None
     for spec in [*models, *([baseline] if baseline else [])]:
-        name, _, path = spec.rpartition("=") if "=" in spec else (spec, "", spec)
+        name, _, path = spec.partition("=") if "=" in spec else (spec, "", spec)
         if not Path(path).is_dir():
             typer.echo(f"✘ {path}: no such pipeline folder (train it first)", err=True)
             raise typer.Exit(2)

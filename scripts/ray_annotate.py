@@ -4,6 +4,7 @@ Each actor loads the pipeline once, from files sent through Ray's object store (
 copy of the model on disk). The pool grows from 1 to max_actors: a fixed pool taking every CPU would
 leave none for the read stage and hang. Results come back in input order (preserve_order) and are
 parsed and serialised by the same functions as the local backend, so both write identical lines.
+Each input file is read whole by one task before it is cut into blocks: memory grows with the largest file.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy
+import pyarrow as pa
+import pyarrow.fs  # noqa: F401  (pa.fs)
 import spacy
 
 from rayutil import init_ray, ray
 from records import Annotated, BadRecord, parse_line, record_json
-from textio import decode_lines, read_lines
+from textio import CorpusError, decode_lines, read_lines
 
 
 def model_files(model: Path) -> dict[str, bytes]:
@@ -41,9 +43,11 @@ class PipelineActor:
         self.nlp = spacy.load(self.dir)
         self.fmt, self.batch_size = fmt, batch_size
 
-    def __call__(self, batch: dict[str, numpy.ndarray]) -> dict[str, list[Any]]:
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        # Arrow in and out: numpy would pad every string to the batch's longest and drop trailing NULs
         out: dict[str, list[Any]] = {"line": [], "json": [], "words": [], "error": [], "raw": []}
-        parsed = [parse_line(int(n), str(raw), self.fmt) for n, raw in zip(batch["line"], batch["raw"])]
+        lines, raws = batch.column("line").to_pylist(), batch.column("raw").to_pylist()
+        parsed = [parse_line(n, raw, self.fmt) for n, raw in zip(lines, raws)]
         good = [rec for rec in parsed if rec is not None and not isinstance(rec, BadRecord)]
         docs = iter(self.nlp.pipe((rec.text for rec in good), batch_size=self.batch_size))
         for rec in parsed:
@@ -61,7 +65,15 @@ class PipelineActor:
                 out["words"].append(len(doc))
                 out["error"].append("")
                 out["raw"].append("")
-        return out
+        return pa.table(
+            {
+                "line": pa.array(out["line"], pa.int64()),
+                "json": pa.array(out["json"], pa.large_string()),
+                "words": pa.array(out["words"], pa.int64()),
+                "error": pa.array(out["error"], pa.large_string()),
+                "raw": pa.array(out["raw"], pa.large_string()),
+            }
+        )
 
     def __del__(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -94,6 +106,10 @@ def ray_results(
     context.enable_progress_bars = False
     # on a cluster a local path must be on storage every node mounts; otherwise use s3://, gs://...
     path = input_uri if "://" in input_uri else str(Path(input_uri).resolve())
+    if "://" in input_uri:
+        filesystem, inner = pa.fs.FileSystem.from_uri(input_uri)
+        if filesystem.get_file_info(inner).type != pa.fs.FileType.File:
+            raise CorpusError(input_uri, "input", "not a file", "name one file (each file is numbered from line 1)")
     files = ray.put(model_files(Path(model)))
     ds = (
         ray.data.read_binary_files(path, include_paths=True)
@@ -104,6 +120,7 @@ def ray_results(
             PipelineActor,
             fn_constructor_kwargs={"files": [files], "fmt": fmt, "batch_size": batch_size},
             batch_size=batch_size * 4,
+            batch_format="pyarrow",
             compute=ray.data.ActorPoolStrategy(min_size=1, max_size=max_actors),
             num_cpus=1,
         )
@@ -113,11 +130,10 @@ def ray_results(
             if n > done:
                 break
             counts["already_done"] += bool(line.strip())
-    for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
-        for line, text, words, error, raw in zip(
-            batch["line"], batch["json"], batch["words"], batch["error"], batch["raw"]
-        ):
+    for batch in ds.iter_batches(batch_size=None, batch_format="pyarrow"):
+        columns = [batch.column(name).to_pylist() for name in ("line", "json", "words", "error", "raw")]
+        for line, text, words, error, raw in zip(*columns):
             if error:
-                yield BadRecord(int(line), str(error), str(raw))
+                yield BadRecord(line, error, raw)
             else:
-                yield Annotated(int(line), str(text), int(words))
+                yield Annotated(line, text, words)

@@ -173,7 +173,7 @@ def run_ray(trials, settings, storage: Path, spec: dict[str, Any], cpus: int):
         run_config=tune.RunConfig(name="sweep", storage_path=str(storage.resolve()), verbose=1),
     )
     grid = tuner.fit()
-    for model in storage.rglob("spacy/model"):  # left by trials that ASHA stopped mid-training
+    for model in (storage / "sweep").rglob("spacy/model"):  # left by trials that ASHA stopped mid-training
         remove_path(model)
     records: list[Any] = [None] * len(trials)
     for result in grid:
@@ -239,11 +239,11 @@ def sweep(
         "seed": seed,
     }
     started = time.perf_counter()
-    remove_path(storage)
+    remove_path(storage / "sweep")  # this sweep's folder only: --storage may hold other things
     if backend == "ray":
         records = run_ray(trials, settings, storage, spec, cpus)
     else:
-        records = run_sequential(trials, settings, storage, spec)
+        records = run_sequential(trials, settings, storage / "sweep", spec)
     seconds = round(time.perf_counter() - started, 1)
     scored = [r for r in records if r["best"] is not None]
     if not scored:

@@ -6,7 +6,6 @@ record), what is wrong and what to do about it. Input files are only read.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,19 +47,23 @@ def read_lines(path: Path | str) -> Iterator[tuple[int, str]]:
 
 
 def decode_lines(stream: IO[bytes], name: Path | str) -> Iterator[tuple[int, str]]:
-    """read_lines over an open binary stream (a file, or bytes from object storage), named `name` in errors."""
-    lineno = 0
-    try:
-        with io.TextIOWrapper(stream, encoding="utf-8-sig", newline=None) as f:
-            for lineno, line in enumerate(f, start=1):
-                yield lineno, line.rstrip("\n")
-    except UnicodeDecodeError as e:
-        raise CorpusError(
-            name,
-            lineno + 1,
-            f"not valid UTF-8 ({e.reason}, byte 0x{e.object[e.start]:02x})",
-            "save the file as UTF-8 (a BOM and CRLF line ends are fine)",
-        ) from None
+    """read_lines over an open binary stream (a file, or bytes from object storage), named `name` in errors.
+
+    Each line is decoded on its own, so an encoding error names the line it is on.
+    """
+    for lineno, raw in enumerate(stream, start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise CorpusError(
+                name,
+                lineno,
+                f"not valid UTF-8 ({e.reason}, byte 0x{e.object[e.start]:02x})",
+                "save the file as UTF-8 (a BOM and CRLF line ends are fine)",
+            ) from None
+        if lineno == 1:
+            line = line.removeprefix("\ufeff")
+        yield lineno, line.removesuffix("\n").removesuffix("\r")
 
 
 def read_text(path: Path | str) -> str:

@@ -14,26 +14,47 @@ from conftest import ROOT, run_all
 
 
 @pytest.mark.slow
-def test_assembled_pipeline_scores_what_its_sources_score(sample_run, tmp_path):
+def test_assembled_pipeline_takes_each_component_from_its_source(sample_run, tmp_path):
     project = tmp_path / "project"
     shutil.copytree(sample_run.path, project, ignore=shutil.ignore_patterns(".git"))
     assert run_all(project, workflow="save-model") == ["save-model"]
     saved = project / "models/sample-full"
     assert sorted(p.name for p in saved.iterdir()) == ["model-best", "test.spacy", "train-summary.json"]
-    # the sample pipeline has every component, so it can stand in for both the UD and the NER source
-    overrides = {"vars.full_ud": "sample-full", "vars.full_ner": "sample-full"}
+    # a second, different source for the UD side: the UD-only baseline, briefly trained
+    assert run_all(project, {"vars.max_steps": 30, "vars.seed": 7}, workflow="train-baseline") == ["train-baseline"]
+    subprocess.run(
+        [sys.executable, "scripts/save_model.py", "training/baseline/model-best", "corpus/test.spacy",
+         "training/baseline/train-summary.json", "models/sample-ud"],
+        cwd=project, check=True, capture_output=True,
+    )  # fmt: skip
+    overrides = {"vars.full_ud": "sample-ud", "vars.full_ner": "sample-full"}
     assert run_all(project, overrides, workflow="full") == ["assemble", "evaluate-full"]
-    nlp = spacy.load(project / "models/full")
-    assert nlp.pipe_names == ["tok2vec", "morphologizer", "trainable_lemmatizer", "parser", "ner"]
-    # NER has its own copy of the tok2vec it was trained with, not a listener on the UD one
-    assert nlp.get_pipe("tok2vec").listening_components == ["morphologizer", "trainable_lemmatizer", "parser"]
-    full = json.loads((project / "metrics/sample-full+sample-full-full.json").read_text())
-    alone = json.loads((project / "metrics/sample-full.json").read_text())
-    assert full["pipeline"] == "full" and full["corpus"] == "sample-full+sample-full"
-    for key in ("pos_acc", "morph_acc", "lemma_acc", "dep_uas", "dep_las", "ents_f"):
-        assert full["scores"][key] == pytest.approx(alone["scores"][key]), key
-    assert full["train_seconds"] == pytest.approx(2 * alone["train_seconds"], abs=0.2)
+    full = spacy.load(project / "models/full")
+    ud, ner = spacy.load(project / "models/sample-ud/model-best"), spacy.load(saved / "model-best")
+    assert full.pipe_names == ["tok2vec", "morphologizer", "trainable_lemmatizer", "parser", "ner"]
+    for name in ("tok2vec", "morphologizer", "trainable_lemmatizer", "parser"):
+        assert full.get_pipe(name).model.to_bytes() == ud.get_pipe(name).model.to_bytes(), name
+        assert full.get_pipe(name).model.to_bytes() != ner.get_pipe(name).model.to_bytes(), name
+    # the NER keeps its weights and gets its own copy of the tok2vec it was trained with
+    weights = full.get_pipe("ner").model.get_ref("lower").get_param("W")
+    assert (weights == ner.get_pipe("ner").model.get_ref("lower").get_param("W")).all()
+    assert full.get_pipe("tok2vec").listening_components == ["morphologizer", "trainable_lemmatizer", "parser"]
+    record = json.loads((project / "metrics/sample-ud+sample-full-full.json").read_text())
+    assert record["pipeline"] == "full" and record["corpus"] == "sample-ud+sample-full"
+    test = [ex for ex in spacy_examples(full, saved / "test.spacy")]
+    ud_scores = ud.evaluate(test)
+    for key in ("pos_acc", "morph_acc", "lemma_acc", "dep_uas", "dep_las"):
+        assert record["scores"][key] == pytest.approx(ud_scores[key]), key
+    assert 0 <= record["scores"]["ents_f"] <= 1
     assert run_all(project, overrides, workflow="full") == []
+
+
+def spacy_examples(nlp, path):
+    from spacy.tokens import DocBin
+    from spacy.training import Example
+
+    for doc in DocBin().from_disk(path).get_docs(nlp.vocab):
+        yield Example(nlp.make_doc(doc.text), doc)
 
 
 @pytest.mark.slow
