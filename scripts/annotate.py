@@ -252,8 +252,8 @@ def main(
         counts = run_annotate(model, input_path, output, rejects, fmt, batch_size, n_process, overwrite, backend,
                               max_actors, ray_cpus)  # fmt: skip
     except Exception as e:
-        cause = getattr(e, "cause", e)  # Ray wraps a worker's exception
-        if not isinstance(cause, CorpusError):
+        cause = located_error(e)
+        if cause is None:
             raise
         typer.echo(f"✘ {cause}", err=True)
         raise typer.Exit(1) from None
@@ -261,6 +261,17 @@ def main(
         f"✔ {counts['written']} records written to {output}, {counts['already_done']} already done, "
         f"{counts['rejected']} rejected to {rejects}; {counts['words'] / max(counts['seconds'], 1e-9):.0f} words/s"
     )
+
+
+def located_error(error: Optional[BaseException]) -> Optional[CorpusError]:
+    """The CorpusError behind an exception, also when Ray wrapped it (RayTaskError, UserCodeException)."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, CorpusError):
+            return error
+        seen.add(id(error))
+        error = getattr(error, "cause", None) or error.__cause__
+    return None
 
 
 def run_annotate(

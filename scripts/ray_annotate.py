@@ -10,6 +10,7 @@ Each input file is read whole by one task before it is cut into blocks: memory g
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -47,12 +48,17 @@ class PipelineActor:
         # Arrow in and out: numpy would pad every string to the batch's longest and drop trailing NULs
         out: dict[str, list[Any]] = {"line": [], "json": [], "words": [], "error": [], "raw": []}
         lines, raws = batch.column("line").to_pylist(), batch.column("raw").to_pylist()
-        parsed = [parse_line(n, raw, self.fmt) for n, raw in zip(lines, raws)]
+        fatal = batch.column("fatal").to_pylist()
+        parsed = [
+            parse_line(n, raw, self.fmt) if not f else BadRecord(n, f, "") for n, raw, f in zip(lines, raws, fatal)
+        ]
         good = [rec for rec in parsed if rec is not None and not isinstance(rec, BadRecord)]
         docs = iter(self.nlp.pipe((rec.text for rec in good), batch_size=self.batch_size))
-        for rec in parsed:
+        out["fatal"] = []
+        for rec, f in zip(parsed, fatal):
             if rec is None:
                 continue
+            out["fatal"].append(f)
             out["line"].append(rec.line)
             if isinstance(rec, BadRecord):
                 out["json"].append("")
@@ -72,6 +78,7 @@ class PipelineActor:
                 "words": pa.array(out["words"], pa.int64()),
                 "error": pa.array(out["error"], pa.large_string()),
                 "raw": pa.array(out["raw"], pa.large_string()),
+                "fatal": pa.array(out["fatal"], pa.large_string()),
             }
         )
 
@@ -80,12 +87,20 @@ class PipelineActor:
 
 
 def numbered_lines(row: dict[str, Any], done: int = 0) -> list[dict[str, Any]]:
-    """A whole file's bytes as numbered, non-blank lines after line `done`, decoded as read_lines does."""
-    return [
-        {"line": n, "raw": line}
-        for n, line in decode_lines(io.BytesIO(row["bytes"]), row["path"])
-        if n > done and line.strip()
-    ]
+    """A whole file's bytes as numbered, non-blank lines after line `done`, decoded as read_lines does.
+
+    An undecodable line ends the list with a "fatal" row: Ray would keep only the text of a raised error,
+    and the driver has to stop with the same located error as the local backend, after the lines before it.
+    """
+    rows: list[dict[str, Any]] = []
+    try:
+        for n, line in decode_lines(io.BytesIO(row["bytes"]), row["path"]):
+            if n > done and line.strip():
+                rows.append({"line": n, "raw": line, "fatal": ""})
+    except CorpusError as e:
+        fatal = {"path": e.path, "where": e.where, "problem": e.problem, "fix": e.fix}
+        rows.append({"line": e.where, "raw": "", "fatal": json.dumps(fatal)})
+    return rows
 
 
 def ray_results(
@@ -131,8 +146,11 @@ def ray_results(
                 break
             counts["already_done"] += bool(line.strip())
     for batch in ds.iter_batches(batch_size=None, batch_format="pyarrow"):
-        columns = [batch.column(name).to_pylist() for name in ("line", "json", "words", "error", "raw")]
-        for line, text, words, error, raw in zip(*columns):
+        columns = [batch.column(name).to_pylist() for name in ("line", "json", "words", "error", "raw", "fatal")]
+        for line, text, words, error, raw, fatal in zip(*columns):
+            if fatal:
+                error = json.loads(fatal)  # named as the user named the input, not by its resolved path
+                raise CorpusError(input_uri, error["where"], error["problem"], error["fix"])
             if error:
                 yield BadRecord(line, error, raw)
             else:

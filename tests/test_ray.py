@@ -255,3 +255,19 @@ def test_ray_annotate_reads_and_writes_uris(sample_run, tmp_path):
     assert (tmp_path / "bucket/out/annotated.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
     rejects = (tmp_path / "bucket/out/annotated.jsonl.rejects.jsonl").read_text()
     assert rejects.count("\n") == 3 and src.as_uri() in rejects
+
+
+@needs_ray
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["local", "ray"])
+def test_undecodable_input_names_its_line_in_one_line(sample_run, tmp_path, backend):
+    model = sample_run.path / "training/model-best"
+    src = tmp_path / "in.txt"
+    src.write_bytes(b"Uma frase.\n" * 1500 + b"Outra \xff frase.\n")
+    out = tmp_path / "out.jsonl"
+    result = python(SCRIPTS / "annotate.py", model, src, out, "--backend", backend, check=False)
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("✘")]
+    assert errors == [
+        f"✘ {src}:1501: not valid UTF-8 (invalid start byte, byte 0xff): save the file as UTF-8 (a BOM and CRLF line ends are fine)"
+    ]
