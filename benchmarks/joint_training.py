@@ -23,7 +23,7 @@ from spacy.tokens import DocBin
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
-from evaluate import evaluate, result_record  # noqa: E402
+from evaluate import evaluate, result_record, with_entity_scores  # noqa: E402
 from fileio import write_json  # noqa: E402
 from train import train  # noqa: E402
 
@@ -61,9 +61,7 @@ def main(
     train(config, output_dir, output_dir / "train.spacy", output_dir / "dev.spacy", seed=seed, max_steps=max_steps)
     model = output_dir / "model-best"
     scores = evaluate(model, ud_corpus / "test.spacy", output_dir / "scores-ud.json")
-    ner = evaluate(model, ner_corpus / "test.spacy", output_dir / "scores-ner.json")
-    for key in ("ents_p", "ents_r", "ents_f", "ents_per_type"):
-        scores[key] = ner.get(key)
+    scores = with_entity_scores(scores, evaluate(model, ner_corpus / "test.spacy", output_dir / "scores-ner.json"))
     summary = json.loads((output_dir / "train-summary.json").read_text(encoding="utf8"))
     data = result_record(scores, corpus, "full-joint", summary)
     data["config"] = f"{base_config.name}, trained jointly on the merged train splits, max_steps {max_steps}"

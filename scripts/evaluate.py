@@ -28,6 +28,14 @@ def evaluate(model: Path, data: Path, output: Path, gpu_id: int = -1, silent: bo
     return scores
 
 
+def with_entity_scores(scores: dict[str, Any], ner_scores: dict[str, Any]) -> dict[str, Any]:
+    """UD scores with the entity scores of a second test set: each set scores what it annotates."""
+    merged = dict(scores)
+    for key in ("ents_p", "ents_r", "ents_f", "ents_per_type"):
+        merged[key] = ner_scores.get(key)
+    return merged
+
+
 def result_record(scores: dict[str, Any], corpus: str, pipeline: str, summary: dict[str, Any]) -> dict[str, Any]:
     """What the README's results table is built from: headline test scores plus where and how they were made."""
     keys = (
@@ -79,11 +87,8 @@ def main(
     """Evaluate on the test split, print spaCy's score tables and write the JSON."""
     scores = evaluate(model, data, output, gpu_id)
     if ner_data is not None:
-        # the UD test set has no entities and the NER one no trees: each scores what it annotates
         ner_scores = evaluate(model, ner_data, output, gpu_id)
-        for key in ("ents_p", "ents_r", "ents_f", "ents_per_type"):
-            scores[key] = ner_scores.get(key)
-        scores["ner_speed"] = ner_scores.get("speed")
+        scores = {**with_entity_scores(scores, ner_scores), "ner_speed": ner_scores.get("speed")}
         write_json(output, scores)
     typer.echo(f"✔ {output}")
     if record is not None:
