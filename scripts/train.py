@@ -30,6 +30,7 @@ def train(
     gpu_id: int = -1,
     seed: int | None = None,
     max_steps: int | None = None,
+    init_tok2vec: Path | None = None,
 ) -> list[Path]:
     """Train; return the paths of model-best, model-last, the JSONL log and train-summary.json."""
     started = time.perf_counter()
@@ -38,6 +39,8 @@ def train(
         overrides["system.seed"] = seed
     if max_steps is not None:
         overrides["training.max_steps"] = max_steps
+    if init_tok2vec is not None:
+        overrides["paths.init_tok2vec"] = str(init_tok2vec)
     scratch = output_dir / ".train-scratch"
     remove_path(scratch)
     logger = util.load_config(config, interpolate=False)["training"].get("logger", {})
@@ -56,6 +59,7 @@ def train(
         "best_score": max((row["score"] for row in log), default=None),
         "seed": seed,
         "max_steps": max_steps,
+        "init_tok2vec": str(init_tok2vec) if init_tok2vec else None,
         "gpu_id": gpu_id,
         "config": str(config),
         "config_md5": checksum(config),
@@ -79,9 +83,12 @@ def main(
     gpu_id: int = typer.Option(-1, help="GPU id, -1 for CPU"),
     seed: int = typer.Option(0, help="Random seed (system.seed)"),
     max_steps: int = typer.Option(0, min=0, help="training.max_steps; 0 = no limit but patience/max_epochs"),
+    init_tok2vec: Path = typer.Option(
+        None, exists=True, dir_okay=False, help="Pretrained tok2vec weights (spacy pretrain's model-last.bin)"
+    ),
 ) -> None:
     """Train a pipeline from a config; write model-best, model-last and log.jsonl."""
-    for path in train(config, output_dir, train_path, dev_path, gpu_id, seed, max_steps):
+    for path in train(config, output_dir, train_path, dev_path, gpu_id, seed, max_steps, init_tok2vec):
         typer.echo(f"✔ {path}")
 
 

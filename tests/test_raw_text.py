@@ -1,0 +1,69 @@
+"""raw_text: training text from .spacy, .jsonl and .txt files or folders, as JSONL for spacy pretrain."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import spacy
+import srsly
+from spacy.tokens import DocBin
+
+from conftest import ROOT
+from raw_text import write_raw_text
+from textio import CorpusError
+
+
+def test_spacy_sentences_jsonl_and_text_lines_are_collected_once(write, tmp_path):
+    nlp = spacy.blank("pt")
+    doc = nlp("Ana mora no Porto. Rui mora em Lisboa.")
+    for token in doc:
+        token.is_sent_start = token.i in (0, 5)
+    write("in/extra.jsonl", '{"text": "Um texto."}\n\n{"text": " Ana mora no Porto. "}\n')
+    DocBin(docs=[doc, nlp("Sem frases marcadas")]).to_disk(tmp_path / "in" / "train.spacy")
+    write("lines.txt", "Primeira linha\r\n\r\nSegunda linha\n")
+    out = tmp_path / "raw.jsonl"
+    assert write_raw_text([tmp_path / "in", tmp_path / "lines.txt"], out) == 6
+    assert [r["text"] for r in srsly.read_jsonl(out)] == [
+        "Um texto.",
+        "Ana mora no Porto.",
+        "Rui mora em Lisboa.",
+        "Sem frases marcadas",
+        "Primeira linha",
+        "Segunda linha",
+    ]
+
+
+@pytest.mark.parametrize(
+    "name,text,message",
+    [
+        ("bad.jsonl", '{"text": "ok"}\nnot json\n', "bad.jsonl:2: not JSON"),
+        ("bad.jsonl", '{"text": "ok"}\n{"body": "x"}\n', 'bad.jsonl:2: no "text" string'),
+        ("bad.csv", "a,b\n", "unknown raw text format '.csv'"),
+        ("empty.txt", "\n\n", "no text found"),
+    ],
+)
+def test_bad_input_is_located_and_leaves_no_output(write, tmp_path, name, text, message):
+    path = write(name, text)
+    out = tmp_path / "raw.jsonl"
+    with pytest.raises(CorpusError, match=message):
+        write_raw_text([path], out)
+    assert not out.exists() and not list(tmp_path.glob(".raw.jsonl.*"))
+
+
+def test_cli_reports_a_bad_folder_in_one_line(tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "raw_text.py"),
+            str(tmp_path / "empty"),
+            "--output",
+            str(tmp_path / "o.jsonl"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert "no .spacy, .jsonl or .txt files" in result.stderr and "Traceback" not in result.stderr
