@@ -25,6 +25,8 @@ OUR_SCRIPTS = {
     "sweep.py",
     "save_model.py",
     "benchmark_speed.py",
+    "raw_text.py",
+    "pretrain.py",
 }
 
 
