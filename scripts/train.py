@@ -22,6 +22,13 @@ from fileio import checksum, remove_path, replace_tree, write_json
 RESULTS = ("model-best", "model-last", "log.jsonl", "train-summary.json")
 
 
+def uses_static_vectors(config: Any) -> bool:
+    """Whether any block of the config sets include_static_vectors = true."""
+    if isinstance(config, dict):
+        return config.get("include_static_vectors") is True or any(uses_static_vectors(v) for v in config.values())
+    return False
+
+
 def train(
     config: Path,
     output_dir: Path,
@@ -31,6 +38,7 @@ def train(
     seed: int | None = None,
     max_steps: int | None = None,
     init_tok2vec: Path | None = None,
+    vectors: Path | None = None,
 ) -> list[Path]:
     """Train; return the paths of model-best, model-last, the JSONL log and train-summary.json."""
     started = time.perf_counter()
@@ -41,6 +49,13 @@ def train(
         overrides["training.max_steps"] = max_steps
     if init_tok2vec is not None:
         overrides["paths.init_tok2vec"] = str(init_tok2vec)
+    if vectors is not None:
+        if not uses_static_vectors(util.load_config(config, interpolate=False)):
+            raise typer.BadParameter(
+                f"{config}: no component uses static vectors, so --vectors would only add weight: set "
+                "include_static_vectors = true in the base config's embed (see configs/ud_vectors_base_config.cfg)"
+            )
+        overrides["paths.vectors"] = str(vectors)
     scratch = output_dir / ".train-scratch"
     remove_path(scratch)
     logger = util.load_config(config, interpolate=False)["training"].get("logger", {})
@@ -60,6 +75,7 @@ def train(
         "seed": seed,
         "max_steps": max_steps,
         "init_tok2vec": str(init_tok2vec) if init_tok2vec else None,
+        "vectors": str(vectors) if vectors else None,
         "gpu_id": gpu_id,
         "config": str(config),
         "config_md5": checksum(config),
@@ -86,9 +102,10 @@ def main(
     init_tok2vec: Path = typer.Option(
         None, exists=True, dir_okay=False, help="Pretrained tok2vec weights (spacy pretrain's model-last.bin)"
     ),
+    vectors: Path = typer.Option(None, exists=True, file_okay=False, help="Static vectors (train_vectors.py's folder)"),
 ) -> None:
     """Train a pipeline from a config; write model-best, model-last and log.jsonl."""
-    for path in train(config, output_dir, train_path, dev_path, gpu_id, seed, max_steps, init_tok2vec):
+    for path in train(config, output_dir, train_path, dev_path, gpu_id, seed, max_steps, init_tok2vec, vectors):
         typer.echo(f"✔ {path}")
 
 

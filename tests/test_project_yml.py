@@ -27,6 +27,7 @@ OUR_SCRIPTS = {
     "benchmark_speed.py",
     "raw_text.py",
     "pretrain.py",
+    "train_vectors.py",
 }
 
 
