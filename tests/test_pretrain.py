@@ -24,7 +24,11 @@ def project(sample_run, tmp_path_factory) -> Path:
     return path
 
 
-def test_all_pretrained_trains_from_the_pretrained_weights_and_reruns_nothing(project):
+def first_evaluation(project: Path) -> dict:
+    return json.loads((project / "training" / "log.jsonl").read_text().splitlines()[0])
+
+
+def test_all_pretrained_trains_from_the_pretrained_weights_and_reruns_nothing(sample_run, project):
     overrides = {"vars.pretrain_epochs": "2", "vars.max_steps": "60"}
     assert run_all(project, overrides, workflow="all-pretrained") == PRETRAIN_STEPS
     texts = [row["text"] for row in srsly.read_jsonl(project / "corpus" / "raw_text.jsonl")]
@@ -34,6 +38,10 @@ def test_all_pretrained_trains_from_the_pretrained_weights_and_reruns_nothing(pr
     assert (project / "training" / "pretrain" / "model-last.bin").stat().st_size > 100_000
     train_summary = json.loads((project / "training" / "train-summary.json").read_text())
     assert train_summary["init_tok2vec"] == "training/pretrain/model-last.bin"
+    # Same config, data and seed as the plain run: only the starting weights differ, so the first dev scores do
+    # (the first losses do not: the output layers start at zero). spaCy silently ignores init_tok2vec in a
+    # config without a [pretraining] block, which is why fill-config adds one.
+    assert first_evaluation(project)["scores"] != first_evaluation(sample_run.path)["scores"]
     assert (project / "metrics" / "sample-full.json").is_file()
     lock = srsly.read_yaml(project / "project.lock")
     assert "training/pretrain/model-last.bin" in {dep["path"] for dep in lock["train-pretrained"]["deps"]}
