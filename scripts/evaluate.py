@@ -97,9 +97,12 @@ def main(
             ner_train = json.loads(ner_summary.read_text(encoding="utf8"))
             train = {**train, "seconds": train["seconds"] + ner_train.get("seconds", 0), "steps": None}
         data = result_record(scores, corpus, pipeline, train)
+        data["init"] = train.get("init", "none")
         if base_config:
             steps = train.get("max_steps")
             data["config"] = f"{base_config}, max_steps {steps}" if steps else base_config
+            if data["init"] != "none":
+                data["config"] += f", init {data['init']}"
         write_json(record, data)
         typer.echo(f"✔ {record}")
 

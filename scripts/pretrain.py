@@ -1,8 +1,8 @@
-"""Pretrain the tok2vec layer on raw text with `spacy pretrain`, into a scratch folder, then into place.
+"""Pretrain the tok2vec layer on raw text with spaCy's `pretrain`, for `init_weights.py pretrain`.
 
 The filled config must have a [pretraining] block (`spacy init fill-config --pretraining`, which the
-fill-config step runs). The objective is the config's (spaCy's default: predict each word's first and last
-characters). `train-pretrained` starts training from the model-last.bin written here.
+fill-config step runs): spaCy also ignores init_tok2vec at training time without one. The objective is the
+config's (spaCy's default: predict each word's first and last characters).
 """
 
 from __future__ import annotations
@@ -10,65 +10,58 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
-import spacy
 import typer
 from spacy import util
 from spacy.cli._util import setup_gpu
 from spacy.training.pretrain import pretrain as spacy_pretrain
 
-from fileio import checksum, remove_path, replace_tree, write_json
+from fileio import remove_path
 
 
-def pretrain(config: Path, output_dir: Path, raw_text: Path, epochs: int, seed: int = 0, gpu_id: int = -1) -> Path:
-    """Pretrain for `epochs` passes over raw_text; return the path of model-last.bin."""
-    overrides = {"paths.raw_text": str(raw_text), "pretraining.max_epochs": epochs, "system.seed": seed}
-    if not util.load_config(config, interpolate=False).get("pretraining"):
+def check_pretraining_block(config: Path) -> dict[str, Any]:
+    """The config's [pretraining] block; a BadParameter saying how to add it when it is missing or empty."""
+    block = util.load_config(config, interpolate=False).get("pretraining")
+    if not block:
         raise typer.BadParameter(
-            f"{config} has no [pretraining] block: fill the base config with "
-            "`python -m spacy init fill-config <base> configs/config.cfg --pretraining` (the fill-config step does)"
+            f"{config} has no [pretraining] block, so spaCy would ignore pretrained weights: fill the base config "
+            "with `python -m spacy init fill-config <base> configs/config.cfg --pretraining` (the fill-config step does)"
         )
+    return block
+
+
+def pretrain(
+    config: Path, output_dir: Path, raw_text: Path, epochs: int, seed: int = 0, gpu_id: int = -1
+) -> dict[str, Any]:
+    """Pretrain for `epochs` passes over raw_text into output_dir (model-last.bin, log.jsonl); return a summary."""
+    check_pretraining_block(config)
+    overrides = {"paths.raw_text": str(raw_text), "pretraining.max_epochs": epochs, "system.seed": seed}
     raw_config = util.load_config(config, overrides=overrides, interpolate=False)
-    scratch = output_dir.with_name(f".{output_dir.name}-scratch")
-    remove_path(scratch)
-    scratch.mkdir(parents=True)
-    raw_config.to_disk(scratch / "config.cfg")  # what the weights were trained with, as spacy pretrain keeps it
+    output_dir.mkdir(parents=True, exist_ok=True)
+    raw_config.to_disk(output_dir / "config.cfg")  # what the weights were trained with, as spacy pretrain keeps it
     started = time.perf_counter()
     setup_gpu(gpu_id)
-    spacy_pretrain(raw_config.interpolate(), scratch, use_gpu=gpu_id, silent=False)
-    if not (scratch / "model-last.bin").is_file():
-        raise RuntimeError(f"spacy pretrain finished without writing model-last.bin in {scratch}")
-    # one row per epoch, then model-last's row (its epoch_loss already reset to 0)
-    log = [json.loads(line) for line in (scratch / "log.jsonl").read_text(encoding="utf8").splitlines() if line]
-    epoch_rows = [row for row in log if row["epoch"] < epochs]
-    write_json(
-        scratch / "pretrain-summary.json",
-        {
-            "seconds": round(time.perf_counter() - started, 1),
-            "epochs": epochs,
-            "words_per_epoch": epoch_rows[0]["nr_word"] if epoch_rows else 0,
-            "epoch_losses": [round(row["epoch_loss"], 1) for row in epoch_rows],
-            "seed": seed,
-            "raw_text_md5": checksum(raw_text),
-            "config_md5": checksum(config),
-            "spacy_version": spacy.__version__,
-        },
-    )
-    replace_tree(scratch, output_dir)
-    return output_dir / "model-last.bin"
-
-
-def main(
-    config: Path = typer.Argument(..., exists=True, dir_okay=False, help="Filled config with a [pretraining] block"),
-    raw_text: Path = typer.Option(..., "--raw-text", exists=True, dir_okay=False, help='JSONL of {"text": ...}'),
-    output_dir: Path = typer.Option(Path("training/pretrain"), "--output", help="Folder for model*.bin and log.jsonl"),
-    epochs: int = typer.Option(10, min=1, help="Passes over the raw text (pretraining.max_epochs)"),
-    seed: int = typer.Option(0, help="Random seed (system.seed)"),
-    gpu_id: int = typer.Option(-1, help="GPU id, -1 for CPU"),
-) -> None:
-    """Pretrain the tok2vec weights on raw text."""
-    typer.echo(f"✔ {pretrain(config, output_dir, raw_text, epochs, seed, gpu_id)}")
-
-
-if __name__ == "__main__":
-    typer.run(main)
+    spacy_pretrain(raw_config.interpolate(), output_dir, use_gpu=gpu_id, silent=False)
+    if not (output_dir / "model-last.bin").is_file():
+        raise RuntimeError(f"spacy pretrain finished without writing model-last.bin in {output_dir}")
+    # a row per saved model: per epoch (model<N>.bin), then model-last's (epoch == epochs, its loss reset to 0)
+    log = [json.loads(line) for line in (output_dir / "log.jsonl").read_text(encoding="utf8").splitlines() if line]
+    per_epoch = {row["epoch"]: row for row in log if row["epoch"] < epochs}
+    words = per_epoch[0]["nr_word"] if 0 in per_epoch else 0
+    if not words:
+        corpus = raw_config["corpora"]["pretrain"]
+        raise typer.BadParameter(
+            f"{raw_text}: no text reached the model: every text is shorter than min_length "
+            f"({corpus.get('min_length')}) or longer than max_length ({corpus.get('max_length')}) tokens "
+            "of [corpora.pretrain]: give longer texts or change those limits in the base config"
+        )
+    for model in output_dir.glob("model[0-9]*.bin"):
+        remove_path(model)  # the per-epoch snapshots: only model-last.bin is used
+    return {
+        "seconds": round(time.perf_counter() - started, 1),
+        "epochs": epochs,
+        "words_per_epoch": words,
+        "epoch_losses": [round(per_epoch[e]["epoch_loss"], 1) for e in sorted(per_epoch)],
+        "seed": seed,
+    }

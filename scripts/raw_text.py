@@ -1,14 +1,17 @@
-"""Collect raw text for `spacy pretrain` (and static vectors) as JSONL, one {"text": ...} per sentence.
+"""Collect raw text for `spacy pretrain` and static vectors as JSONL, one {"text": ...} per sentence or line.
 
 Inputs are .spacy files (a converted corpus: its sentences, so no annotation is used), .jsonl files with a
-"text" field, plain .txt files (a text per non-blank line), or folders of such files. Exact repeats are
-dropped, so boilerplate lines do not dominate the objective. Point it only at training text: pretraining
-on the dev or test text would leak them into the model.
+"text" field, plain .txt files (a text per non-blank line), or folders of such files (hidden ones skipped).
+Exact repeats are dropped, so boilerplate lines do not dominate. Only training text belongs here: the files
+given with --exclude (the project passes its dev and test splits) are refused, since pretraining on them
+would leak them into the model.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,57 +20,73 @@ import typer
 from spacy.tokens import DocBin
 
 from fileio import atomic_path
+from records import BadRecord, parse_line
 from textio import CorpusError, read_lines
 
 SUFFIXES = (".spacy", ".jsonl", ".txt")
 
 
-def input_files(path: Path) -> list[Path]:
-    """The file itself, or a folder's .spacy, .jsonl and .txt files in name order."""
+def input_files(path: Path, skip: set[Path]) -> list[Path]:
+    """The file itself, or a folder's .spacy, .jsonl and .txt files (not hidden, not in skip) in name order."""
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in SUFFIXES)
+        files = sorted(
+            (
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and p.suffix.lower() in SUFFIXES
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                and p.resolve() not in skip
+            ),
+            key=lambda p: p.relative_to(path).as_posix(),
+        )
         if not files:
             raise CorpusError(path, "folder", "no .spacy, .jsonl or .txt files", "point --vars.raw_text at raw text")
         return files
-    if path.suffix not in SUFFIXES:
+    if path.suffix.lower() not in SUFFIXES:
         raise CorpusError(path, "file", f"unknown raw text format {path.suffix!r}", f"use one of {', '.join(SUFFIXES)}")
     return [path]
 
 
 def file_texts(path: Path, lang: str = "pt") -> Iterator[str]:
     """The texts of one file: a .spacy file's sentences (its docs if unsegmented), JSONL "text", text lines."""
-    if path.suffix == ".spacy":
-        vocab = spacy.blank(lang).vocab
-        for doc in DocBin().from_disk(path).get_docs(vocab):
+    suffix = path.suffix.lower()
+    if suffix == ".spacy":
+        try:
+            docs = list(DocBin().from_disk(path).get_docs(spacy.blank(lang).vocab))
+        except (ValueError, KeyError, TypeError, zlib.error) as e:
+            raise CorpusError(
+                path, "file", f"not a spaCy DocBin ({type(e).__name__})", "convert it first, or give .jsonl or .txt"
+            ) from None
+        for doc in docs:
             parts = doc.sents if doc.has_annotation("SENT_START") else [doc[:]]
             yield from (span.text.strip() for span in parts)
-    elif path.suffix == ".jsonl":
-        for lineno, line in read_lines(path):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise CorpusError(
-                    path, lineno, f"not JSON ({e.msg})", 'write one {"text": "..."} object per line'
-                ) from None
-            if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-                raise CorpusError(path, lineno, 'no "text" string', 'write one {"text": "..."} object per line')
-            yield record["text"].strip()
-    else:
-        yield from (line.strip() for _, line in read_lines(path))
+        return
+    for lineno, line in read_lines(path):
+        record = parse_line(lineno, line, "jsonl" if suffix == ".jsonl" else "text")
+        if isinstance(record, BadRecord):
+            raise CorpusError(path, lineno, record.error, 'write one {"text": "..."} object per line')
+        if record is not None:
+            yield record.text.strip()
 
 
-def write_raw_text(inputs: list[Path], output: Path, lang: str = "pt") -> int:
+def write_raw_text(inputs: list[Path], output: Path, lang: str = "pt", exclude: tuple[Path, ...] = ()) -> int:
     """Write the inputs' distinct non-blank texts to output (JSONL, atomically); return how many."""
-    seen: set[str] = set()
-    with atomic_path(output) as tmp, tmp.open("w", encoding="utf8") as out:
-        for path in inputs:
-            for file in input_files(path):
-                for text in file_texts(file, lang):
-                    if text and text not in seen:
-                        seen.add(text)
-                        out.write(json.dumps({"text": text}, ensure_ascii=False) + "\n")
+    refused = {p.resolve(): "a held-out split" for p in exclude} | {output.resolve(): "the output"}
+    files = [file for path in inputs for file in input_files(path, skip={output.resolve()})]
+    for file in files:
+        if file.resolve() in refused:
+            raise CorpusError(
+                file, "file", f"is {refused[file.resolve()]}", "point --vars.raw_text at training text only"
+            )
+    seen: set[bytes] = set()
+    with atomic_path(output) as tmp, tmp.open("w", encoding="utf8", newline="\n") as out:
+        for file in files:
+            for text in file_texts(file, lang):
+                digest = hashlib.md5(text.encode("utf8")).digest()
+                if text and digest not in seen:
+                    seen.add(digest)
+                    out.write(json.dumps({"text": text}, ensure_ascii=False) + "\n")
         if not seen:
             raise CorpusError(inputs[0], "all records", "no text found", "point --vars.raw_text at files with text")
     return len(seen)
@@ -75,12 +94,13 @@ def write_raw_text(inputs: list[Path], output: Path, lang: str = "pt") -> int:
 
 def main(
     inputs: list[Path] = typer.Argument(..., exists=True, help="Training text: .spacy, .jsonl, .txt files or folders"),
-    output: Path = typer.Option(..., "--output", help="JSONL file for spacy pretrain (paths.raw_text)"),
+    output: Path = typer.Option(..., "--output", help="JSONL file for spacy pretrain and the vectors"),
+    exclude: list[Path] = typer.Option([], help="Files that must not be read (the dev and test splits)"),
     lang: str = typer.Option("pt", help="Language of the .spacy files' vocab"),
 ) -> None:
-    """Collect the training text as JSONL for spacy pretrain."""
+    """Collect the training text as JSONL for pretraining and static vectors."""
     try:
-        n = write_raw_text(inputs, output, lang)
+        n = write_raw_text(inputs, output, lang, tuple(exclude))
     except CorpusError as e:
         typer.echo(f"✘ {e}", err=True)
         raise typer.Exit(1) from None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import spacy
 import typer
@@ -18,15 +18,38 @@ from spacy.cli._util import setup_gpu
 from spacy.cli.train import train as spacy_train
 
 from fileio import checksum, remove_path, replace_tree, write_json
+from init_weights import MANIFEST
+from pretrain import check_pretraining_block
 
 RESULTS = ("model-best", "model-last", "log.jsonl", "train-summary.json")
 
 
-def uses_static_vectors(config: Any) -> bool:
-    """Whether any block of the config sets include_static_vectors = true."""
+def static_vector_keys(config: Any, prefix: str = "") -> list[str]:
+    """The dotted keys of every include_static_vectors setting in the config (one per embed layer)."""
+    keys = []
     if isinstance(config, dict):
-        return config.get("include_static_vectors") is True or any(uses_static_vectors(v) for v in config.values())
-    return False
+        for key, value in config.items():
+            dotted = f"{prefix}{key}"
+            if key == "include_static_vectors":
+                keys.append(dotted)
+            keys += static_vector_keys(value, dotted + ".")
+    return keys
+
+
+def init_overrides(config: Path, init_dir: Path) -> dict[str, Any]:
+    """Config overrides for the tok2vec start that init_weights.py prepared in init_dir (its init.json)."""
+    manifest = json.loads((init_dir / MANIFEST).read_text(encoding="utf8"))
+    overrides: dict[str, Any] = {}
+    if manifest["vectors"]:
+        keys = static_vector_keys(util.load_config(config, interpolate=False)["components"], "components.")
+        if not keys:
+            raise typer.BadParameter(f"{config}: no embed layer has include_static_vectors, so no vectors can be used")
+        overrides = {key: True for key in keys}
+        overrides["paths.vectors"] = (init_dir / manifest["vectors"]).as_posix()
+    if manifest["init_tok2vec"]:
+        check_pretraining_block(config)
+        overrides["paths.init_tok2vec"] = (init_dir / manifest["init_tok2vec"]).as_posix()
+    return overrides
 
 
 def train(
@@ -37,8 +60,7 @@ def train(
     gpu_id: int = -1,
     seed: int | None = None,
     max_steps: int | None = None,
-    init_tok2vec: Path | None = None,
-    vectors: Path | None = None,
+    init_dir: Path | None = None,
 ) -> list[Path]:
     """Train; return the paths of model-best, model-last, the JSONL log and train-summary.json."""
     started = time.perf_counter()
@@ -47,15 +69,8 @@ def train(
         overrides["system.seed"] = seed
     if max_steps is not None:
         overrides["training.max_steps"] = max_steps
-    if init_tok2vec is not None:
-        overrides["paths.init_tok2vec"] = str(init_tok2vec)
-    if vectors is not None:
-        if not uses_static_vectors(util.load_config(config, interpolate=False)):
-            raise typer.BadParameter(
-                f"{config}: no component uses static vectors, so --vectors would only add weight: set "
-                "include_static_vectors = true in the base config's embed (see configs/ud_vectors_base_config.cfg)"
-            )
-        overrides["paths.vectors"] = str(vectors)
+    init = init_overrides(config, init_dir) if init_dir is not None else {}
+    overrides.update(init)
     scratch = output_dir / ".train-scratch"
     remove_path(scratch)
     logger = util.load_config(config, interpolate=False)["training"].get("logger", {})
@@ -74,8 +89,8 @@ def train(
         "best_score": max((row["score"] for row in log), default=None),
         "seed": seed,
         "max_steps": max_steps,
-        "init_tok2vec": str(init_tok2vec) if init_tok2vec else None,
-        "vectors": str(vectors) if vectors else None,
+        "init": json.loads((init_dir / MANIFEST).read_text(encoding="utf8"))["init"] if init_dir else "none",
+        "init_files": {k: v for k, v in init.items() if k.startswith("paths.")},
         "gpu_id": gpu_id,
         "config": str(config),
         "config_md5": checksum(config),
@@ -99,13 +114,12 @@ def main(
     gpu_id: int = typer.Option(-1, help="GPU id, -1 for CPU"),
     seed: int = typer.Option(0, help="Random seed (system.seed)"),
     max_steps: int = typer.Option(0, min=0, help="training.max_steps; 0 = no limit but patience/max_epochs"),
-    init_tok2vec: Path = typer.Option(
-        None, exists=True, dir_okay=False, help="Pretrained tok2vec weights (spacy pretrain's model-last.bin)"
+    init_dir: Optional[Path] = typer.Option(
+        None, "--init", exists=True, file_okay=False, help="What the tok2vec starts from (init_weights.py's folder)"
     ),
-    vectors: Path = typer.Option(None, exists=True, file_okay=False, help="Static vectors (train_vectors.py's folder)"),
 ) -> None:
     """Train a pipeline from a config; write model-best, model-last and log.jsonl."""
-    for path in train(config, output_dir, train_path, dev_path, gpu_id, seed, max_steps, init_tok2vec, vectors):
+    for path in train(config, output_dir, train_path, dev_path, gpu_id, seed, max_steps, init_dir):
         typer.echo(f"✔ {path}")
 
 

@@ -26,8 +26,7 @@ OUR_SCRIPTS = {
     "save_model.py",
     "benchmark_speed.py",
     "raw_text.py",
-    "pretrain.py",
-    "train_vectors.py",
+    "init_weights.py",
 }
 
 
@@ -84,7 +83,16 @@ def test_missing_outputs_fail_the_step(name):
 
 
 def test_all_workflow_is_the_training_pipeline():
-    assert CONFIG["workflows"]["all"] == ["assets", "convert", "fill-config", "train", "evaluate", "report"]
+    assert CONFIG["workflows"]["all"] == [
+        "assets",
+        "convert",
+        "fill-config",
+        "raw-text",
+        "init-weights",
+        "train",
+        "evaluate",
+        "report",
+    ]
     assert "corpus/test.spacy" in COMMANDS["evaluate"]["deps"], "evaluate on the held-out test split"
     assert "corpus/dev.spacy" not in COMMANDS["evaluate"]["deps"]
 

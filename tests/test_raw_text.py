@@ -38,8 +38,8 @@ def test_spacy_sentences_jsonl_and_text_lines_are_collected_once(write, tmp_path
 @pytest.mark.parametrize(
     "name,text,message",
     [
-        ("bad.jsonl", '{"text": "ok"}\nnot json\n', "bad.jsonl:2: not JSON"),
-        ("bad.jsonl", '{"text": "ok"}\n{"body": "x"}\n', 'bad.jsonl:2: no "text" string'),
+        ("bad.jsonl", '{"text": "ok"}\nnot json\n', "bad.jsonl:2: invalid JSON"),
+        ("bad.jsonl", '{"text": "ok"}\n{"body": "x"}\n', 'bad.jsonl:2: no "text" field'),
         ("bad.csv", "a,b\n", "unknown raw text format '.csv'"),
         ("empty.txt", "\n\n", "no text found"),
     ],
@@ -50,6 +50,29 @@ def test_bad_input_is_located_and_leaves_no_output(write, tmp_path, name, text, 
     with pytest.raises(CorpusError, match=message):
         write_raw_text([path], out)
     assert not out.exists() and not list(tmp_path.glob(".raw.jsonl.*"))
+
+
+def test_held_out_splits_hidden_files_and_the_output_itself_are_never_read(write, tmp_path):
+    write("corpus/train.txt", "Texto de treino\n")
+    write("corpus/dev.txt", "Texto de desenvolvimento\n")
+    write("corpus/.cache/old.txt", "Texto escondido\n")
+    out = tmp_path / "corpus" / "raw_text.jsonl"
+    with pytest.raises(CorpusError, match="dev.txt \\(file\\): is a held-out split"):
+        write_raw_text([tmp_path / "corpus"], out, exclude=(tmp_path / "corpus" / "dev.txt",))
+    (tmp_path / "corpus" / "dev.txt").unlink()
+    assert write_raw_text([tmp_path / "corpus"], out) == 1
+    write("corpus/train.txt", "Outro texto\n")
+    assert write_raw_text([tmp_path / "corpus"], out) == 1  # the old output in the folder is not read back
+    assert [r["text"] for r in srsly.read_jsonl(out)] == ["Outro texto"]
+    with pytest.raises(CorpusError, match="is the output"):
+        write_raw_text([out], out)
+    assert [r["text"] for r in srsly.read_jsonl(out)] == ["Outro texto"]
+
+
+def test_a_file_that_is_not_a_docbin_is_reported(write, tmp_path):
+    path = write("train.spacy", "not a docbin")
+    with pytest.raises(CorpusError, match="train.spacy \\(file\\): not a spaCy DocBin"):
+        write_raw_text([path], tmp_path / "raw.jsonl")
 
 
 def test_cli_reports_a_bad_folder_in_one_line(tmp_path):

@@ -19,7 +19,7 @@ from conftest import run_all
 from fileio import checksum
 
 pytestmark = pytest.mark.slow
-COMMANDS = ["assets", "convert", "fill-config", "train", "evaluate", "report"]
+COMMANDS = ["assets", "convert", "fill-config", "raw-text", "init-weights", "train", "evaluate", "report"]
 FAST = {"vars.max_steps": 40}  # reruns only need to show which steps run, not a good model
 
 
@@ -109,7 +109,7 @@ def test_changing_a_var_reruns_the_steps_that_use_it(project):
 def test_changing_the_base_config_reruns_fill_config_train_evaluate_report(project):
     base = project / "configs/base_config.cfg"
     base.write_text(base.read_text().replace("hidden_width = 64", "hidden_width = 48"))
-    assert run_all(project, FAST) == ["fill-config", "train", "evaluate", "report"]
+    assert run_all(project, FAST) == ["fill-config", "init-weights", "train", "evaluate", "report"]
 
 
 def test_changing_the_sample_reruns_convert_and_everything_after(project):
@@ -123,7 +123,8 @@ def test_changing_the_sample_reruns_convert_and_everything_after(project):
     assert exit_info.value.code != 0
     yml = project / "project.yml"
     yml.write_text(yml.read_text().replace(old_md5, checksum(train)))
-    assert run_all(project, FAST) == ["assets", "convert", "train", "evaluate", "report"]
+    # the text is unchanged, so raw-text writes the same file and init-weights does not rerun
+    assert run_all(project, FAST) == ["assets", "convert", "raw-text", "train", "evaluate", "report"]
     assert run_all(project, FAST) == []
 
 

@@ -1,0 +1,115 @@
+"""init-weights: none, floret vectors or spacy pretrain on the training text, and train starting from them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy
+import pytest
+import spacy
+import srsly
+import typer
+from spacy import util
+
+from conftest import run_all
+from init_weights import Method, init_weights
+from pretrain import pretrain
+from train import init_overrides
+from train_vectors import train_vectors
+
+FAST = {"vars.max_steps": "60"}
+RETRAIN = ["init-weights", "train", "evaluate", "report"]
+
+
+def test_vectors_are_deterministic_and_cover_unseen_words(tmp_path):
+    words = ["casa", "casas", "casinha", "porto", "portos", "lisboa", "rio", "mar", "serra", "vila"]
+    rng = numpy.random.default_rng(0)
+    srsly.write_jsonl(tmp_path / "raw.jsonl", [{"text": " ".join(rng.choice(words, 12)) + "."} for _ in range(300)])
+    summary = train_vectors(tmp_path / "raw.jsonl", tmp_path / "a", dim=20, bucket=2000, epochs=2)
+    train_vectors(tmp_path / "raw.jsonl", tmp_path / "b", dim=20, bucket=2000, epochs=2)
+    a, b = spacy.load(tmp_path / "a"), spacy.load(tmp_path / "b")
+    assert a.vocab.vectors.mode == "floret" and a.vocab.vectors.shape == (2000, 20)
+    assert numpy.array_equal(a.vocab.vectors.data, b.vocab.vectors.data)
+    unseen = a("casarões")[0]
+    assert unseen.has_vector and numpy.abs(unseen.vector).sum() > 0
+    assert summary["tokens"] == 300 * 13 and summary["words"] == len(words) + 2  # "." and fastText's </s>
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "raw.jsonl"]  # the tokenized text is gone
+
+
+def test_pretrain_needs_a_pretraining_block_and_some_text(sample_run, tmp_path):
+    config = util.load_config(sample_run.path / "configs" / "config.cfg", interpolate=False)
+    srsly.write_jsonl(tmp_path / "short.jsonl", [{"text": "Ana mora."}, {"text": "Rui não."}])
+    with pytest.raises(typer.BadParameter, match="shorter than min_length"):
+        pretrain(sample_run.path / "configs" / "config.cfg", tmp_path / "out", tmp_path / "short.jsonl", epochs=1)
+    del config["pretraining"]
+    config.to_disk(tmp_path / "config.cfg")
+    with pytest.raises(typer.BadParameter, match="fill-config .*--pretraining"):
+        pretrain(tmp_path / "config.cfg", tmp_path / "out2", tmp_path / "short.jsonl", epochs=1)
+    assert not (tmp_path / "out2").exists()
+    # train refuses pretrained weights the config would silently ignore
+    init = init_weights(Method.none, tmp_path / "init", tmp_path / "short.jsonl", tmp_path / "config.cfg")
+    assert init["init"] == "none" and init_overrides(tmp_path / "config.cfg", tmp_path / "init") == {}
+    srsly.write_json(tmp_path / "init" / "init.json", {"init": "pretrain", "vectors": None, "init_tok2vec": "x.bin"})
+    with pytest.raises(typer.BadParameter, match="no \\[pretraining\\] block"):
+        init_overrides(tmp_path / "config.cfg", tmp_path / "init")
+
+
+def test_vectors_switch_on_static_vectors_in_every_embed(sample_run, tmp_path):
+    (tmp_path / "init").mkdir()
+    srsly.write_json(tmp_path / "init" / "init.json", {"init": "vectors", "vectors": "vectors", "init_tok2vec": None})
+    overrides = init_overrides(sample_run.path / "configs" / "config.cfg", tmp_path / "init")
+    assert overrides == {
+        "components.tok2vec.model.embed.include_static_vectors": True,
+        "paths.vectors": (tmp_path / "init" / "vectors").as_posix(),
+    }
+
+
+@pytest.fixture(scope="module")
+def project(sample_run, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("init") / "project"
+    shutil.copytree(sample_run.path, path)
+    return path
+
+
+def first_evaluation(project: Path) -> dict:
+    return json.loads((project / "training" / "log.jsonl").read_text().splitlines()[0])
+
+
+def summary(project: Path) -> dict:
+    return json.loads((project / "training" / "train-summary.json").read_text())
+
+
+def test_switching_init_retrains_from_the_new_start_and_reruns_nothing_after(project):
+    assert run_all(project, FAST) == ["train", "evaluate", "report"]
+    plain = first_evaluation(project)
+    assert summary(project)["init"] == "none"
+
+    pretrained = {**FAST, "vars.init": "pretrain", "vars.pretrain_epochs": "2"}
+    assert run_all(project, pretrained) == RETRAIN
+    manifest = json.loads((project / "training" / "init" / "init.json").read_text())
+    assert manifest["summary"]["epochs"] == 2 and manifest["summary"]["words_per_epoch"] > 1000
+    assert sorted(p.name for p in (project / "training" / "init" / "pretrain").iterdir()) == [
+        "config.cfg",
+        "log.jsonl",
+        "model-last.bin",
+    ]
+    assert summary(project)["init_files"] == {"paths.init_tok2vec": "training/init/pretrain/model-last.bin"}
+    # Same config, data and seed: only the starting weights differ, so the first dev scores do (the first losses
+    # do not: the output layers start at zero).
+    assert first_evaluation(project)["scores"] != plain["scores"]
+    record = json.loads((project / "metrics" / "sample-full.json").read_text())
+    assert record["init"] == "pretrain" and record["config"].endswith("init pretrain")
+    assert run_all(project, pretrained) == []
+
+    with_vectors = {**FAST, "vars.init": "vectors", "vars.vectors_epochs": "2"}
+    assert run_all(project, with_vectors) == RETRAIN
+    nlp = spacy.load(project / "training" / "model-best")
+    assert nlp.vocab.vectors.mode == "floret" and nlp.vocab.vectors.shape == (50000, 100)
+    assert nlp.config["components"]["tok2vec"]["model"]["embed"]["include_static_vectors"] is True
+    assert run_all(project, with_vectors) == []
+
+    assert run_all(project, FAST) == RETRAIN
+    assert first_evaluation(project) == plain
+    assert spacy.load(project / "training" / "model-best").vocab.vectors.shape[0] == 0
