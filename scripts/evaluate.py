@@ -59,6 +59,7 @@ def result_record(scores: dict[str, Any], corpus: str, pipeline: str, summary: d
         "words_per_s": scores.get("speed"),
         "train_seconds": summary.get("seconds"),
         "train_steps": summary.get("steps"),
+        "init_seconds": summary.get("init_seconds"),
         "seed": summary.get("seed"),
         "spacy_version": spacy.__version__,
         "python": platform.python_version(),

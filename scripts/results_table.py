@@ -113,6 +113,7 @@ def render(records: list[dict[str, Any]]) -> str:
             minutes = (
                 f"{rec['train_seconds'] / 60:.0f} min"
                 + (f", {rec['train_steps']} steps" if rec.get("train_steps") else "")
+                + (f" + {rec['init_seconds'] / 60:.1f} min {rec['init']}" if rec.get("init_seconds") else "")
                 if rec.get("train_seconds")
                 else ""
             )

@@ -70,6 +70,7 @@ def train(
     if max_steps is not None:
         overrides["training.max_steps"] = max_steps
     init = init_overrides(config, init_dir) if init_dir is not None else {}
+    manifest = json.loads((init_dir / MANIFEST).read_text(encoding="utf8")) if init_dir is not None else {}
     overrides.update(init)
     scratch = output_dir / ".train-scratch"
     remove_path(scratch)
@@ -89,7 +90,8 @@ def train(
         "best_score": max((row["score"] for row in log), default=None),
         "seed": seed,
         "max_steps": max_steps,
-        "init": json.loads((init_dir / MANIFEST).read_text(encoding="utf8"))["init"] if init_dir else "none",
+        "init": manifest.get("init", "none"),
+        "init_seconds": manifest.get("summary", {}).get("seconds"),
         "init_files": {k: v for k, v in init.items() if k.startswith("paths.")},
         "gpu_id": gpu_id,
         "config": str(config),

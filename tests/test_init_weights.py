@@ -101,6 +101,7 @@ def test_switching_init_retrains_from_the_new_start_and_reruns_nothing_after(pro
     assert first_evaluation(project)["scores"] != plain["scores"]
     record = json.loads((project / "metrics" / "sample-full.json").read_text())
     assert record["init"] == "pretrain" and record["config"].endswith("init pretrain")
+    assert record["init_seconds"] == manifest["summary"]["seconds"] > 0
     assert run_all(project, pretrained) == []
 
     with_vectors = {**FAST, "vars.init": "vectors", "vars.vectors_epochs": "2"}
