@@ -36,9 +36,10 @@ def static_vector_keys(config: Any, prefix: str = "") -> list[str]:
     return keys
 
 
-def init_overrides(config: Path, init_dir: Path) -> dict[str, Any]:
+def init_overrides(config: Path, init_dir: Path, manifest: Optional[dict[str, Any]] = None) -> dict[str, Any]:
     """Config overrides for the tok2vec start that init_weights.py prepared in init_dir (its init.json)."""
-    manifest = json.loads((init_dir / MANIFEST).read_text(encoding="utf8"))
+    if manifest is None:
+        manifest = json.loads((init_dir / MANIFEST).read_text(encoding="utf8"))
     overrides: dict[str, Any] = {}
     if manifest["vectors"]:
         keys = static_vector_keys(util.load_config(config, interpolate=False)["components"], "components.")
@@ -69,8 +70,8 @@ def train(
         overrides["system.seed"] = seed
     if max_steps is not None:
         overrides["training.max_steps"] = max_steps
-    init = init_overrides(config, init_dir) if init_dir is not None else {}
     manifest = json.loads((init_dir / MANIFEST).read_text(encoding="utf8")) if init_dir is not None else {}
+    init = init_overrides(config, init_dir, manifest) if init_dir is not None else {}
     overrides.update(init)
     scratch = output_dir / ".train-scratch"
     remove_path(scratch)
