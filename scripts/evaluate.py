@@ -99,6 +99,8 @@ def main(
             train = {**train, "seconds": train["seconds"] + ner_train.get("seconds", 0), "steps": None}
         data = result_record(scores, corpus, pipeline, train)
         data["init"] = train.get("init", "none")
+        if train.get("raw_text"):
+            data["raw_text"] = {k: train["raw_text"].get(k) for k in ("md5", "words", "held_out")}
         if base_config:
             steps = train.get("max_steps")
             data["config"] = f"{base_config}, max_steps {steps}" if steps else base_config

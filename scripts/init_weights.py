@@ -12,6 +12,7 @@ output and moved into place whole, so train never sees half of it.
 
 from __future__ import annotations
 
+import json
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,10 @@ def init_weights(
     scratch.mkdir(parents=True)
     try:
         manifest: dict[str, Any] = {"init": method.value, "vectors": None, "init_tok2vec": None}
+        raw_summary = raw_text.with_name(raw_text.name + ".json")  # raw_text.py's summary: md5s, words
+        if method is not Method.none and raw_summary.exists():
+            raw = json.loads(raw_summary.read_text(encoding="utf8"))
+            manifest["raw_text"] = {k: raw.get(k) for k in ("md5", "words", "texts", "inputs", "held_out")}
         if method is Method.vectors:
             manifest["vectors"] = "vectors"
             manifest["summary"] = train_vectors(

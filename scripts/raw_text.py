@@ -3,8 +3,11 @@
 Inputs are .spacy files (a converted corpus: its sentences, so no annotation is used), .jsonl files with a
 "text" field, plain .txt files (a text per non-blank line), or folders of such files (hidden ones skipped).
 Exact repeats are dropped, so boilerplate lines do not dominate. Only training text belongs here: the files
-given with --exclude (the project passes its dev and test splits) are refused, since pretraining on them
-would leak them into the model.
+given with --exclude (the project passes its dev and test splits) are refused, and every sentence of theirs is
+removed from the text read (held_out.py: compared after normalising case, spaces and punctuation, and by
+runs of words), since pretraining or vectors learnt from them would leak the evaluation into the model.
+Files are read as a stream: memory grows only with the number of distinct lines kept (a hash each).
+A summary (inputs with md5 and words, texts and words written, sentences removed) goes to <output>.json.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ import spacy
 import typer
 from spacy.tokens import DocBin
 
-from fileio import atomic_path
+from fileio import atomic_path, checksum, write_json
+from held_out import HeldOut
 from records import BadRecord, parse_line
 from textio import CorpusError, read_lines
 
@@ -71,7 +75,8 @@ def file_texts(path: Path, lang: str = "pt") -> Iterator[str]:
 
 
 def write_raw_text(inputs: list[Path], output: Path, lang: str = "pt", exclude: tuple[Path, ...] = ()) -> int:
-    """Write the inputs' distinct non-blank texts to output (JSONL, atomically); return how many."""
+    """Write the inputs' distinct non-blank texts, less the held-out sentences of `exclude`, to output (JSONL,
+    atomically) and a summary to <output>.json; return how many texts."""
     refused = {p.resolve(): "a held-out split" for p in exclude} | {output.resolve(): "the output"}
     files = [file for path in inputs for file in input_files(path, skip={output.resolve()})]
     for file in files:
@@ -79,17 +84,34 @@ def write_raw_text(inputs: list[Path], output: Path, lang: str = "pt", exclude: 
             raise CorpusError(
                 file, "file", f"is {refused[file.resolve()]}", "point --vars.raw_text at training text only"
             )
+    held_out = HeldOut.from_docbins([p for p in exclude if p.exists()], lang)
     seen: set[bytes] = set()
+    words = 0
     with atomic_path(output) as tmp, tmp.open("w", encoding="utf8", newline="\n") as out:
         for file in files:
             for text in file_texts(file, lang):
+                text = held_out.remove(text)
                 digest = hashlib.md5(text.encode("utf8")).digest()
                 if text and digest not in seen:
                     seen.add(digest)
+                    words += len(text.split())
                     out.write(json.dumps({"text": text}, ensure_ascii=False) + "\n")
         if not seen:
             raise CorpusError(inputs[0], "all records", "no text found", "point --vars.raw_text at files with text")
+    summary = {
+        "inputs": [{"path": file.as_posix(), "md5": checksum(file)} for file in files],
+        "texts": len(seen),
+        "words": words,
+        "md5": checksum(output),
+        "held_out": {"files": [p.as_posix() for p in exclude], **held_out.counts()},
+    }
+    write_json(summary_path(output), summary)
     return len(seen)
+
+
+def summary_path(output: Path) -> Path:
+    """Where write_raw_text puts its summary: beside the output, as <output>.json."""
+    return output.with_name(output.name + ".json")
 
 
 def main(
@@ -104,7 +126,9 @@ def main(
     except CorpusError as e:
         typer.echo(f"✘ {e}", err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"✔ {n} texts in {output}")
+    summary = json.loads(summary_path(output).read_text(encoding="utf8"))
+    removed = summary["held_out"]["removed"]
+    typer.echo(f"✔ {n} texts ({summary['words']} words) in {output}; {removed} held-out sentences removed")
 
 
 if __name__ == "__main__":

@@ -94,6 +94,7 @@ def train(
         "init": manifest.get("init", "none"),
         "init_seconds": manifest.get("summary", {}).get("seconds"),
         "init_files": {k: v for k, v in init.items() if k.startswith("paths.")},
+        "raw_text": manifest.get("raw_text"),
         "gpu_id": gpu_id,
         "config": str(config),
         "config_md5": checksum(config),

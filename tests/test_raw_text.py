@@ -90,3 +90,24 @@ def test_cli_reports_a_bad_folder_in_one_line(tmp_path):
     )
     assert result.returncode == 1
     assert "no .spacy, .jsonl or .txt files" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_held_out_sentences_are_removed_after_normalising_and_counted(tmp_path, write):
+    nlp = spacy.blank("pt")
+    held = nlp("O Banco Central subiu os juros em março de 1994, disse o ministro. Chove.")
+    for token in held:
+        token.is_sent_start = token.i in (0, 14)
+    DocBin(docs=[held]).to_disk(tmp_path / "test.spacy")
+    write(
+        "raw/news.txt",
+        "Antes disso. o banco central SUBIU os juros em março de 1994 disse o ministro! Depois disso.\n"
+        "Uma linha sem nada.\n"
+        "chove\n"
+        "Ontem o Banco Central subiu os juros em março de 1994, num dia frio.\n",
+    )
+    out = tmp_path / "raw.jsonl"
+    assert write_raw_text([tmp_path / "raw"], out, exclude=(tmp_path / "test.spacy",)) == 2
+    assert [r["text"] for r in srsly.read_jsonl(out)] == ["Antes disso. Depois disso.", "Uma linha sem nada."]
+    summary = srsly.read_json(tmp_path / "raw.jsonl.json")
+    assert summary["held_out"]["removed"] == 3 and summary["held_out"]["sentences"] == 2
+    assert summary["words"] == 8 and summary["inputs"][0]["md5"]
