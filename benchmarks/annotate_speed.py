@@ -20,9 +20,9 @@ from pathlib import Path
 import spacy
 import typer
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from annotate import annotate  # noqa: E402
-from fileio import write_json  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project root: scripts and pt_pipelines
+from pt_pipelines.files import write_json  # noqa: E402
+from scripts.annotate import annotate  # noqa: E402
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "annotate.py"
 

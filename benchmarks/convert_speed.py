@@ -20,9 +20,9 @@ import typer
 from spacy.tokens import DocBin
 from spacy.training.converters.conllu_to_docs import conllu_to_docs
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-import conllu  # noqa: E402
-from fileio import write_json  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project root: scripts and pt_pipelines
+from pt_pipelines.files import write_json  # noqa: E402
+from pt_pipelines.readers import conllu  # noqa: E402
 
 
 def ours(path: Path, out: Path) -> list:

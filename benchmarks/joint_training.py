@@ -22,10 +22,10 @@ from spacy.cli.init_config import fill_config
 from spacy.tokens import DocBin
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-from evaluate import evaluate, result_record, with_entity_scores  # noqa: E402
-from fileio import write_json  # noqa: E402
-from train import train  # noqa: E402
+sys.path.insert(0, str(ROOT))  # the project root: scripts and pt_pipelines
+from pt_pipelines.files import write_json  # noqa: E402
+from scripts.evaluate import evaluate, result_record, with_entity_scores  # noqa: E402
+from scripts.train import train  # noqa: E402
 
 
 def merge(paths: list[Path], output: Path) -> int:
@@ -58,7 +58,14 @@ def main(
         print(f"{split}: {n} documents")
     config = output_dir / "config.cfg"
     fill_config(config, base_config)
-    train(config, output_dir, output_dir / "train.spacy", output_dir / "dev.spacy", seed=seed, max_steps=max_steps)
+    train(
+        config=config,
+        output_dir=output_dir,
+        train_path=output_dir / "train.spacy",
+        dev_path=output_dir / "dev.spacy",
+        seed=seed,
+        max_steps=max_steps,
+    )
     model = output_dir / "model-best"
     scores = evaluate(model, ud_corpus / "test.spacy", output_dir / "scores-ud.json")
     scores = with_entity_scores(scores, evaluate(model, ner_corpus / "test.spacy", output_dir / "scores-ner.json"))

@@ -27,11 +27,11 @@ import srsly
 import typer
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-from fileio import write_json  # noqa: E402
+sys.path.insert(0, str(ROOT))  # the project root: scripts and pt_pipelines
+from pt_pipelines.files import write_json  # noqa: E402
 
 STARTUP = (
-    "import sys, time; sys.path.insert(0, 'scripts'); t = time.perf_counter(); from rayutil import init_ray, ray; "
+    "import sys, time; t = time.perf_counter(); from pt_pipelines.distributed.ray_setup import init_ray, ray; "
 )
 STARTUP += "init_ray(int(sys.argv[1])); ray.get(ray.remote(lambda: 1).remote()); print(time.perf_counter() - t)"
 
@@ -47,7 +47,7 @@ def run(cmd: list[str]) -> float:
 
 def sweep_times(train: Path, dev: Path, base_config: Path, trials: int, steps: int, cpus: int, tmp: Path) -> dict:
     common = [
-        sys.executable, "scripts/sweep.py", str(base_config), "--train", str(train), "--dev", str(dev),
+        sys.executable, "-m", "scripts.sweep", str(base_config), "--train", str(train), "--dev", str(dev),
         "--num-samples", str(trials), "--max-steps", str(steps), "--eval-frequency", str(max(steps // 4, 1)),
         "--cpus", str(cpus), "--best", str(tmp / "best.cfg"),
     ]  # fmt: skip
@@ -109,7 +109,7 @@ def annotate_times(model: Path, texts: list[str], repeats: int, cpus: int, actor
                     if backend == "ray"
                     else []
                 )
-                cmd = [sys.executable, "scripts/annotate.py", str(model), str(src), str(out), "--overwrite"]
+                cmd = [sys.executable, "-m", "scripts.annotate", str(model), str(src), str(out), "--overwrite"]
                 times.setdefault((backend, size), []).append(run([*cmd, "--batch-size", str(batch), *args]))
     median = {key: statistics.median(v) for key, v in times.items()}
     result: dict = {

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import typer
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from fileio import write_json  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project root: scripts and pt_pipelines
+from pt_pipelines.files import write_json  # noqa: E402
 
 
 def main(

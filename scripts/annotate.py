@@ -27,9 +27,9 @@ import typer
 from spacy.tokens import DocBin
 from tqdm import tqdm
 
-from fileio import atomic_path, checksum, write_json
-from records import Annotated, BadRecord, Record, parse_line, record_json
-from textio import CorpusError, read_lines
+from pt_pipelines.files import atomic_path, checksum, write_json
+from pt_pipelines.records import Annotated, BadRecord, Record, parse_line, record_json
+from pt_pipelines.textio import CorpusError, read_lines
 
 INPUT_FORMATS = ("auto", "text", "jsonl", "spacy")
 BACKENDS = ("local", "ray")
@@ -122,7 +122,7 @@ def annotate(
     writes the same lines in the same order as "local".
     """
     if backend == "ray":  # first, so that a missing Ray stops the run before any file is touched
-        from ray_annotate import ray_results
+        from pt_pipelines.distributed.ray_annotate import ray_results
     is_uri = "://" in str(input_path)
     fmt = input_format(Path(str(input_path).split("://")[-1]), fmt)
     to_jsonl = output.suffix.lower() != ".spacy"

@@ -19,7 +19,7 @@ import spacy
 import typer
 from spacy.tokens import DocBin
 
-from fileio import write_json
+from pt_pipelines.files import write_json
 
 
 def words_per_second(nlp, texts: list[str], words: int, batch_size: int) -> float:

@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 from weasel.util import load_project_config
 
-from fileio import remove_path
+from pt_pipelines.files import remove_path
 
 
 def generated_outputs(project_dir: Path) -> list[Path]:

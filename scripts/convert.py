@@ -26,10 +26,10 @@ from spacy.tokens import Doc, DocBin
 from tqdm import tqdm
 from wasabi import msg
 
-from fileio import atomic_path, checksum, write_json, write_text
-from formats import FORMATS, detect_format, make_segmenter, read_docs
-from tags import SCHEMES
-from textio import CorpusError, ReadOptions, Reject
+from pt_pipelines.files import atomic_path, checksum, write_json, write_text
+from pt_pipelines.readers.formats import FORMATS, detect_format, make_segmenter, read_docs
+from pt_pipelines.readers.tags import SCHEMES
+from pt_pipelines.textio import CorpusError, ReadOptions, Reject
 
 SPLITS = ("train", "dev", "test")
 SPLIT_ALIASES = {"train": ("train",), "dev": ("dev", "valid", "val", "validation"), "test": ("test",)}
@@ -78,6 +78,23 @@ def resolve_sources(train: Path, dev: Path, test: Path) -> dict[str, Optional[Pa
         else:
             sources[split] = None if same_as_train else given
     return sources
+
+
+def extra_train_files(extra: Optional[Path], train: Path) -> list[Path]:
+    """The files --extra-train adds to the training split: a file, or a folder's corpus files (hidden ones
+    skipped). None, or the train input itself (the var's default), adds nothing."""
+    if extra is None or extra.resolve() == train.resolve():
+        return []
+    if not extra.exists():
+        raise CorpusError(extra, "extra_train", "no such file or folder", "pass an existing path with --vars.extra_train")
+    if extra.is_file():
+        return [extra]
+    files = sorted(
+        p for p in extra.iterdir() if p.is_file() and p.suffix.lower() in CORPUS_SUFFIXES and not p.name.startswith(".")
+    )
+    if not files:
+        raise CorpusError(extra, "extra_train", "no corpus files in this folder", f"add {', '.join(sorted(CORPUS_SUFFIXES))} files")
+    return files
 
 
 def split_documents(
@@ -134,10 +151,15 @@ def convert(
     options: Optional[ReadOptions] = None,
     skip_bad: bool = False,
     sentencizer: str = "sentencizer",
+    extra_train: Optional[Path] = None,
 ) -> dict:
-    """Convert the corpus; write the DocBins, stats.json and rejects.jsonl; return the stats."""
+    """Convert the corpus; write the DocBins, stats.json and rejects.jsonl; return the stats.
+
+    extra_train adds more annotated files to the training split only, after dev and test are settled, so
+    none of it can reach an evaluation split."""
     started = time.perf_counter()
     sources = resolve_sources(train, dev, test)
+    extra_files = extra_train_files(extra_train, train)
     opts = options or ReadOptions()
     rejects: list[Reject] = []
     if skip_bad:
@@ -172,11 +194,17 @@ def convert(
             ) from None
         read.setdefault("dev", dev_docs)
         read.setdefault("test", test_docs)
+    for path in extra_files:
+        before = len(rejects)
+        print(f"reading extra train from {path}", flush=True)
+        read["train"] += list(read_docs(path, detect_format(path, fmt), nlp, opts))
+        skipped[f"extra:{path.name}"] = len(rejects) - before
     output_dir.mkdir(parents=True, exist_ok=True)
     stats: dict = {
         "sources": {s: (str(p) if p else f"split from train (seed {seed})") for s, p in sources.items()},
         "formats": formats,
         "checksums": {s: checksum(p) for s, p in sources.items() if p},
+        "extra_train": {str(p): checksum(p) for p in extra_files},
         "skipped_records": skipped,
         "duplicates": duplicates_across_splits(read),
         "splits": {},
@@ -220,6 +248,9 @@ def main(
         "sentencizer", help="JSON/text sentence splitting: sentencizer, none, or a pipeline path"
     ),
     split_multiword: bool = typer.Option(False, help="CoNLL-U: keep multiword tokens' words as separate tokens"),
+    extra_train: Optional[Path] = typer.Option(
+        None, help="More annotated files (a file or folder) for the training split only; the train input = none"
+    ),
 ) -> None:
     """Convert a raw corpus into train/dev/test .spacy files, stats.json and rejects.jsonl."""
     problems = []
@@ -264,6 +295,7 @@ def main(
             options,
             flags["skip-bad"],
             sentencizer,
+            extra_train,
         )
     except CorpusError as e:
         typer.echo(f"✘ {e}", err=True)

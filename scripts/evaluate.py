@@ -14,7 +14,7 @@ import typer
 from spacy.cli._util import setup_gpu
 from spacy.cli.evaluate import evaluate as spacy_evaluate
 
-from fileio import write_json
+from pt_pipelines.files import write_json
 
 
 def evaluate(model: Path, data: Path, output: Path, gpu_id: int = -1, silent: bool = False) -> dict[str, Any]:

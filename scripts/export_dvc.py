@@ -15,7 +15,7 @@ import srsly
 import typer
 from weasel.util import load_project_config
 
-from fileio import write_text
+from pt_pipelines.files import write_text
 
 HEADER = "# Generated from project.yml by scripts/export_dvc.py; edit project.yml and export again.\n"
 

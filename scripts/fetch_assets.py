@@ -17,7 +17,7 @@ import typer
 from weasel.cli.assets import fetch_asset
 from weasel.util import load_project_config
 
-from fileio import checksum
+from pt_pipelines.files import checksum
 
 
 def corpus_assets(

@@ -19,11 +19,10 @@ from typing import Any
 
 import typer
 
-from fileio import remove_path, replace_tree, write_json
-from pretrain import pretrain
-from train_vectors import train_vectors
-
-MANIFEST = "init.json"
+from pt_pipelines.files import remove_path, replace_tree, write_json
+from pt_pipelines.pretraining import pretrain
+from pt_pipelines.vectors import train_vectors
+from pt_pipelines.weights import MANIFEST
 
 
 class Method(str, Enum):

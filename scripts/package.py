@@ -16,7 +16,7 @@ import srsly
 import typer
 from spacy.cli.package import package as spacy_package
 
-from fileio import remove_path
+from pt_pipelines.files import remove_path
 
 
 def package(

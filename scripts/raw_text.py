@@ -22,10 +22,10 @@ import spacy
 import typer
 from spacy.tokens import DocBin
 
-from fileio import atomic_path, checksum, write_json
-from held_out import HeldOut
-from records import BadRecord, parse_line
-from textio import CorpusError, read_lines
+from pt_pipelines.files import atomic_path, checksum, write_json
+from pt_pipelines.held_out import HeldOut
+from pt_pipelines.records import BadRecord, parse_line
+from pt_pipelines.textio import CorpusError, read_lines
 
 SUFFIXES = (".spacy", ".jsonl", ".txt")
 

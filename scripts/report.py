@@ -33,7 +33,8 @@ from spacy.training import Example  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 from wasabi import msg  # noqa: E402
 
-from breakdown import (  # noqa: E402
+from pt_pipelines.files import checksum, write_json, write_text  # noqa: E402
+from pt_pipelines.scoring import (  # noqa: E402
     MISSED,
     SPURIOUS,
     confusion_matrix,
@@ -44,7 +45,6 @@ from breakdown import (  # noqa: E402
     pos_per_tag,
     worst_parses,
 )
-from fileio import checksum, write_json, write_text  # noqa: E402
 
 HEADLINE = [
     ("token_acc", "Tokens"),

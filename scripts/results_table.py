@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 import typer
 
-from fileio import write_text
+from pt_pipelines.files import write_text
 
 START, END = "<!-- RESULTS TABLE START -->", "<!-- RESULTS TABLE END -->"
 COLUMNS = [

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from fileio import copy_tree
+from pt_pipelines.files import copy_tree
 
 PARTS = ("model-best", "test.spacy", "train-summary.json")
 

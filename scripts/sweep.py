@@ -22,9 +22,9 @@ import srsly
 import typer
 from spacy import util
 
-from fileio import atomic_path, checksum, remove_path, write_json
-from rayutil import init_ray, ray
-from tune_trial import run_trial, tune_trainable
+from pt_pipelines.distributed.ray_setup import init_ray, ray
+from pt_pipelines.distributed.tune_trial import run_trial, tune_trainable
+from pt_pipelines.files import atomic_path, checksum, remove_path, write_json
 
 DISTRIBUTIONS = ("uniform", "loguniform", "randint", "choice")
 SCHEDULERS = ("asha", "fifo")

@@ -17,43 +17,14 @@ from spacy import util
 from spacy.cli._util import setup_gpu
 from spacy.cli.train import train as spacy_train
 
-from fileio import checksum, remove_path, replace_tree, write_json
-from init_weights import MANIFEST
-from pretrain import check_pretraining_block
+from pt_pipelines.files import checksum, remove_path, replace_tree, write_json
+from pt_pipelines.weights import init_overrides, read_manifest, read_vectors_manifest
 
 RESULTS = ("model-best", "model-last", "log.jsonl", "train-summary.json")
 
 
-def static_vector_keys(config: Any, prefix: str = "") -> list[str]:
-    """The dotted keys of every include_static_vectors setting in the config (one per embed layer)."""
-    keys = []
-    if isinstance(config, dict):
-        for key, value in config.items():
-            dotted = f"{prefix}{key}"
-            if key == "include_static_vectors":
-                keys.append(dotted)
-            keys += static_vector_keys(value, dotted + ".")
-    return keys
-
-
-def init_overrides(config: Path, init_dir: Path, manifest: Optional[dict[str, Any]] = None) -> dict[str, Any]:
-    """Config overrides for the tok2vec start that init_weights.py prepared in init_dir (its init.json)."""
-    if manifest is None:
-        manifest = json.loads((init_dir / MANIFEST).read_text(encoding="utf8"))
-    overrides: dict[str, Any] = {}
-    if manifest["vectors"]:
-        keys = static_vector_keys(util.load_config(config, interpolate=False)["components"], "components.")
-        if not keys:
-            raise typer.BadParameter(f"{config}: no embed layer has include_static_vectors, so no vectors can be used")
-        overrides = {key: True for key in keys}
-        overrides["paths.vectors"] = (init_dir / manifest["vectors"]).as_posix()
-    if manifest["init_tok2vec"]:
-        check_pretraining_block(config)
-        overrides["paths.init_tok2vec"] = (init_dir / manifest["init_tok2vec"]).as_posix()
-    return overrides
-
-
 def train(
+    *,
     config: Path,
     output_dir: Path,
     train_path: Path,
@@ -62,6 +33,7 @@ def train(
     seed: int | None = None,
     max_steps: int | None = None,
     init_dir: Path | None = None,
+    vectors_dir: Path | None = None,
 ) -> list[Path]:
     """Train; return the paths of model-best, model-last, the JSONL log and train-summary.json."""
     started = time.perf_counter()
@@ -70,8 +42,8 @@ def train(
         overrides["system.seed"] = seed
     if max_steps is not None:
         overrides["training.max_steps"] = max_steps
-    manifest = json.loads((init_dir / MANIFEST).read_text(encoding="utf8")) if init_dir is not None else {}
-    init = init_overrides(config, init_dir, manifest) if init_dir is not None else {}
+    manifest = read_manifest(init_dir) if init_dir is not None else {"vectors": None, "init_tok2vec": None}
+    init = init_overrides(config, init_dir, manifest, vectors_dir) if init_dir is not None or vectors_dir else {}
     overrides.update(init)
     scratch = output_dir / ".train-scratch"
     remove_path(scratch)
@@ -95,6 +67,7 @@ def train(
         "init_seconds": manifest.get("summary", {}).get("seconds"),
         "init_files": {k: v for k, v in init.items() if k.startswith("paths.")},
         "raw_text": manifest.get("raw_text"),
+        "vectors": (read_vectors_manifest(vectors_dir) or {}).get("settings") if vectors_dir else None,
         "gpu_id": gpu_id,
         "config": str(config),
         "config_md5": checksum(config),
@@ -121,9 +94,23 @@ def main(
     init_dir: Optional[Path] = typer.Option(
         None, "--init", exists=True, file_okay=False, help="What the tok2vec starts from (init_weights.py's folder)"
     ),
+    vectors_dir: Optional[Path] = typer.Option(
+        None, "--vectors", exists=True, file_okay=False, help="Static vectors (init_vectors.py's folder)"
+    ),
 ) -> None:
     """Train a pipeline from a config; write model-best, model-last and log.jsonl."""
-    for path in train(config, output_dir, train_path, dev_path, gpu_id, seed, max_steps, init_dir):
+    paths = train(
+        config=config,
+        output_dir=output_dir,
+        train_path=train_path,
+        dev_path=dev_path,
+        gpu_id=gpu_id,
+        seed=seed,
+        max_steps=max_steps,
+        init_dir=init_dir,
+        vectors_dir=vectors_dir,
+    )
+    for path in paths:
         typer.echo(f"✔ {path}")
 
 

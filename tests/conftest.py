@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import NamedTuple
@@ -10,6 +11,9 @@ import pytest
 import weasel.cli.run as weasel_run
 
 ROOT = Path(__file__).resolve().parent.parent
+# subprocesses run steps as `python -m scripts.<name>`: from a project copy's folder (cwd) when they have one,
+# else from this checkout, wherever pytest was started
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
 
 
 def conllu_line(

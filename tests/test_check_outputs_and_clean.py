@@ -6,9 +6,9 @@ import shutil
 import subprocess
 import sys
 
-from check_outputs import missing_outputs
-from clean import generated_outputs
 from conftest import ROOT
+from scripts.check_outputs import missing_outputs
+from scripts.clean import generated_outputs
 
 
 def test_missing_and_empty_outputs_are_reported(tmp_path):
@@ -17,7 +17,7 @@ def test_missing_and_empty_outputs_are_reported(tmp_path):
     paths = [tmp_path / "file", tmp_path / "empty_dir", tmp_path / "absent"]
     assert missing_outputs(paths) == [tmp_path / "empty_dir", tmp_path / "absent"]
     result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts/check_outputs.py"), *map(str, paths)], capture_output=True, text=True
+        [sys.executable, "-m", "scripts.check_outputs", *map(str, paths)], capture_output=True, text=True
     )
     assert result.returncode == 1
     assert "declared output was not produced" in result.stderr and "absent" in result.stderr
@@ -37,8 +37,8 @@ def test_clean_removes_outputs_never_assets(tmp_path):
         "metrics/scores.json",
         "training/model-best",
     }
-    dry = subprocess.run([sys.executable, "scripts/clean.py", "--dry"], cwd=project, capture_output=True, text=True)
+    dry = subprocess.run([sys.executable, "-m", "scripts.clean", "--dry"], cwd=project, capture_output=True, text=True)
     assert "would remove corpus/train.spacy" in dry.stdout and (project / "corpus/train.spacy").exists()
-    subprocess.run([sys.executable, "scripts/clean.py"], cwd=project, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "scripts.clean"], cwd=project, check=True, capture_output=True)
     assert not (project / "corpus/train.spacy").exists() and not (project / "training/model-best").exists()
     assert sorted(p.name for p in (project / "assets/sample").iterdir()) == sample

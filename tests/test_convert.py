@@ -12,8 +12,8 @@ import spacy
 from spacy.tokens import DocBin
 
 from conftest import ANA_SENTENCE, ROOT, sentences
-from conllu import CorpusError
-from convert import convert, resolve_sources, split_documents
+from pt_pipelines.readers.conllu import CorpusError
+from scripts.convert import convert, resolve_sources, split_documents
 
 
 def load(path: Path):
@@ -98,3 +98,21 @@ def test_format_is_detected_by_content_when_the_extension_says_nothing(write, tm
     assert stats["formats"] == {"train": "conllu"}
     with pytest.raises(CorpusError, match="unknown format 'xml'"):
         convert(data, data, data, tmp_path / "out", fmt="xml")
+
+
+def test_extra_train_goes_to_the_training_split_only(write, tmp_path):
+    for split in ("train", "dev", "test"):
+        write(f"corpus/pt_x-ud-{split}.conllu", sentences(10, start={"train": 0, "dev": 100, "test": 200}[split]))
+    write("extra/a-ud-dev.conllu", sentences(10, start=300))  # a "dev" file of another treebank: training data here
+    write("extra/b.conllu", sentences(10, start=400))
+    write("extra/.hidden.conllu", sentences(10, start=500))
+    folder = tmp_path / "corpus"
+    plain = convert(folder, folder, folder, tmp_path / "out1", extra_train=folder)  # the default: nothing extra
+    extra = convert(folder, folder, folder, tmp_path / "out2", extra_train=tmp_path / "extra")
+    assert extra["splits"]["train"]["sentences"] == plain["splits"]["train"]["sentences"] + 20
+    assert extra["splits"]["dev"] == plain["splits"]["dev"] and extra["splits"]["test"] == plain["splits"]["test"]
+    assert [Path(p).name for p in extra["extra_train"]] == ["a-ud-dev.conllu", "b.conllu"]
+    texts = {d.text for d in load(tmp_path / "out2" / "train.spacy")}
+    assert any("Casa300" in t for t in texts) and not any("Casa500" in t for t in texts)
+    with pytest.raises(CorpusError, match="missing \\(extra_train\\): no such file or folder"):
+        convert(folder, folder, folder, tmp_path / "out3", extra_train=tmp_path / "missing")

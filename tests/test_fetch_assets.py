@@ -15,7 +15,7 @@ import pytest
 import srsly
 
 from conftest import ROOT
-from fetch_assets import corpus_assets, verify
+from scripts.fetch_assets import corpus_assets, verify
 
 DATA = b"1\tCasa\tcasa\tNOUN\t_\t_\t0\troot\t_\t_\n\n"
 MD5 = hashlib.md5(DATA).hexdigest()
@@ -77,7 +77,7 @@ def test_altered_file_fails_with_both_checksums(tmp_path):
     (problem,) = verify(project, [Path("assets/c")])
     assert f"project.yml expects {MD5}" in problem
     result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts/fetch_assets.py"), "assets/c"], cwd=project, capture_output=True, text=True
+        [sys.executable, "-m", "scripts.fetch_assets", "assets/c"], cwd=project, capture_output=True, text=True
     )
     assert result.returncode == 1 and "✘ assets/c/train.conllu: md5 is" in result.stderr
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fileio import atomic_path, checksum, replace_tree, write_json
+from pt_pipelines.files import atomic_path, checksum, replace_tree, write_json
 
 
 def test_atomic_path_leaves_old_file_on_failure(tmp_path):

@@ -11,11 +11,11 @@ import spacy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, conllu_line, sentences
-from convert import convert
-from formats import detect_format, read_docs
-from tags import detect_scheme, spans_to_tags, tags_to_spans
-from textio import CorpusError, ReadOptions
+from conftest import conllu_line, sentences
+from pt_pipelines.readers.formats import detect_format, read_docs
+from pt_pipelines.readers.tags import detect_scheme, spans_to_tags, tags_to_spans
+from pt_pipelines.textio import CorpusError, ReadOptions
+from scripts.convert import convert
 
 NLP = spacy.blank("pt")
 
@@ -280,7 +280,7 @@ def test_cli_flags_and_leakage_warning(write, tmp_path):
     test = write("test.conll", "Silva I-PER\nmora O\n")
     cmd = [
         sys.executable,
-        str(ROOT / "scripts/convert.py"),
+        "-m", "scripts.convert",
         "--train",
         str(train),
         "--dev",
@@ -404,7 +404,7 @@ def test_every_bad_input_exits_nonzero_with_a_located_message(write, tmp_path, n
     result = subprocess.run(
         [
             sys.executable,
-            str(ROOT / "scripts/convert.py"),
+            "-m", "scripts.convert",
             "--train",
             str(path),
             "--output-dir",
@@ -424,7 +424,7 @@ def test_every_bad_input_exits_nonzero_with_a_located_message(write, tmp_path, n
 
 
 def test_trained_pipeline_as_sentence_splitter(tmp_path, write):
-    from formats import make_segmenter
+    from pt_pipelines.readers.formats import make_segmenter
 
     nlp = spacy.blank("pt")
     nlp.add_pipe("senter")

@@ -23,7 +23,7 @@ def test_assembled_pipeline_takes_each_component_from_its_source(sample_run, tmp
     # a second, different source for the UD side: the UD-only baseline, briefly trained
     assert run_all(project, {"vars.max_steps": 30, "vars.seed": 7}, workflow="train-baseline") == ["train-baseline"]
     subprocess.run(
-        [sys.executable, "scripts/save_model.py", "training/baseline/model-best", "corpus/test.spacy",
+        [sys.executable, "-m", "scripts.save_model", "training/baseline/model-best", "corpus/test.spacy",
          "training/baseline/train-summary.json", "models/sample-ud"],
         cwd=project, check=True, capture_output=True,
     )  # fmt: skip

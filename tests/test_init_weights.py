@@ -14,10 +14,10 @@ import typer
 from spacy import util
 
 from conftest import run_all
-from init_weights import Method, init_weights
-from pretrain import pretrain
-from train import init_overrides
-from train_vectors import train_vectors
+from pt_pipelines.pretraining import pretrain
+from pt_pipelines.vectors import train_vectors
+from pt_pipelines.weights import init_overrides
+from scripts.init_weights import Method, init_weights
 
 FAST = {"vars.max_steps": "60"}
 RETRAIN = ["init-weights", "train", "evaluate", "report"]

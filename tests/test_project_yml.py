@@ -8,26 +8,11 @@ import pytest
 from weasel.util import load_project_config
 
 from conftest import ROOT
+from deps import code_deps, imported_files
 
 CONFIG = load_project_config(ROOT)
 COMMANDS = {c["name"]: c for c in CONFIG["commands"]}
 SHELL_ONLY = {"rm", "mv", "cp", "mkdir", "touch", "cat", "ln", "wget", "curl", "sed", "find"}
-OUR_SCRIPTS = {
-    "convert.py",
-    "fetch_assets.py",
-    "train.py",
-    "evaluate.py",
-    "clean.py",
-    "report.py",
-    "package.py",
-    "annotate.py",
-    "export_dvc.py",
-    "sweep.py",
-    "save_model.py",
-    "benchmark_speed.py",
-    "raw_text.py",
-    "init_weights.py",
-}
 
 
 @pytest.mark.parametrize("name", COMMANDS)
@@ -39,34 +24,36 @@ def test_command_is_documented_and_portable(name):
         assert not re.search(r"[|<>*;]|&&", line), f"{name}: shell syntax in {line}"
 
 
-def first_party_imports(script, seen=None) -> set[str]:
-    """The modules under scripts/ that `script` imports, directly or through each other."""
-    seen = set() if seen is None else seen
-    for found in re.findall(r"^from (\w+) import|^import (\w+)", script.read_text(), flags=re.M):
-        module = next(m for m in found if m)
-        path = ROOT / "scripts" / f"{module}.py"
-        if path.exists() and module not in seen:
-            seen.add(module)
-            first_party_imports(path, seen)
-    return seen
+def step_modules(cmd: dict) -> list[str]:
+    """The scripts.<name> modules a command runs."""
+    return [m for line in cmd["script"] for m in re.findall(r"python -m (scripts\.\w+)", line)]
 
 
 @pytest.mark.parametrize("name", COMMANDS)
-def test_every_script_and_module_a_command_runs_is_a_dep(name):
+def test_deps_list_exactly_the_code_a_step_imports(name):
+    """No module a step imports is missing from its deps (edits must rerun it), and no other module of ours is
+    listed (an unrelated edit must not rerun it: editing the floret code must not rerun train)."""
     cmd = COMMANDS[name]
-    if not cmd.get("outputs"):
+    files = set()
+    for module in step_modules(cmd):
+        files |= imported_files(ROOT / (module.replace(".", "/") + ".py"))
+    listed = {d for d in cmd.get("deps", []) if d.startswith(("scripts/", "pt_pipelines/"))}
+    if not cmd.get("outputs") and not listed:
         return  # commands without outputs always run, so their deps do not matter
-    deps = set(cmd.get("deps", []))
+    assert listed == code_deps(files), f"{name}: deps {sorted(listed)} but imports {sorted(code_deps(files))}"
     for line in cmd["script"]:
-        for word in line.split():
-            if word.startswith("scripts/") and word.endswith(".py"):
-                assert word in deps, f"{name}: runs {word} without listing it in deps"
-                for module in first_party_imports(ROOT / word):
-                    assert f"scripts/{module}.py" in deps, f"{name}: {word} imports {module} (not in deps)"
         if "configs/" in line:
             for word in line.split():
                 if word.startswith("configs/") and word not in cmd.get("outputs", []):
-                    assert word in deps, f"{name}: reads {word} without listing it in deps"
+                    assert word in cmd["deps"], f"{name}: reads {word} without listing it in deps"
+
+
+def test_every_step_script_is_run_by_project_yml_and_library_code_is_not():
+    run = {m for cmd in COMMANDS.values() for m in step_modules(cmd)}
+    steps = {f"scripts.{p.stem}" for p in (ROOT / "scripts").glob("*.py") if p.name != "__init__.py"}
+    assert steps == run, f"not run by project.yml: {sorted(steps - run)}; missing: {sorted(run - steps)}"
+    for line in (line for cmd in COMMANDS.values() for line in cmd["script"]):
+        assert "pt_pipelines" not in line and "scripts/" not in line, f"run steps as python -m scripts.<name>: {line}"
 
 
 @pytest.mark.parametrize("name", COMMANDS)
@@ -76,10 +63,10 @@ def test_missing_outputs_fail_the_step(name):
     if not cmd.get("outputs"):
         return
     last = cmd["script"][-1].split()
-    if last[:2] == ["python", "scripts/check_outputs.py"]:
-        assert last[2:] == cmd["outputs"], f"{name}: check_outputs must list exactly the outputs"
+    if last[:3] == ["python", "-m", "scripts.check_outputs"]:
+        assert last[3:] == cmd["outputs"], f"{name}: check_outputs must list exactly the outputs"
     else:
-        assert last[0] == "python" and last[1].split("/")[-1] in OUR_SCRIPTS, f"{name}: {cmd['script'][-1]}"
+        assert last[:2] == ["python", "-m"] and last[2].startswith("scripts."), f"{name}: {cmd['script'][-1]}"
 
 
 def test_all_workflow_is_the_training_pipeline():

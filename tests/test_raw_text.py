@@ -11,8 +11,8 @@ import srsly
 from spacy.tokens import DocBin
 
 from conftest import ROOT
-from raw_text import write_raw_text
-from textio import CorpusError
+from pt_pipelines.textio import CorpusError
+from scripts.raw_text import write_raw_text
 
 
 def test_spacy_sentences_jsonl_and_text_lines_are_collected_once(write, tmp_path):

@@ -19,8 +19,6 @@ from spacy import util
 
 from conftest import ROOT, run_all
 
-SCRIPTS = ROOT / "scripts"
-
 try:
     import ray  # noqa: F401
 
@@ -38,9 +36,9 @@ def python(*args, check=True, cwd=None, env=None):
     )
 
 
-@pytest.mark.parametrize("module", ["sweep", "ray_annotate", "rayutil"])
+@pytest.mark.parametrize("module", ["pt_pipelines.distributed.ray_annotate", "pt_pipelines.distributed.ray_setup", "scripts.sweep"])
 def test_importing_without_ray_says_what_to_install_in_one_line(module):
-    blocked = f"import sys; sys.modules['ray'] = None; sys.path.insert(0, {str(SCRIPTS)!r}); import {module}"
+    blocked = f"import sys; sys.modules['ray'] = None; import {module}"
     result = python("-c", blocked, check=False)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
@@ -50,8 +48,8 @@ def test_importing_without_ray_says_what_to_install_in_one_line(module):
 
 def test_local_annotate_does_not_need_ray(tmp_path):
     blocked = (
-        f"import sys, runpy; sys.modules['ray'] = None; sys.path.insert(0, {str(SCRIPTS)!r}); "
-        "sys.argv = ['annotate.py', '--help']; runpy.run_path(sys.path[0] + '/annotate.py', run_name='__main__')"
+        "import sys, runpy; sys.modules['ray'] = None; "
+        "sys.argv = ['annotate', '--help']; runpy.run_module('scripts.annotate', run_name='__main__')"
     )
     assert "--backend" in python("-c", blocked).stdout
 
@@ -112,7 +110,7 @@ def test_sweep_command_runs_two_trials_on_ray_and_writes_the_best_config(sample_
 def test_sequential_backend_trains_the_same_trials(sample_run, tmp_path):
     corpus = sample_run.path / "corpus"
     args = [
-        SCRIPTS / "sweep.py",
+        "-m", "scripts.sweep",
         ROOT / "configs/base_config.cfg",
         "--space",
         tiny_sweep(tmp_path / "tiny.yml", scheduler="fifo"),
@@ -151,7 +149,7 @@ def test_bad_search_space_names_the_key(sample_run, tmp_path, space, message):
     srsly.write_yaml(path, {"space": space})
     corpus = sample_run.path / "corpus"
     result = python(
-        SCRIPTS / "sweep.py", "configs/base_config.cfg", "--space", path, "--train", corpus / "train.spacy",
+        "-m", "scripts.sweep", "configs/base_config.cfg", "--space", path, "--train", corpus / "train.spacy",
         "--dev", corpus / "dev.spacy", "--best", tmp_path / "best.cfg", check=False, cwd=ROOT,
     )  # fmt: skip
     assert result.returncode == 1 and message in result.stderr, result.stderr
@@ -160,8 +158,7 @@ def test_bad_search_space_names_the_key(sample_run, tmp_path, space, message):
 
 @needs_ray
 def test_sampling_is_seeded_and_stays_in_range():
-    sys.path.insert(0, str(SCRIPTS))
-    from sweep import sample_trials
+    from scripts.sweep import sample_trials
 
     space = {
         "a": {"loguniform": [0.001, 0.1]},
@@ -200,9 +197,9 @@ def records_file(path: Path, n: int) -> Path:
 def test_ray_annotate_writes_what_local_annotate_writes_record_by_record(sample_run, tmp_path):
     model = sample_run.path / "training/model-best"
     src = records_file(tmp_path / "in.jsonl", 400)
-    annotate = SCRIPTS / "annotate.py"
-    python(annotate, model, src, tmp_path / "local.jsonl", "--batch-size", "16")
-    result = python(annotate, model, src, tmp_path / "ray.jsonl", "--batch-size", "16", "--backend", "ray")
+    annotate = ("-m", "scripts.annotate")
+    python(*annotate, model, src, tmp_path / "local.jsonl", "--batch-size", "16")
+    result = python(*annotate, model, src, tmp_path / "ray.jsonl", "--batch-size", "16", "--backend", "ray")
     assert "records written" in result.stdout
     local = (tmp_path / "local.jsonl").read_text(encoding="utf8").splitlines()
     distributed = (tmp_path / "ray.jsonl").read_text(encoding="utf8").splitlines()
@@ -224,7 +221,7 @@ def test_ray_annotate_writes_what_local_annotate_writes_record_by_record(sample_
     rej.write_bytes(
         b"".join(r for r in rejected.splitlines(keepends=True) if json.loads(r)["reject"]["line"] < last_line)
     )
-    resumed = python(annotate, model, src, out, "--batch-size", "16", "--backend", "ray")
+    resumed = python(*annotate, model, src, out, "--batch-size", "16", "--backend", "ray")
     assert "already done" in resumed.stdout and " 0 already done" not in resumed.stdout
     assert rej.read_bytes() == rejected
     assert out.read_bytes() == data
@@ -235,10 +232,10 @@ def test_ray_annotate_refuses_spacy_files_and_uris_without_ray_backend(sample_ru
     model = sample_run.path / "training/model-best"
     src = tmp_path / "in.txt"
     src.write_text("Uma frase.\n")
-    annotate = SCRIPTS / "annotate.py"
-    spacy_out = python(annotate, model, src, tmp_path / "o.spacy", "--backend", "ray", check=False)
+    annotate = ("-m", "scripts.annotate")
+    spacy_out = python(*annotate, model, src, tmp_path / "o.spacy", "--backend", "ray", check=False)
     assert spacy_out.returncode != 0 and "use the local backend for .spacy" in spacy_out.stderr
-    uri = python(annotate, model, "s3://bucket/in.txt", tmp_path / "o.jsonl", check=False)
+    uri = python(*annotate, model, "s3://bucket/in.txt", tmp_path / "o.jsonl", check=False)
     assert uri.returncode == 2 and "only the ray backend reads and writes URIs" in uri.stderr
 
 
@@ -248,10 +245,10 @@ def test_ray_annotate_reads_and_writes_uris(sample_run, tmp_path):
     """file:// goes through the same pyarrow file systems as s3:// and gs://, without a network."""
     model = sample_run.path / "training/model-best"
     src = records_file(tmp_path / "in.jsonl", 60)
-    annotate = SCRIPTS / "annotate.py"
-    python(annotate, model, src, tmp_path / "local.jsonl")
+    annotate = ("-m", "scripts.annotate")
+    python(*annotate, model, src, tmp_path / "local.jsonl")
     out_uri = (tmp_path / "bucket/out/annotated.jsonl").as_uri()
-    python(annotate, model, src.as_uri(), out_uri, "--backend", "ray")
+    python(*annotate, model, src.as_uri(), out_uri, "--backend", "ray")
     assert (tmp_path / "bucket/out/annotated.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
     rejects = (tmp_path / "bucket/out/annotated.jsonl.rejects.jsonl").read_text()
     assert rejects.count("\n") == 3 and src.as_uri() in rejects
@@ -265,7 +262,7 @@ def test_undecodable_input_names_its_line_in_one_line(sample_run, tmp_path, back
     src = tmp_path / "in.txt"
     src.write_bytes(b"Uma frase.\n" * 1500 + b"Outra \xff frase.\n")
     out = tmp_path / "out.jsonl"
-    result = python(SCRIPTS / "annotate.py", model, src, out, "--backend", backend, check=False)
+    result = python("-m", "scripts.annotate", model, src, out, "--backend", backend, check=False)
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("✘")]
     assert errors == [

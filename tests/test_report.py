@@ -12,8 +12,8 @@ import spacy
 from spacy.tokens import Doc, Span
 from spacy.training import Example
 
-from breakdown import MISSED, SPURIOUS, las_per_deprel, ner_confusion, ner_per_label, pos_per_tag
-from report import update_history
+from pt_pipelines.scoring import MISSED, SPURIOUS, las_per_deprel, ner_confusion, ner_per_label, pos_per_tag
+from scripts.report import update_history
 
 NLP = spacy.blank("pt")
 WORDS = ["Ana", "Silva", "visitou", "o", "Porto", "e", "a", "Sonae", "ontem"]

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from conftest import ROOT
-from evaluate import result_record
-from results_table import END, START, load_records, render, update_readme
+from scripts.evaluate import result_record
+from scripts.results_table import END, START, load_records, render, update_readme
 
 SCORES = {
     "pos_acc": 0.9712,

@@ -8,8 +8,8 @@ import pytest
 from weasel.util import load_project_config
 
 from conftest import ROOT
-from conllu import read_conllu, sentence_entities
-from fileio import checksum
+from pt_pipelines.files import checksum
+from pt_pipelines.readers.conllu import read_conllu, sentence_entities
 
 SAMPLE = ROOT / "assets" / "sample"
 FILES = sorted(SAMPLE.glob("*.conllu"))

@@ -20,7 +20,7 @@ from weasel.cli.push import project_push
 from weasel.util import load_project_config
 
 from conftest import GENERATED, ROOT, run_all
-from export_dvc import dvc_stages
+from scripts.export_dvc import dvc_stages
 
 FAST = {"vars.max_steps": 40}
 GIT = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com", "-c", "init.defaultBranch=main"]
@@ -76,7 +76,7 @@ def test_package_installs_in_a_fresh_venv_and_annotates(sample_run, tmp_path):
     subprocess.run(
         [
             sys.executable,
-            str(ROOT / "scripts/package.py"),
+            "-m", "scripts.package",
             str(sample_run.path / "training/model-best"),
             str(out),
             "--name",
@@ -121,7 +121,7 @@ def test_package_installs_in_a_fresh_venv_and_annotates(sample_run, tmp_path):
 
 def annotate(model, *args, check=True):
     return subprocess.run(
-        [sys.executable, str(ROOT / "scripts/annotate.py"), str(model), *map(str, args)],
+        [sys.executable, "-m", "scripts.annotate", str(model), *map(str, args)],
         capture_output=True,
         text=True,
         check=check,
@@ -186,7 +186,7 @@ def test_annotate_resumes_after_being_killed_without_duplicates_or_gaps(sample_r
     annotate(model, src, tmp_path / "reference.jsonl", "--batch-size", "16")
     out = tmp_path / "out.jsonl"
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts/annotate.py"), str(model), str(src), str(out), "--batch-size", "16"],
+        [sys.executable, "-m", "scripts.annotate", str(model), str(src), str(out), "--batch-size", "16"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -206,7 +206,7 @@ def test_annotate_resumes_after_being_killed_without_duplicates_or_gaps(sample_r
 
 
 def test_annotate_cuts_a_torn_last_line_and_refuses_foreign_output(tmp_path):
-    from annotate import last_written_line
+    from scripts.annotate import last_written_line
 
     out = tmp_path / "o.jsonl"
     out.write_text(json.dumps({"spacy": {"line": 3}}) + "\n" + '{"spacy": {"li')
@@ -232,7 +232,7 @@ def test_dvc_export_mirrors_the_all_workflow(tmp_path):
         assert cached == commands[name].get("outputs", []) and uncached == commands[name].get("outputs_no_cache", [])
     out = tmp_path / "dvc.yaml"
     subprocess.run(
-        [sys.executable, str(ROOT / "scripts/export_dvc.py"), "--project-dir", str(ROOT), "--output", str(out)],
+        [sys.executable, "-m", "scripts.export_dvc", "--project-dir", str(ROOT), "--output", str(out)],
         check=True,
     )
     assert srsly.yaml_loads(out.read_text())["stages"] == stages
@@ -245,7 +245,7 @@ def test_dvc_accepts_the_exported_pipeline(tmp_path):
     project = tmp_path / "p"
     shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(*GENERATED, "annotations", "dvc.yaml"))
     subprocess.run(["dvc", "init", "--no-scm", "-q"], cwd=project, check=True)
-    subprocess.run([sys.executable, "scripts/export_dvc.py"], cwd=project, check=True)
+    subprocess.run([sys.executable, "-m", "scripts.export_dvc"], cwd=project, check=True)
     dag = subprocess.run(["dvc", "dag"], cwd=project, capture_output=True, text=True)
     assert dag.returncode == 0, dag.stderr
     assert "evaluate" in dag.stdout and "train" in dag.stdout

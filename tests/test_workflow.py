@@ -16,7 +16,7 @@ import weasel.cli.run as weasel_run
 from spacy.tokens import DocBin
 
 from conftest import run_all
-from fileio import checksum
+from pt_pipelines.files import checksum
 
 pytestmark = pytest.mark.slow
 COMMANDS = ["assets", "convert", "fill-config", "raw-text", "init-weights", "train", "evaluate", "report"]

@@ -17,8 +17,8 @@ from typing import Optional
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
-from tags import TagError, detect_scheme, parse_tag, tags_to_spans
-from textio import CorpusError, ReadOptions, blocks, check_label
+from pt_pipelines.readers.tags import TagError, detect_scheme, parse_tag, tags_to_spans
+from pt_pipelines.textio import CorpusError, ReadOptions, blocks, check_label
 
 DOCSTART = "-DOCSTART-"
 

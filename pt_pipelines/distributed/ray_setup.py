@@ -18,15 +18,15 @@ try:
 except ImportError:
     raise SystemExit(INSTALL_HINT) from None
 
-SCRIPTS_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent  # pt_pipelines/
 
 
 def runtime_env() -> dict[str, Any]:
-    """Ship scripts/ to every worker as its working directory, so trials and actors import our modules.
+    """Ship the pt_pipelines package to every worker, so trials and actors import our modules.
 
     Data and models travel through Ray's object store, so workers need no shared file system.
     """
-    return {"working_dir": str(SCRIPTS_DIR), "excludes": ["__pycache__", "*.pyc"]}
+    return {"py_modules": [str(PACKAGE_DIR)], "excludes": ["__pycache__", "*.pyc"]}
 
 
 def init_ray(num_cpus: int) -> str:

@@ -17,18 +17,8 @@ from spacy import util
 from spacy.cli._util import setup_gpu
 from spacy.training.pretrain import pretrain as spacy_pretrain
 
-from fileio import remove_path
-
-
-def check_pretraining_block(config: Path) -> dict[str, Any]:
-    """The config's [pretraining] block; a BadParameter saying how to add it when it is missing or empty."""
-    block = util.load_config(config, interpolate=False).get("pretraining")
-    if not block:
-        raise typer.BadParameter(
-            f"{config} has no [pretraining] block, so spaCy would ignore pretrained weights: fill the base config "
-            "with `python -m spacy init fill-config <base> configs/config.cfg --pretraining` (the fill-config step does)"
-        )
-    return block
+from pt_pipelines.files import remove_path
+from pt_pipelines.weights import check_pretraining_block
 
 
 def pretrain(

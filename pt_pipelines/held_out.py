@@ -16,7 +16,7 @@ from pathlib import Path
 import spacy
 from spacy.tokens import Doc, DocBin
 
-from textio import CorpusError
+from pt_pipelines.textio import CorpusError
 
 WINDOW = 8  # words: long enough that a shared run is a copied sentence, not a common phrase
 WORD = re.compile(r"[^\W_]+")

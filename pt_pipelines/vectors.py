@@ -19,7 +19,7 @@ import srsly
 import typer
 from spacy.training.initialize import convert_vectors
 
-from fileio import remove_path
+from pt_pipelines.files import remove_path
 
 
 def write_tokenized(raw_text: Path, output: Path, lang: str) -> int:

@@ -12,12 +12,9 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
-import conllu
-import iob
-import plaintext
-import span_json
-from tags import TAG
-from textio import CorpusError, ReadOptions, read_lines
+from pt_pipelines.readers import conllu, iob, plaintext, span_json
+from pt_pipelines.readers.tags import TAG
+from pt_pipelines.textio import CorpusError, ReadOptions, read_lines
 
 FORMATS = ("conllu", "iob", "json", "text")
 BY_EXTENSION = {".conllu": "conllu", ".json": "json", ".jsonl": "json"}

@@ -22,7 +22,7 @@ from typing import Any, Optional
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from textio import CorpusError, ReadOptions, Where, check_label, context, read_lines, read_text
+from pt_pipelines.textio import CorpusError, ReadOptions, Where, check_label, context, read_lines, read_text
 
 Spans = list[tuple[int, int, str, Optional[str]]]  # start, end, label, the text the record says it covers
 

@@ -15,7 +15,7 @@ import spacy
 from spacy import util
 from spacy.cli.train import train as spacy_train
 
-from fileio import remove_path
+from pt_pipelines.files import remove_path
 
 TUNE_LOGGER = "pt_pipelines.TuneLogger.v1"
 Reporter = Callable[[dict[str, Any]], None]

@@ -21,9 +21,9 @@ import pyarrow as pa
 import pyarrow.fs  # noqa: F401  (pa.fs)
 import spacy
 
-from rayutil import init_ray, ray
-from records import Annotated, BadRecord, parse_line, record_json
-from textio import CorpusError, decode_lines, read_lines
+from pt_pipelines.distributed.ray_setup import init_ray, ray
+from pt_pipelines.records import Annotated, BadRecord, parse_line, record_json
+from pt_pipelines.textio import CorpusError, decode_lines, read_lines
 
 
 def model_files(model: Path) -> dict[str, bytes]:

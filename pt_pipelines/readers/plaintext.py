@@ -14,8 +14,8 @@ from typing import Optional
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from span_json import segment
-from textio import CorpusError, ReadOptions, blocks, read_lines
+from pt_pipelines.readers.span_json import segment
+from pt_pipelines.textio import CorpusError, ReadOptions, blocks, read_lines
 
 UNITS = ("auto", "line", "block")
 
