@@ -68,6 +68,15 @@ def result_record(scores: dict[str, Any], corpus: str, pipeline: str, summary: d
     }
 
 
+def pipeline_kind(model: Path) -> tuple[str, str]:
+    """What a trained pipeline is (full, ud or ner, from its components) and the base config it was filled from
+    (fill_config.py keeps it in [paths]), for records of runs whose pipeline and base config were "auto"."""
+    config = spacy.util.load_config(model / "config.cfg", interpolate=False)
+    pipes = set(config["nlp"]["pipeline"])
+    kind = "full" if {"parser", "ner"} <= pipes else "ner" if "ner" in pipes else "ud"
+    return kind, str(config.get("paths", {}).get("base_config") or "")
+
+
 def main(
     model: Path = typer.Argument(..., exists=True, help="Trained pipeline folder"),
     data: Path = typer.Argument(..., exists=True, dir_okay=False, help="Held-out .spacy file (the test split)"),
@@ -84,6 +93,7 @@ def main(
     ),
     ner_summary: Optional[Path] = typer.Option(None, help="train-summary.json of the NER pipeline"),
     base_config: str = typer.Option("", help="The base config trained, named in the record"),
+    split: str = typer.Option("test", help="Which split data is (test, or dev: spaCy reports its models on dev)"),
 ) -> None:
     """Evaluate on the test split, print spaCy's score tables and write the JSON."""
     scores = evaluate(model, data, output, gpu_id)
@@ -97,7 +107,11 @@ def main(
         if ner_summary is not None and ner_summary.exists() and train.get("seconds"):
             ner_train = json.loads(ner_summary.read_text(encoding="utf8"))
             train = {**train, "seconds": train["seconds"] + ner_train.get("seconds", 0), "steps": None}
-        data = result_record(scores, corpus, pipeline, train)
+        kind, filled_from = pipeline_kind(model)
+        data = result_record(scores, corpus, kind if pipeline == "auto" else pipeline, train)
+        if base_config.endswith("auto.cfg") and filled_from:
+            base_config = f"auto: {filled_from}"
+        data["split"] = split
         data["init"] = train.get("init", "none")
         if train.get("raw_text"):
             data["raw_text"] = {k: train["raw_text"].get(k) for k in ("md5", "words", "held_out")}

@@ -18,7 +18,7 @@ def test_assembled_pipeline_takes_each_component_from_its_source(sample_run, tmp
     project = tmp_path / "project"
     shutil.copytree(sample_run.path, project, ignore=shutil.ignore_patterns(".git"))
     assert run_all(project, workflow="save-model") == ["save-model"]
-    saved = project / "models/sample-full"
+    saved = project / "models/sample-auto"
     assert sorted(p.name for p in saved.iterdir()) == ["model-best", "test.spacy", "train-summary.json"]
     # a second, different source for the UD side: the UD-only baseline, briefly trained
     assert run_all(project, {"vars.max_steps": 30, "vars.seed": 7}, workflow="train-baseline") == ["train-baseline"]
@@ -27,7 +27,7 @@ def test_assembled_pipeline_takes_each_component_from_its_source(sample_run, tmp
          "training/baseline/train-summary.json", "models/sample-ud"],
         cwd=project, check=True, capture_output=True,
     )  # fmt: skip
-    overrides = {"vars.full_ud": "sample-ud", "vars.full_ner": "sample-full"}
+    overrides = {"vars.full_ud": "sample-ud", "vars.full_ner": "sample-auto"}
     assert run_all(project, overrides, workflow="full") == ["assemble", "evaluate-full"]
     full = spacy.load(project / "models/full")
     ud, ner = spacy.load(project / "models/sample-ud/model-best"), spacy.load(saved / "model-best")
@@ -39,8 +39,8 @@ def test_assembled_pipeline_takes_each_component_from_its_source(sample_run, tmp
     weights = full.get_pipe("ner").model.get_ref("lower").get_param("W")
     assert (weights == ner.get_pipe("ner").model.get_ref("lower").get_param("W")).all()
     assert full.get_pipe("tok2vec").listening_components == ["morphologizer", "trainable_lemmatizer", "parser"]
-    record = json.loads((project / "metrics/sample-ud+sample-full-full.json").read_text())
-    assert record["pipeline"] == "full" and record["corpus"] == "sample-ud+sample-full"
+    record = json.loads((project / "metrics/sample-ud+sample-auto-full.json").read_text())
+    assert record["pipeline"] == "full" and record["corpus"] == "sample-ud+sample-auto"
     test = [ex for ex in spacy_examples(full, saved / "test.spacy")]
     ud_scores = ud.evaluate(test)
     for key in ("pos_acc", "morph_acc", "lemma_acc", "dep_uas", "dep_las"):

@@ -13,14 +13,15 @@ import srsly
 import typer
 from spacy import util
 
-from conftest import run_all
+from conftest import ROOT, run_all
 from pt_pipelines.pretraining import pretrain
 from pt_pipelines.vectors import train_vectors
 from pt_pipelines.weights import init_overrides
+from scripts.fill_config import fill_config
 from scripts.init_weights import Method, init_weights
 
 FAST = {"vars.max_steps": "60"}
-RETRAIN = ["init-weights", "train", "evaluate", "report"]
+RETRAIN = ["init-weights", "init-vectors", "train", "evaluate", "report"]
 
 
 def test_vectors_are_deterministic_and_cover_unseen_words(tmp_path):
@@ -38,11 +39,18 @@ def test_vectors_are_deterministic_and_cover_unseen_words(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "raw.jsonl"]  # the tokenized text is gone
 
 
-def test_pretrain_needs_a_pretraining_block_and_some_text(sample_run, tmp_path):
-    config = util.load_config(sample_run.path / "configs" / "config.cfg", interpolate=False)
+@pytest.fixture
+def filled_config(tmp_path) -> Path:
+    """The full base config filled as the fill-config step does (with [pretraining]), without training."""
+    fill_config(base_config=ROOT / "configs" / "base_config.cfg", output=tmp_path / "filled.cfg", train=Path("unused"))
+    return tmp_path / "filled.cfg"
+
+
+def test_pretrain_needs_a_pretraining_block_and_some_text(filled_config, tmp_path):
+    config = util.load_config(filled_config, interpolate=False)
     srsly.write_jsonl(tmp_path / "short.jsonl", [{"text": "Ana mora."}, {"text": "Rui não."}])
     with pytest.raises(typer.BadParameter, match="shorter than min_length"):
-        pretrain(sample_run.path / "configs" / "config.cfg", tmp_path / "out", tmp_path / "short.jsonl", epochs=1)
+        pretrain(filled_config, tmp_path / "out", tmp_path / "short.jsonl", epochs=1)
     del config["pretraining"]
     config.to_disk(tmp_path / "config.cfg")
     with pytest.raises(typer.BadParameter, match="fill-config .*--pretraining"):
@@ -56,10 +64,10 @@ def test_pretrain_needs_a_pretraining_block_and_some_text(sample_run, tmp_path):
         init_overrides(tmp_path / "config.cfg", tmp_path / "init")
 
 
-def test_vectors_switch_on_static_vectors_in_every_embed(sample_run, tmp_path):
+def test_vectors_switch_on_static_vectors_in_every_embed(filled_config, tmp_path):
     (tmp_path / "init").mkdir()
     srsly.write_json(tmp_path / "init" / "init.json", {"init": "vectors", "vectors": "vectors", "init_tok2vec": None})
-    overrides = init_overrides(sample_run.path / "configs" / "config.cfg", tmp_path / "init")
+    overrides = init_overrides(filled_config, tmp_path / "init")
     assert overrides == {
         "components.tok2vec.model.embed.include_static_vectors": True,
         "paths.vectors": (tmp_path / "init" / "vectors").as_posix(),
@@ -81,8 +89,9 @@ def summary(project: Path) -> dict:
     return json.loads((project / "training" / "train-summary.json").read_text())
 
 
+@pytest.mark.slow
 def test_switching_init_retrains_from_the_new_start_and_reruns_nothing_after(project):
-    assert run_all(project, FAST) == ["train", "evaluate", "report"]
+    assert run_all(project, FAST) == ["init-vectors", "train", "evaluate", "report"]
     plain = first_evaluation(project)
     assert summary(project)["init"] == "none"
 
@@ -99,17 +108,17 @@ def test_switching_init_retrains_from_the_new_start_and_reruns_nothing_after(pro
     # Same config, data and seed: only the starting weights differ, so the first dev scores do (the first losses
     # do not: the output layers start at zero).
     assert first_evaluation(project)["scores"] != plain["scores"]
-    record = json.loads((project / "metrics" / "sample-full.json").read_text())
+    record = json.loads((project / "metrics" / "sample-auto.json").read_text())
     assert record["init"] == "pretrain" and record["config"].endswith("init pretrain")
     assert record["init_seconds"] == manifest["summary"]["seconds"] > 0
-    assert run_all(project, pretrained) == []
+    assert run_all(project, pretrained) == ["init-vectors"]
 
     with_vectors = {**FAST, "vars.init": "vectors", "vars.vectors_epochs": "2"}
     assert run_all(project, with_vectors) == RETRAIN
     nlp = spacy.load(project / "training" / "model-best")
     assert nlp.vocab.vectors.mode == "floret" and nlp.vocab.vectors.shape == (50000, 100)
     assert nlp.config["components"]["tok2vec"]["model"]["embed"]["include_static_vectors"] is True
-    assert run_all(project, with_vectors) == []
+    assert run_all(project, with_vectors) == ["init-vectors"]
 
     assert run_all(project, FAST) == RETRAIN
     assert first_evaluation(project) == plain

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from conftest import ROOT
 from scripts.evaluate import result_record
-from scripts.results_table import END, START, load_records, render, update_readme
+from scripts.results_table import HEADER, load_records, render, write_results
 
 SCORES = {
     "pos_acc": 0.9712,
@@ -36,24 +34,20 @@ def test_table_puts_records_next_to_anchors_and_leaves_out_the_sample(tmp_path):
     table = render(load_records(tmp_path))
     rows = table.splitlines()
     assert rows[2].startswith(
-        "| bosque | *target* | 97.30 | 96.10 | 97.40 | 90.00 | 86.00 |  |  |  | this template's goal"
+        "| bosque | *target* | test | 97.30 | 96.10 | 97.40 | 90.00 | 86.00 |  |  |  | this template's goal"
     )
-    assert rows[3].startswith("| bosque | **ud** | 97.12 |  |  |  | 86.10 |  | 12,000 | 10 min, 100 steps |")
+    assert rows[3].startswith("| bosque | **ud** | test | 97.12 |  |  |  | 86.10 |  | 12,000 | 10 min, 100 steps |")
+    assert "| bosque-r2.8 | *pt_core_news_sm 3.x* | dev | 96.38 |" in table, "spaCy's figures are dev scores"
     assert "| lener | *LSTM-CRF* |" in table and "| lener | **ner** |" in table and "sample" not in table
     assert table.index("*LSTM-CRF*") < table.index("**ner**"), "anchors first"
 
 
-def test_readme_update_replaces_only_between_markers(tmp_path):
-    readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{START}\nold\n{END}\noutro\n")
-    assert update_readme(readme, "| new |") and readme.read_text() == f"intro\n{START}\n| new |\n{END}\noutro\n"
-    assert not update_readme(readme, "| new |")
-    readme.write_text("no markers")
-    with pytest.raises(SystemExit, match="add the lines"):
-        update_readme(readme, "x")
+def test_results_page_is_rewritten_only_when_it_changes(tmp_path):
+    page = tmp_path / "docs" / "results.md"
+    assert write_results(page, "| new |") and page.read_text() == HEADER + "| new |\n"
+    assert not write_results(page, "| new |")
 
 
-def test_readme_table_is_current_with_the_committed_records():
-    text = (ROOT / "README.md").read_text(encoding="utf8")
-    current = text.split(START, 1)[1].split(END, 1)[0].strip()
-    assert current == render(load_records(ROOT / "metrics")), "run: spacy project run results-table"
+def test_results_page_is_current_with_the_committed_records():
+    text = (ROOT / "docs" / "results.md").read_text(encoding="utf8")
+    assert text == HEADER + render(load_records(ROOT / "metrics")) + "\n", "run: spacy project run results-table"

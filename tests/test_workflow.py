@@ -19,7 +19,18 @@ from conftest import run_all
 from pt_pipelines.files import checksum
 
 pytestmark = pytest.mark.slow
-COMMANDS = ["assets", "convert", "fill-config", "raw-text", "init-weights", "train", "evaluate", "report"]
+COMMANDS = [
+    "assets",
+    "convert",
+    "fill-config",
+    "raw-text",
+    "init-weights",
+    "init-vectors",
+    "train",
+    "evaluate",
+    "report",
+]
+ALWAYS = ["init-vectors"]  # no_skip: its source may be a package name; it rewrites nothing when nothing changed
 FAST = {"vars.max_steps": 40}  # reruns only need to show which steps run, not a good model
 
 
@@ -68,7 +79,7 @@ def test_all_on_the_sample_trains_and_scores_above_baseline(sample_run, project)
         "training/train-summary.json",
         "corpus/rejects.jsonl",
         "metrics/scores.json",
-        "metrics/sample-full.json",
+        "metrics/sample-auto.json",
         "metrics/report.html",
         "metrics/report.md",
         "metrics/report/learning_curves.png",
@@ -91,25 +102,25 @@ def test_lock_file_records_every_step_with_real_checksums(project):
     for name, entry in lock.items():
         for item in entry["deps"] + entry["outs"]:
             assert item["md5"] == checksum(project / item["path"]), (name, item["path"])
-    assert [o["path"] for o in lock["evaluate"]["outs"]] == ["metrics/scores.json", "metrics/sample-full.json"]
+    assert [o["path"] for o in lock["evaluate"]["outs"]] == ["metrics/scores.json", "metrics/sample-auto.json"]
     assert "corpus/test.spacy" in [d["path"] for d in lock["evaluate"]["deps"]]
 
 
 def test_second_run_executes_no_step(project):
     before = (project / "metrics/scores.json").read_bytes()
-    assert run_all(project) == []
+    assert run_all(project) == ALWAYS
     assert (project / "metrics/scores.json").read_bytes() == before
 
 
 def test_changing_a_var_reruns_the_steps_that_use_it(project):
-    assert run_all(project, FAST) == ["train", "evaluate", "report"]
-    assert run_all(project, FAST) == []
+    assert run_all(project, FAST) == ["init-vectors", "train", "evaluate", "report"]
+    assert run_all(project, FAST) == ALWAYS
 
 
 def test_changing_the_base_config_reruns_fill_config_train_evaluate_report(project):
     base = project / "configs/base_config.cfg"
     base.write_text(base.read_text().replace("hidden_width = 64", "hidden_width = 48"))
-    assert run_all(project, FAST) == ["fill-config", "init-weights", "train", "evaluate", "report"]
+    assert run_all(project, FAST) == ["fill-config", "init-weights", "init-vectors", "train", "evaluate", "report"]
 
 
 def test_changing_the_sample_reruns_convert_and_everything_after(project):
@@ -124,8 +135,9 @@ def test_changing_the_sample_reruns_convert_and_everything_after(project):
     yml = project / "project.yml"
     yml.write_text(yml.read_text().replace(old_md5, checksum(train)))
     # the text is unchanged, so raw-text writes the same file and init-weights does not rerun
-    assert run_all(project, FAST) == ["assets", "convert", "raw-text", "train", "evaluate", "report"]
-    assert run_all(project, FAST) == []
+    ran = run_all(project, FAST)
+    assert ran == ["assets", "convert", "fill-config", "raw-text", "init-vectors", "train", "evaluate", "report"]
+    assert run_all(project, FAST) == ALWAYS
 
 
 def test_debug_data_runs_spacy_debug_data_and_fails_on_its_errors(project, capfd):

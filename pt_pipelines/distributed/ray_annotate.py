@@ -17,13 +17,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.fs  # noqa: F401  (pa.fs)
 import spacy
 
-from pt_pipelines.distributed.ray_setup import init_ray, ray
+from pt_pipelines.distributed.ray_setup import INSTALL_HINT, init_ray, ray
 from pt_pipelines.records import Annotated, BadRecord, parse_line, record_json
 from pt_pipelines.textio import CorpusError, decode_lines, read_lines
+
+try:  # after ray_setup, which says what to install when Ray is missing; pyarrow comes with Ray's extra
+    import pyarrow as pa
+    import pyarrow.fs  # noqa: F401  (pa.fs)
+except ImportError:
+    raise SystemExit(INSTALL_HINT) from None
 
 
 def model_files(model: Path) -> dict[str, bytes]:
