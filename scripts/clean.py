@@ -2,7 +2,7 @@
 
 What is removed is read from the commands' `outputs` (not `outputs_no_cache`,
 which hold corpus inputs), resolved with the default vars. Anything under
-assets/ or outside the project folder is refused.
+assets/ or docs/ (docs/results.md is a tracked output) or outside the project folder is refused.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ def generated_outputs(project_dir: Path) -> list[Path]:
     """The existing output paths declared by project.yml's commands, inside the project, outside assets/."""
     config = load_project_config(project_dir)
     root = project_dir.resolve()
-    assets = root / "assets"
+    kept = (root / "assets", root / "docs")
     found: list[Path] = []
     for cmd in config.get("commands", []):
         for out in cmd.get("outputs", []):
             path = (project_dir / out).resolve()
-            if root not in path.parents or path == assets or assets in path.parents:
+            if root not in path.parents or any(path == k or k in path.parents for k in kept):
                 continue
             if path.exists() and path not in found:
                 found.append(path)

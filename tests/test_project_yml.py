@@ -76,6 +76,7 @@ def test_all_workflow_is_the_training_pipeline():
         "fill-config",
         "raw-text",
         "init-weights",
+        "init-vectors",
         "train",
         "evaluate",
         "report",
