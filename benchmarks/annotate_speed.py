@@ -5,7 +5,7 @@ alternating; medians of words/s are printed with the ratio to the bare loop. Pea
 annotate is measured in child processes on the text and on a file 10x larger, to show that it streams.
 Writes metrics/benchmark-annotate.json.
 
-    python benchmarks/annotate_speed.py training/model-best ../shared/data/ud_bosque_r2.16/pt_bosque-ud-test.conllu
+    python benchmarks/annotate_speed.py training/model-best assets/bosque/pt_bosque-ud-test.conllu
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Converts the same file with both (in-process, DocBin written to a temp dir, alte
 median sentences/s and the ratio, and checks that both give identical token, tag, POS, morph, lemma,
 dependency, sentence and entity annotations. Writes metrics/benchmark-convert.json.
 
-    python benchmarks/convert_speed.py ../shared/data/ud_bosque_r2.16/pt_bosque-ud-train.conllu
+    python benchmarks/convert_speed.py assets/bosque/pt_bosque-ud-train.conllu
 """
 
 from __future__ import annotations

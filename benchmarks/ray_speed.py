@@ -8,7 +8,7 @@ Ray's start-up cost is timed on its own (a local Ray up and a no-op task back). 
 metrics/benchmark-ray.json.
 
     python benchmarks/ray_speed.py --model training/model-best --train corpus/train.spacy --dev corpus/dev.spacy \\
-        --conllu ../shared/data/ud_bosque_r2.16/pt_bosque-ud-test.conllu
+        --conllu assets/bosque/pt_bosque-ud-test.conllu
 """
 
 from __future__ import annotations
