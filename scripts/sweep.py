@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import random
 import time
+from enum import Enum
 from pathlib import Path
 from typing import Any, Optional
 
@@ -28,7 +29,6 @@ from pt_pipelines.files import atomic_path, checksum, remove_path, write_json
 
 DISTRIBUTIONS = ("uniform", "loguniform", "randint", "choice")
 SCHEDULERS = ("asha", "fifo")
-BACKENDS = ("ray", "sequential")
 
 
 class SweepError(ValueError):
@@ -199,7 +199,29 @@ def write_best_config(
         tmp.write_text(header + config.to_str(), encoding="utf8")
 
 
+class Backend(str, Enum):
+    ray = "ray"
+    sequential = "sequential"
+
+
+def sweep_spec(
+    sweep_path: Path, num_samples: Optional[int], max_steps: Optional[int], eval_frequency: Optional[int]
+) -> dict[str, Any]:
+    """The sweep file's settings, with the command line's overrides, checked."""
+    spec = load_sweep(sweep_path)
+    for key, value in (("num_samples", num_samples), ("max_steps", max_steps), ("eval_frequency", eval_frequency)):
+        if value:
+            spec[key] = value
+    if spec["eval_frequency"] > spec["max_steps"]:
+        raise SweepError(
+            f"{sweep_path}: eval_frequency {spec['eval_frequency']} > max_steps {spec['max_steps']}: "
+            "a trial would report no score to compare"
+        )
+    return spec
+
+
 def sweep(
+    *,
     base_config: Path,
     sweep_path: Path,
     train_path: Path,
@@ -215,18 +237,7 @@ def sweep(
     eval_frequency: Optional[int] = None,
 ) -> dict[str, Any]:
     """Run the sweep; write the best config and metrics/sweep.json; return what was written there."""
-    spec = load_sweep(sweep_path)
-    if num_samples:
-        spec["num_samples"] = num_samples
-    if max_steps:
-        spec["max_steps"] = max_steps
-    if eval_frequency:
-        spec["eval_frequency"] = eval_frequency
-    if spec["eval_frequency"] > spec["max_steps"]:
-        raise SweepError(
-            f"{sweep_path}: eval_frequency {spec['eval_frequency']} > max_steps {spec['max_steps']}: "
-            "a trial would report no score to compare"
-        )
+    spec = sweep_spec(sweep_path, num_samples, max_steps, eval_frequency)
     filled = filled_config(base_config)
     check_keys(filled, base_config, list(spec["space"]), sweep_path)
     trials = sample_trials(spec["space"], spec["num_samples"], seed)
@@ -284,33 +295,30 @@ def main(
     storage: Path = typer.Option(Path("training/sweep"), help="Trial folders (each trial its own)"),
     cpus: int = typer.Option(2, min=1, help="CPUs of the local Ray, one per trial (ignored with RAY_ADDRESS)"),
     seed: int = typer.Option(0, help="Seed for sampling the trials and for training"),
-    backend: str = typer.Option("ray", help="ray (parallel trials, ASHA) or sequential (one after another)"),
+    backend: Backend = typer.Option(Backend.ray, help="ray (parallel trials, ASHA) or sequential (one after another)"),
     num_samples: int = typer.Option(0, min=0, help="Override the sweep file's num_samples"),
     max_steps: int = typer.Option(0, min=0, help="Override the sweep file's max_steps"),
     eval_frequency: int = typer.Option(0, min=0, help="Override the sweep file's eval_frequency"),
 ) -> None:
     """Sweep hyperparameters on Ray Tune; write the best config and every trial's scores."""
-    if backend not in BACKENDS:
-        typer.echo(f"✘ --backend {backend}: use one of {', '.join(BACKENDS)}", err=True)
-        raise typer.Exit(2)
     if best_path.resolve() == base_config.resolve():
         typer.echo(f"✘ --best {best_path} would overwrite the base config: sweep from another config", err=True)
         raise typer.Exit(2)
     try:
         result = sweep(
-            base_config,
-            sweep_path,
-            train_path,
-            dev_path,
-            best_path,
-            output,
-            storage,
-            cpus,
-            seed,
-            backend,
-            num_samples or None,
-            max_steps or None,
-            eval_frequency or None,
+            base_config=base_config,
+            sweep_path=sweep_path,
+            train_path=train_path,
+            dev_path=dev_path,
+            best_path=best_path,
+            output=output,
+            storage=storage,
+            cpus=cpus,
+            seed=seed,
+            backend=backend.value,
+            num_samples=num_samples or None,
+            max_steps=max_steps or None,
+            eval_frequency=eval_frequency or None,
         )
     except SweepError as e:
         typer.echo(f"✘ {e}", err=True)
