@@ -45,6 +45,11 @@ def init_weights(
     vectors_epochs: int = 20,
 ) -> dict[str, Any]:
     """Build output_dir for `method`; return its manifest (also written to output_dir/init.json)."""
+    if method is not Method.none and not raw_text.stat().st_size:
+        raise typer.BadParameter(
+            f"{raw_text} is empty (raw-text removed every dev and test sentence): point --vars.raw_text at "
+            "text other than the evaluated splits"
+        )
     scratch = output_dir.with_name(f".{output_dir.name}-scratch")
     remove_path(scratch)
     scratch.mkdir(parents=True)

@@ -96,7 +96,7 @@ def write_raw_text(inputs: list[Path], output: Path, lang: str = "pt", exclude: 
                     seen.add(digest)
                     words += len(text.split())
                     out.write(json.dumps({"text": text}, ensure_ascii=False) + "\n")
-        if not seen:
+        if not seen and not held_out.removed:
             raise CorpusError(inputs[0], "all records", "no text found", "point --vars.raw_text at files with text")
     summary = {
         "inputs": [{"path": file.as_posix(), "md5": checksum(file)} for file in files],
@@ -129,6 +129,9 @@ def main(
     summary = json.loads(summary_path(output).read_text(encoding="utf8"))
     removed = summary["held_out"]["removed"]
     typer.echo(f"✔ {n} texts ({summary['words']} words) in {output}; {removed} held-out sentences removed")
+    if not n:
+        # not an error here: init none does not read it; init-weights refuses it for vectors and pretrain
+        typer.echo("⚠ every sentence of the raw text is in the dev or test split: nothing is left to learn from")
 
 
 if __name__ == "__main__":
