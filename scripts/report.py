@@ -1,8 +1,8 @@
 """Write metrics/report.html (self-contained) and metrics/report.md from a trained pipeline and its test scores.
 
-Headline scores (test next to model-best's dev scores and the previous run), per-label NER, per-POS and
-per-relation tables, confusion heatmaps, learning curves, displaCy error pages, corpus statistics and a
-reproducibility footer. Figures are computed from the pipeline's predictions on the test split; the
+Headline scores (test next to model-best's dev scores and the previous run on the same test set), per-label NER,
+per-POS and per-relation tables, confusion heatmaps, learning curves, displaCy error pages (gold annotation and
+model prediction captioned as such), corpus statistics and a reproducibility footer. Figures are computed from the pipeline's predictions on the test split; the
 headline comes from metrics/scores.json, so the two always agree with `evaluate`.
 """
 
@@ -16,6 +16,7 @@ import platform
 import sys
 import time
 import warnings
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Optional
@@ -59,7 +60,15 @@ HEADLINE = [
     ("ents_f", "NER F"),
 ]
 OVERFIT_GAP = 0.05  # dev above test by more than this is flagged
+# ...but only on a test set where a gap that size is more than noise: 0.05 is two standard errors of a score
+# measured on n independent units when 2 * sqrt(p * (1 - p) / n) <= 0.05, which for the widest case (p = 0.5)
+# takes n >= 400. Tokens of one sentence are not independent, so 400 tokens is a lower bound, not a generous one.
+# The units are what the metric counts: entities for NER, sentences for sentence F, tokens for the rest.
+MIN_OVERFIT_SUPPORT = 400
+SUPPORT_UNIT = {"sents_f": "sentences", "ents_p": "entities", "ents_r": "entities", "ents_f": "entities"}
 MAX_ENTITY_ERRORS, MAX_PARSE_ERRORS = 12, 5
+# every displaCy rendering carries one of these, so nobody reads the model's tree as the annotation
+GOLD_CAPTION, PRED_CAPTION = "gold (annotation)", "predicted (model)"
 
 
 def pct(value: Optional[float]) -> str:
@@ -84,16 +93,34 @@ def png(fig) -> bytes:
     return buf.getvalue()
 
 
+def loss_curves(log: list[dict]) -> dict[str, tuple[list[int], list[float]]]:
+    """Steps and losses per component for the loss plot, without the step-0 row: spaCy logs an evaluation after
+    the very first update, so that row holds one batch's loss from untrained weights where every later row sums
+    eval_frequency batches; on one axis it is an artefact, not a point of the curve."""
+    rows = [row for row in log if row["step"] > 0]
+    components = log[-1]["losses"] if log else {}
+    return {
+        comp: ([row["step"] for row in rows], [row["losses"].get(comp, 0.0) for row in rows]) for comp in components
+    }
+
+
 def learning_curves(log: list[dict]) -> Optional[bytes]:
-    """Loss per component and dev score per evaluation step."""
+    """Loss per component (from the first full evaluation interval) and dev score per evaluation step."""
     if not log:
         return None
     steps = [row["step"] for row in log]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
-    for comp in log[-1]["losses"]:
-        ax1.plot(steps, [row["losses"].get(comp, 0.0) for row in log], label=comp, marker=".")
-    ax1.set(title="Training loss (since previous evaluation)", xlabel="step", yscale="symlog")
-    ax1.legend(fontsize=8)
+    # one step axis for both plots: the loss curve starts later (no step 0) and may be a single point
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8), sharex=True)
+    losses = loss_curves(log)
+    for comp, (loss_steps, values) in losses.items():
+        ax1.plot(loss_steps, values, label=comp, marker=".")
+    # log scale labels its ticks even within one decade; symlog (no labels there) only when a loss is 0
+    positive = all(v > 0 for _, values in losses.values() for v in values)
+    ax1.set(title="Training loss (since previous evaluation)", xlabel="step", yscale="log" if positive else "symlog")
+    if any(loss_steps for loss_steps, _ in losses.values()):
+        ax1.legend(fontsize=8)
+    else:
+        ax1.text(0.5, 0.5, "no evaluation after step 0", ha="center", va="center", transform=ax1.transAxes)
     for key, value in log[-1]["scores"].items():
         if isinstance(value, (int, float)) and not key.endswith(("_per_type", "_per_feat")):
             # spaCy's console logger writes the component scores as percentages, the weighted score as a fraction
@@ -133,16 +160,58 @@ def table_md(head: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
-def update_history(path: Path, key: dict, scores: dict) -> Optional[dict]:
-    """Record this run's scores under its config and corpus checksums; return the previous other run."""
+def update_history(
+    path: Path, *, key: dict[str, Any], scores: dict[str, float], about: Optional[dict[str, Any]] = None
+) -> Optional[dict]:
+    """Record this run's scores (and `about`, what names it) under key, replacing a run with the same key; return
+    the latest other run on the same test corpus (key["corpus_md5"]): scores on another test set do not compare."""
     runs = json.loads(path.read_text(encoding="utf8"))["runs"] if path.exists() else []
     same = lambda run: all(run.get(k) == v for k, v in key.items())  # noqa: E731
-    previous = next((run for run in reversed(runs) if not same(run)), None)
+    comparable = [run for run in runs if run.get("corpus_md5") == key["corpus_md5"] and not same(run)]
+    previous = comparable[-1] if comparable else None
     runs = [run for run in runs if not same(run)] + [
-        {**key, "time": time.strftime("%Y-%m-%d %H:%M:%S"), "scores": scores}
+        {**key, **(about or {}), "time": time.strftime("%Y-%m-%d %H:%M:%S"), "scores": scores}
     ]
     write_json(path, {"runs": runs})
     return previous
+
+
+def run_name(run: dict) -> str:
+    """A history entry in a few words: when, which base config, step limit and seed, which filled config."""
+    limit = run.get("max_steps")  # as results records name it (0: until patience stopped it)
+    parts = [
+        run.get("time", "")[:16],
+        run.get("base_config") or "",
+        f"max_steps {limit}" if limit else "no step limit" if limit == 0 else "",
+        f"seed {run['seed']}" if run.get("seed") is not None else "",
+        f"config {run['config_md5'][:8]}" if run.get("config_md5") else "",
+    ]
+    return ", ".join(p for p in parts if p)
+
+
+def headline_head(previous: Optional[dict]) -> list[str]:
+    """The headline's column names; the previous-run column names the run it shows."""
+    prev = f"previous run: {run_name(previous)}" if previous else "previous run (none on this test set)"
+    return ["metric", "test", "dev (model-best)", prev, "Δ test", ""]
+
+
+def gold_support(docs: list) -> dict[str, int]:
+    """How many tokens, sentences and entities the gold test docs hold: what each headline score is measured on."""
+    return {
+        "tokens": sum(len(doc) for doc in docs),
+        "sentences": sum(len(list(doc.sents)) if doc.has_annotation("SENT_START") else 1 for doc in docs),
+        "entities": sum(len(doc.ents) for doc in docs),
+    }
+
+
+def overfit_flag(*, metric: str, test: float, dev: Optional[float], support: dict[str, int]) -> str:
+    """The overfitting warning for one headline score, or "" when dev is not much higher or the test set is too
+    small for the gap to mean anything (MIN_OVERFIT_SUPPORT)."""
+    if dev is None or dev - test <= OVERFIT_GAP:
+        return ""
+    if support.get(SUPPORT_UNIT.get(metric, "tokens"), 0) < MIN_OVERFIT_SUPPORT:
+        return ""
+    return "⚠ dev much higher: overfitting?"
 
 
 def build(
@@ -168,13 +237,24 @@ def build(
     examples = predict(nlp, gold, interactive)
 
     headline_keys = [(k, name) for k, name in HEADLINE if scores.get(k) is not None]
-    history_key = {"config_md5": checksum(config), "corpus_md5": checksum(test)}
-    previous = update_history(output_dir / "history.json", history_key, {k: scores[k] for k, _ in headline_keys})
+    # a run is its filled config, test corpus, step limit and seed; a rerun of the same replaces its entry
+    history_key = {
+        "config_md5": checksum(config),
+        "corpus_md5": checksum(test),
+        "max_steps": summary.get("max_steps"),
+        "seed": summary.get("seed"),
+    }
+    # fill_config.py keeps the base config in [paths]: the run's name in a later report
+    about = {"base_config": spacy.util.load_config(config, interpolate=False).get("paths", {}).get("base_config")}
+    previous = update_history(
+        output_dir / "history.json", key=history_key, scores={k: scores[k] for k, _ in headline_keys}, about=about
+    )
+    support = gold_support(gold)
     headline = []
     for key, name in headline_keys:
         test_v, dev_v = scores[key], dev.get(key)
         prev_v = previous["scores"].get(key) if previous else None
-        flag = "⚠ dev much higher: overfitting?" if dev_v is not None and dev_v - test_v > OVERFIT_GAP else ""
+        flag = overfit_flag(metric=key, test=test_v, dev=dev_v, support=support)
         delta = f"{100 * (test_v - prev_v):+.2f}" if prev_v is not None else ""
         headline.append([name, pct(test_v), pct(dev_v), pct(prev_v), delta, flag])
     ner = ner_per_label(examples)
@@ -188,10 +268,18 @@ def build(
     images = {k: v for k, v in images.items() if v}
     img_dir = output_dir / "report"
     img_dir.mkdir(parents=True, exist_ok=True)
+    # figures of an earlier run (a component since removed, more worst parses) must not linger beside these
+    for stale in [*img_dir.glob("*.png"), *img_dir.glob("worst-parse-*.svg")]:
+        stale.unlink()
     for name, data in images.items():
         (img_dir / f"{name}.png").write_bytes(data)
+    parses = parse_figures(examples)
+    for i, fig in enumerate(parses, 1):
+        for which, svg in (("gold", fig.gold_svg), ("predicted", fig.pred_svg)):
+            write_text(img_dir / f"worst-parse-{i}-{which}.svg", svg)
 
     sections: dict[str, Any] = {
+        "previous_run": previous,
         "headline": headline,
         "ner": [[s.label, pct(s.p), pct(s.r), pct(s.f), s.support, s.tp, s.fp, s.fn] for s in ner],
         "pos": [[tag, pct(acc), n] for tag, (acc, n) in pos.items()],
@@ -227,13 +315,12 @@ def build(
     sections["footer"] = footer
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"\[W006\]")  # a sentence without entities is a valid render
-        write_text(output_dir / "report.html", render_html(sections, images, examples, model))
-    write_text(output_dir / "report.md", render_md(sections, images, examples))
+        write_text(output_dir / "report.html", render_html(sections, images, examples, model, parses))
+    write_text(output_dir / "report.md", render_md(sections, images, examples, parses))
     return sections
 
 
 HEADS = {
-    "headline": ["metric", "test", "dev (model-best)", "previous run", "Δ test", ""],
     "ner": ["label", "P", "R", "F", "support", "TP", "FP", "FN"],
     "pos": ["UPOS", "accuracy", "support"],
     "deps": ["relation", "LAS", "support"],
@@ -252,20 +339,70 @@ CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;
 table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
 td:first-child,th:first-child{text-align:left}thead{background:#f3f3f3}img{max-width:100%}
 .pair{display:grid;grid-template-columns:1fr 1fr;gap:1em}.pair>div{overflow-x:auto;border:1px solid #eee;padding:.3em}
-h3{margin-bottom:.2em}.muted{color:#777;font-size:.9em}"""
+h3{margin-bottom:.2em}.muted{color:#777;font-size:.9em}figure{margin:.4em 0 1em;overflow-x:auto}
+figcaption,.cap{font-weight:600;font-size:.95em;padding:.15em .5em;display:inline-block;border-radius:3px}
+.gold{background:#fdf0d5;color:#7a4b00}.pred{background:#e2ecfb;color:#123f85}"""
 
 
 def _sentence_pair(eg: Example, start: int, end: int) -> tuple:
     gold = eg.reference[start:end]
     pred = eg.predicted.char_span(gold.start_char, gold.end_char, alignment_mode="expand")
-    return gold.as_doc(), (pred.as_doc() if pred is not None else gold.as_doc())
+    # never fall back to the gold sentence: it would be shown captioned as the model's
+    return gold.as_doc(), (pred.as_doc() if pred is not None else eg.predicted)
+
+
+@dataclass
+class ParseFigure:
+    las: float
+    text: str
+    gold_svg: str
+    pred_svg: str
+
+
+def parse_figures(examples: list[Example]) -> list[ParseFigure]:
+    """displaCy dependency renders of the worst-parsed test sentences, gold and predicted."""
+    options = {"compact": True, "distance": 85}
+    figures = []
+    for err in worst_parses(examples, MAX_PARSE_ERRORS):
+        gold, pred = _sentence_pair(examples[err.example], err.start, err.end)
+        render = lambda doc: displacy.render(doc, style="dep", page=False, options=options)  # noqa: E731
+        figures.append(ParseFigure(err.las, gold.text.strip(), render(gold), render(pred)))
+    return figures
+
+
+def parse_pages_html(parses: list[ParseFigure]) -> str:
+    """The worst parses, each rendering in a figure captioned gold (annotation) or predicted (model)."""
+    if not parses:
+        return ""
+    parts = ["<h2>Worst-parsed sentences: gold, then predicted</h2>"]
+    for fig in parses:
+        parts.append(
+            f"<h3>LAS {pct(fig.las)}: {html.escape(fig.text)}</h3>"
+            f"<figure class='tree'><figcaption class='gold'>{GOLD_CAPTION}</figcaption>{fig.gold_svg}</figure>"
+            f"<figure class='tree'><figcaption class='pred'>{PRED_CAPTION}</figcaption>{fig.pred_svg}</figure>"
+        )
+    return "\n".join(parts)
+
+
+def parse_pages_md(parses: list[ParseFigure]) -> list[str]:
+    """The worst parses for report.md: the renders are report/worst-parse-<n>-gold.svg and -predicted.svg."""
+    if not parses:
+        return []
+    out = ["## Worst-parsed sentences: gold, then predicted", ""]
+    for i, fig in enumerate(parses, 1):
+        out += [f"### {i}. LAS {pct(fig.las)}: {fig.text}", ""]
+        for which, caption in (("gold", GOLD_CAPTION), ("predicted", PRED_CAPTION)):
+            out += [f"**{caption}**", "", f"![{caption}, sentence {i}](report/worst-parse-{i}-{which}.svg)", ""]
+    return out
 
 
 def _ents_text(doc) -> str:
     return ", ".join(f"{e.text} ({e.label_})" for e in doc.ents) or "—"
 
 
-def render_html(sections: dict, images: dict[str, bytes], examples: list[Example], model: Path) -> str:
+def render_html(
+    sections: dict, images: dict[str, bytes], examples: list[Example], model: Path, parses: list[ParseFigure]
+) -> str:
     def img(name: str) -> str:
         if name not in images:
             return ""
@@ -276,8 +413,8 @@ def render_html(sections: dict, images: dict[str, bytes], examples: list[Example
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Pipeline report</title><style>{CSS}</style></head><body>",
         f"<h1>Pipeline report</h1><p class='muted'>{html.escape(str(model))}</p>",
     ]
-    for key in ("headline",):
-        parts.append(f"<h2>{TITLES[key]}</h2>" + table_html(HEADS[key], sections[key], "headline"))
+    head = headline_head(sections["previous_run"])
+    parts.append(f"<h2>{TITLES['headline']}</h2>" + table_html(head, sections["headline"], "headline"))
     parts.append("<h2>Training</h2>" + img("learning_curves"))
     if sections["ner"]:
         parts.append(
@@ -297,33 +434,26 @@ def render_html(sections: dict, images: dict[str, bytes], examples: list[Example
         for err in ent_errors:
             gold, pred = _sentence_pair(examples[err.example], err.start, err.end)
             parts.append(
-                "<div class='pair'><div><span class='muted'>gold</span>"
+                f"<div class='pair'><div><span class='cap gold'>{GOLD_CAPTION}</span>"
                 + displacy.render(gold, style="ent", page=False)
-                + "</div><div><span class='muted'>predicted</span>"
+                + f"</div><div><span class='cap pred'>{PRED_CAPTION}</span>"
                 + displacy.render(pred, style="ent", page=False)
                 + "</div></div>"
             )
-    parses = worst_parses(examples, MAX_PARSE_ERRORS)
-    if parses:
-        parts.append("<h2>Worst-parsed sentences: gold, then predicted</h2>")
-        for err in parses:
-            gold, pred = _sentence_pair(examples[err.example], err.start, err.end)
-            options = {"compact": True, "distance": 85}
-            parts.append(
-                f"<h3>LAS {pct(err.las)}</h3><div><span class='muted'>gold</span>"
-                + displacy.render(gold, style="dep", page=False, options=options)
-                + "</div><div><span class='muted'>predicted</span>"
-                + displacy.render(pred, style="dep", page=False, options=options)
-                + "</div>"
-            )
+    parts.append(parse_pages_html(parses))
     for key in ("corpus", "footer"):
         parts.append(f"<h2>{TITLES[key]}</h2>" + table_html(HEADS[key], sections[key]))
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
-def render_md(sections: dict, images: dict[str, bytes], examples: list[Example]) -> str:
-    out = ["# Pipeline report", "", "The full report with error pages is `report.html` beside this file.", ""]
+def render_md(sections: dict, images: dict[str, bytes], examples: list[Example], parses: list[ParseFigure]) -> str:
+    out = [
+        "# Pipeline report",
+        "",
+        "`report.html` beside this file has the same, with entity renders and figures inline.",
+        "",
+    ]
 
     def add(key: str, image: Optional[str] = None) -> None:
         if sections[key]:
@@ -331,7 +461,8 @@ def render_md(sections: dict, images: dict[str, bytes], examples: list[Example])
         if image in images:
             out.extend([f"![{image}](report/{image}.png)", ""])
 
-    add("headline")
+    head = headline_head(sections["previous_run"])
+    out.extend([f"## {TITLES['headline']}", "", table_md(head, sections["headline"]), ""])
     if "learning_curves" in images:
         out.extend(["## Training", "", "![learning curves](report/learning_curves.png)", ""])
     add("ner", "ner_confusion")
@@ -343,7 +474,8 @@ def render_md(sections: dict, images: dict[str, bytes], examples: list[Example])
         for err in ent_errors:
             gold, pred = _sentence_pair(examples[err.example], err.start, err.end)
             rows.append([gold.text, _ents_text(gold), _ents_text(pred)])
-        out.extend(["## Entity errors", "", table_md(["sentence", "gold", "predicted"], rows), ""])
+        out.extend(["## Entity errors", "", table_md(["sentence", GOLD_CAPTION, PRED_CAPTION], rows), ""])
+    out.extend(parse_pages_md(parses))
     add("corpus")
     add("footer")
     return "\n".join(out) + "\n"
@@ -363,7 +495,7 @@ def main(
     sections = build(model, test, scores, log, stats, summary, config, output_dir, interactive=sys.stderr.isatty())
     msg.table(
         [row[:5] for row in sections["headline"]],
-        header=HEADS["headline"][:5],
+        header=headline_head(sections["previous_run"])[:5],
         divider=True,
         aligns=("l", "r", "r", "r", "r"),
     )

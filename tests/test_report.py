@@ -13,7 +13,18 @@ from spacy.tokens import Doc, Span
 from spacy.training import Example
 
 from pt_pipelines.scoring import MISSED, SPURIOUS, las_per_deprel, ner_confusion, ner_per_label, pos_per_tag
-from scripts.report import update_history
+from scripts.report import (
+    GOLD_CAPTION,
+    MIN_OVERFIT_SUPPORT,
+    PRED_CAPTION,
+    headline_head,
+    loss_curves,
+    overfit_flag,
+    parse_figures,
+    parse_pages_html,
+    parse_pages_md,
+    update_history,
+)
 
 NLP = spacy.blank("pt")
 WORDS = ["Ana", "Silva", "visitou", "o", "Porto", "e", "a", "Sonae", "ontem"]
@@ -72,12 +83,70 @@ def test_las_per_relation():
     assert sum(n for _, n in per_dep.values()) == len(WORDS)
 
 
-def test_history_keeps_one_run_per_config_and_returns_the_previous_other(tmp_path):
+def test_history_keeps_one_run_per_key_and_returns_the_previous_other(tmp_path):
     path = tmp_path / "history.json"
-    assert update_history(path, {"config_md5": "a"}, {"pos_acc": 0.5}) is None
-    assert update_history(path, {"config_md5": "b"}, {"pos_acc": 0.6})["scores"] == {"pos_acc": 0.5}
-    assert update_history(path, {"config_md5": "b"}, {"pos_acc": 0.7})["scores"] == {"pos_acc": 0.5}
-    assert update_history(path, {"config_md5": "a"}, {"pos_acc": 0.8})["scores"] == {"pos_acc": 0.7}
+    key = lambda config: {"config_md5": config, "corpus_md5": "t"}  # noqa: E731
+    assert update_history(path, key=key("a"), scores={"pos_acc": 0.5}) is None
+    assert update_history(path, key=key("b"), scores={"pos_acc": 0.6})["scores"] == {"pos_acc": 0.5}
+    assert update_history(path, key=key("b"), scores={"pos_acc": 0.7})["scores"] == {"pos_acc": 0.5}
+    assert update_history(path, key=key("a"), scores={"pos_acc": 0.8})["scores"] == {"pos_acc": 0.7}
+
+
+def test_previous_run_is_on_the_same_test_set(tmp_path):
+    path = tmp_path / "history.json"
+    assert update_history(path, key={"config_md5": "a", "corpus_md5": "test1"}, scores={"pos_acc": 0.5}) is None
+    # another config, but scored on another test set: nothing to compare with
+    assert update_history(path, key={"config_md5": "b", "corpus_md5": "test2"}, scores={"pos_acc": 0.9}) is None
+    previous = update_history(path, key={"config_md5": "c", "corpus_md5": "test1"}, scores={"pos_acc": 0.6})
+    assert previous["config_md5"] == "a" and previous["scores"] == {"pos_acc": 0.5}
+
+
+def test_headline_names_the_previous_run(tmp_path):
+    path = tmp_path / "history.json"
+    about = {"base_config": "configs/base_config.cfg"}
+    key = {"config_md5": "0123456789abcdef", "corpus_md5": "t", "max_steps": 300, "seed": 0}
+    update_history(path, key=key, scores={"pos_acc": 0.5}, about=about)
+    previous = update_history(path, key={**key, "config_md5": "ff"}, scores={"pos_acc": 0.6}, about=about)
+    column = headline_head(previous)[3]
+    assert column.startswith("previous run: ") and re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", column)
+    for part in ("configs/base_config.cfg", "max_steps 300", "seed 0", "config 01234567"):
+        assert part in column, part
+    assert headline_head(None)[3] == "previous run (none on this test set)"
+
+
+def test_worst_parses_caption_gold_and_predicted():
+    parses = parse_figures(EXAMPLES)
+    assert len(parses) == 1
+    page = parse_pages_html(parses)
+    # every rendering sits in a figure whose caption says which tree it is, gold first
+    figures = re.findall(r"<figure[^>]*><figcaption[^>]*>([^<]*)</figcaption><svg", page)
+    assert figures == [GOLD_CAPTION, PRED_CAPTION] and page.count("<svg") == 2
+    assert GOLD_CAPTION == "gold (annotation)" and PRED_CAPTION == "predicted (model)"
+    md = "\n".join(parse_pages_md(parses))
+    assert re.search(rf"\*\*{re.escape(GOLD_CAPTION)}\*\*\n\n!\[[^]]*\]\(report/worst-parse-1-gold\.svg\)", md)
+    assert re.search(rf"\*\*{re.escape(PRED_CAPTION)}\*\*\n\n!\[[^]]*\]\(report/worst-parse-1-predicted\.svg\)", md)
+
+
+def test_loss_curve_leaves_out_step_0():
+    log = [
+        {"step": 0, "losses": {"tagger": 5000.0, "parser": 0.0}, "scores": {}, "score": 0.1},
+        {"step": 200, "losses": {"tagger": 40.0, "parser": 80.0}, "scores": {}, "score": 0.5},
+        {"step": 400, "losses": {"tagger": 20.0, "parser": 50.0}, "scores": {}, "score": 0.6},
+    ]
+    assert loss_curves(log) == {"tagger": ([200, 400], [40.0, 20.0]), "parser": ([200, 400], [80.0, 50.0])}
+    assert loss_curves(log[:1]) == {"tagger": ([], []), "parser": ([], [])}
+
+
+@pytest.mark.parametrize(
+    "metric, unit", [("pos_acc", "tokens"), ("dep_las", "tokens"), ("sents_f", "sentences"), ("ents_f", "entities")]
+)
+def test_overfitting_flag_needs_a_test_set_large_enough(metric, unit):
+    small = {"tokens": 0, "sentences": 0, "entities": 0, unit: MIN_OVERFIT_SUPPORT - 1}
+    large = {"tokens": 0, "sentences": 0, "entities": 0, unit: MIN_OVERFIT_SUPPORT}
+    assert overfit_flag(metric=metric, test=0.70, dev=0.90, support=small) == "", "tiny test set: the gap is noise"
+    assert "overfitting" in overfit_flag(metric=metric, test=0.70, dev=0.90, support=large)
+    assert overfit_flag(metric=metric, test=0.88, dev=0.90, support=large) == "", "small gap"
+    assert overfit_flag(metric=metric, test=0.70, dev=None, support=large) == ""
 
 
 # ---- the report rendered by the workflow -----------------------------------------------------------------------------
@@ -114,6 +183,28 @@ def test_report_numbers_equal_scores_json(trained):
     assert html.count("<svg") >= 2, "dependency error renders"
     for image in ("learning_curves", "ner_confusion", "pos_confusion"):
         assert f"report/{image}.png" in md and (trained / f"metrics/report/{image}.png").stat().st_size > 5000
+
+
+@pytest.mark.slow
+def test_sample_report_labels_trees_and_compares_like_with_like(trained):
+    import srsly
+
+    html = (trained / "metrics/report.html").read_text(encoding="utf8")
+    md = (trained / "metrics/report.md").read_text(encoding="utf8")
+    # the sample's first run: no earlier run on its test set
+    assert "<th>previous run (none on this test set)</th>" in html and "| previous run (none on this test set) |" in md
+    # each worst-parse rendering captioned, in both files; the Markdown's renders are files beside it
+    worst = html[html.index("Worst-parsed sentences") :]
+    gold = re.findall(rf"<figcaption[^>]*>{re.escape(GOLD_CAPTION)}</figcaption><svg", worst)
+    pred = re.findall(rf"<figcaption[^>]*>{re.escape(PRED_CAPTION)}</figcaption><svg", worst)
+    assert len(gold) == len(pred) >= 1 and worst.count("<svg") == 2 * len(gold)
+    svgs = re.findall(r"\(report/(worst-parse-\d+-(?:gold|predicted)\.svg)\)", md)
+    assert len(svgs) == 2 * len(gold) and md.count(f"**{GOLD_CAPTION}**") == len(gold)
+    assert all((trained / "metrics/report" / name).read_text(encoding="utf8").startswith("<svg") for name in svgs)
+    # the sample's test split is far too small for a dev/test gap to mean overfitting
+    test = srsly.read_json(trained / "corpus/stats.json")["splits"]["test"]
+    assert max(test["tokens"], test["sentences"], test["entities"]) < MIN_OVERFIT_SUPPORT
+    assert "overfitting" not in html and "overfitting" not in md
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
