@@ -53,6 +53,22 @@ def init_overrides(config: Path, init_dir: Path, manifest: Optional[dict[str, An
     return overrides
 
 
+def transformer_overrides(config: Path, transformer: str | None) -> dict[str, Any]:
+    """The override of the transformer's model name (a hub name or a local folder), when the config has one.
+
+    A config without a transformer component (the tok2vec ones) gets none, so the project can pass its
+    `transformer` var to every training whatever the base config.
+    """
+    if not transformer:
+        return {}
+    components = util.load_config(config, interpolate=False).get("components", {})
+    if "name" not in components.get("transformer", {}).get("model", {}):
+        return {}
+    folder = Path(transformer).expanduser()
+    # a local folder made absolute: spaCy and transformers then find it whatever the working directory
+    return {"components.transformer.model.name": str(folder.resolve()) if folder.is_dir() else transformer}
+
+
 def train(
     config: Path,
     output_dir: Path,
@@ -62,6 +78,8 @@ def train(
     seed: int | None = None,
     max_steps: int | None = None,
     init_dir: Path | None = None,
+    *,
+    transformer: str | None = None,
 ) -> list[Path]:
     """Train; return the paths of model-best, model-last, the JSONL log and train-summary.json."""
     started = time.perf_counter()
@@ -73,6 +91,7 @@ def train(
     manifest = json.loads((init_dir / MANIFEST).read_text(encoding="utf8")) if init_dir is not None else {}
     init = init_overrides(config, init_dir, manifest) if init_dir is not None else {}
     overrides.update(init)
+    overrides.update(transformer_overrides(config, transformer))
     scratch = output_dir / ".train-scratch"
     remove_path(scratch)
     logger = util.load_config(config, interpolate=False)["training"].get("logger", {})
@@ -96,6 +115,7 @@ def train(
         "init_files": {k: v for k, v in init.items() if k.startswith("paths.")},
         "raw_text": manifest.get("raw_text"),
         "gpu_id": gpu_id,
+        "transformer": overrides.get("components.transformer.model.name"),
         "config": str(config),
         "config_md5": checksum(config),
         "spacy_version": spacy.__version__,
@@ -121,9 +141,14 @@ def main(
     init_dir: Optional[Path] = typer.Option(
         None, "--init", exists=True, file_okay=False, help="What the tok2vec starts from (init_weights.py's folder)"
     ),
+    transformer: Optional[str] = typer.Option(
+        None, help="Transformer model (hub name or local folder); used only if the config has a transformer"
+    ),
 ) -> None:
     """Train a pipeline from a config; write model-best, model-last and log.jsonl."""
-    for path in train(config, output_dir, train_path, dev_path, gpu_id, seed, max_steps, init_dir):
+    for path in train(
+        config, output_dir, train_path, dev_path, gpu_id, seed, max_steps, init_dir, transformer=transformer
+    ):
         typer.echo(f"✔ {path}")
 
 
