@@ -53,20 +53,22 @@ def init_overrides(config: Path, init_dir: Path, manifest: Optional[dict[str, An
     return overrides
 
 
-def transformer_overrides(config: Path, transformer: str | None) -> dict[str, Any]:
-    """The override of the transformer's model name (a hub name or a local folder), when the config has one.
+def transformer_overrides(config: Path, transformer: str | None, gpu_id: int = -1) -> dict[str, Any]:
+    """Overrides for the config's transformer component; none for a config without one.
 
-    A config without a transformer component (the tok2vec ones) gets none, so the project can pass its
-    `transformer` var to every training whatever the base config.
+    The model name becomes `transformer` (a hub name or a local folder) when it is given, so that the project
+    can pass its `transformer` var to every training whatever the base config. On CPU mixed precision is
+    turned off: float16 autocast and thinc's gradient scaler need a CUDA device (thinc fails in backprop).
     """
-    if not transformer:
-        return {}
-    components = util.load_config(config, interpolate=False).get("components", {})
-    if "name" not in components.get("transformer", {}).get("model", {}):
-        return {}
-    folder = Path(transformer).expanduser()
-    # a local folder made absolute: spaCy and transformers then find it whatever the working directory
-    return {"components.transformer.model.name": str(folder.resolve()) if folder.is_dir() else transformer}
+    model = util.load_config(config, interpolate=False).get("components", {}).get("transformer", {}).get("model", {})
+    overrides: dict[str, Any] = {}
+    if transformer and "name" in model:
+        folder = Path(transformer).expanduser()
+        # a local folder made absolute: spaCy and transformers then find it whatever the working directory
+        overrides["components.transformer.model.name"] = str(folder.resolve()) if folder.is_dir() else transformer
+    if gpu_id < 0 and model.get("mixed_precision"):
+        overrides["components.transformer.model.mixed_precision"] = False
+    return overrides
 
 
 def train(
@@ -91,7 +93,7 @@ def train(
     manifest = json.loads((init_dir / MANIFEST).read_text(encoding="utf8")) if init_dir is not None else {}
     init = init_overrides(config, init_dir, manifest) if init_dir is not None else {}
     overrides.update(init)
-    overrides.update(transformer_overrides(config, transformer))
+    overrides.update(transformer_overrides(config, transformer, gpu_id))
     scratch = output_dir / ".train-scratch"
     remove_path(scratch)
     logger = util.load_config(config, interpolate=False)["training"].get("logger", {})

@@ -104,15 +104,17 @@ def test_pretrain_on_a_transformer_config_is_a_clear_error(tmp_path):
 
 def test_transformer_override_only_applies_to_a_config_with_a_transformer(tmp_path, monkeypatch):
     trf = ROOT / "configs/trf_ner_base_config.cfg"
-    key = "components.transformer.model.name"
-    assert transformer_overrides(ROOT / "configs/base_config.cfg", BERTIMBAU) == {}
-    assert transformer_overrides(ROOT / "configs/ner_base_config.cfg", "some/model") == {}
-    assert transformer_overrides(trf, BERTIMBAU) == {key: BERTIMBAU}
-    assert transformer_overrides(trf, "") == transformer_overrides(trf, None) == {}
+    key, mixed = "components.transformer.model.name", "components.transformer.model.mixed_precision"
+    for cpu in ("base_config.cfg", "ner_base_config.cfg", "ud_base_config.cfg"):
+        assert transformer_overrides(ROOT / "configs" / cpu, BERTIMBAU, gpu_id=-1) == {}, cpu
+    assert transformer_overrides(trf, BERTIMBAU, gpu_id=0) == {key: BERTIMBAU}
+    assert transformer_overrides(trf, "", gpu_id=0) == transformer_overrides(trf, None, gpu_id=0) == {}
+    # mixed precision needs CUDA (thinc's grad scaler fails on CPU): off on CPU, as configured on a GPU
+    assert transformer_overrides(trf, BERTIMBAU, gpu_id=-1) == {key: BERTIMBAU, mixed: False}
     # a local folder (save_pretrained), relative to where train runs, becomes absolute
     (tmp_path / "models/tiny").mkdir(parents=True)
     monkeypatch.chdir(tmp_path)
-    assert transformer_overrides(trf, "models/tiny") == {key: str(tmp_path / "models/tiny")}
+    assert transformer_overrides(trf, "models/tiny", gpu_id=0) == {key: str(tmp_path / "models/tiny")}
 
 
 def test_project_passes_the_transformer_var_to_both_trainings():
@@ -186,6 +188,7 @@ def test_all_trains_the_transformer_pipeline_from_a_local_model(trf_run):
     best = util.load_config(project / "training/model-best/config.cfg")
     assert best["nlp"]["pipeline"] == ["transformer", "morphologizer", "trainable_lemmatizer", "parser", "ner"]
     assert best["components"]["transformer"]["model"]["name"] == str(tiny)
+    assert best["components"]["transformer"]["model"]["mixed_precision"] is False  # trained on CPU
     # the filled config keeps the project's default: only training gets the var
     assert util.load_config(project / "configs/config.cfg")["components"]["transformer"]["model"]["name"] == BERTIMBAU
     summary = json.loads((project / "training/train-summary.json").read_text(encoding="utf8"))
