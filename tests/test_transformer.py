@@ -192,7 +192,8 @@ def test_all_trains_the_transformer_pipeline_from_a_local_model(trf_run):
     # the filled config keeps the project's default: only training gets the var
     assert util.load_config(project / "configs/config.cfg")["components"]["transformer"]["model"]["name"] == BERTIMBAU
     summary = json.loads((project / "training/train-summary.json").read_text(encoding="utf8"))
-    assert summary["transformer"] == str(tiny) and summary["steps"] > 0
+    # steps counts logged evaluations: with 6 steps and the quickstart's eval_frequency (200), only step 0's
+    assert summary["transformer"] == str(tiny) and summary["max_steps"] == 6
     scores = json.loads((project / "metrics/scores.json").read_text(encoding="utf8"))
     for key in ("pos_acc", "morph_acc", "lemma_acc", "dep_las", "ents_f"):
         assert 0 <= scores[key] <= 1, key
@@ -209,7 +210,9 @@ def test_packaged_transformer_pipeline_installs_and_loads_offline(trf_run, tmp_p
     requires = [line.split(":", 1)[1].strip() for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
     assert any(r.startswith("spacy-transformers") for r in requires), requires
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    # without its own pip and setuptools, whose old bundled versions would shadow this environment's (torch
+    # needs a newer setuptools): pip itself comes from here too, through the .pth below
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     site = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
@@ -237,4 +240,23 @@ def test_packaged_transformer_pipeline_installs_and_loads_offline(trf_run, tmp_p
     assert result.returncode == 0, result.stderr[-3000:]
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
     assert loaded["pipe"] == ["transformer", "morphologizer", "trainable_lemmatizer", "parser", "ner"]
-    assert len(loaded["pos"]) == 8 and all(loaded["lemma"]) and loaded["trf"]
+    assert len(loaded["pos"]) == 9 and all(loaded["lemma"]) and loaded["trf"]
+
+
+# ---- benchmarks/gpu_check.py -------------------------------------------------------------------------------------
+
+
+def test_gpu_check_without_a_gpu_says_so_and_exits_0():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gpu_check", ROOT / "benchmarks/gpu_check.py")
+    gpu_check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gpu_check)
+    status = gpu_check.gpu_status()
+    if status["torch_cuda"] or status["cupy_devices"]:
+        pytest.skip("a GPU is present: run benchmarks/gpu_check.py itself")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks/gpu_check.py")], capture_output=True, text=True, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no GPU here" in result.stdout and "nothing to check" in result.stdout
