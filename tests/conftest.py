@@ -82,6 +82,7 @@ GENERATED = (
     ".pytest_cache",
     ".ruff_cache",
     ".venv",
+    ".venv-trf",
 )
 
 

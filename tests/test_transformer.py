@@ -171,7 +171,7 @@ def trf_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("trf")
     tiny = build_tiny_bert(root / "tiny-bert")
     project = root / "project"
-    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(*GENERATED, ".venv-trf"))
+    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(*GENERATED))
     overrides = {
         "vars.base_config": "configs/trf_base_config.cfg",
         "vars.pipeline": "full-trf",
