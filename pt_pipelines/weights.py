@@ -19,11 +19,24 @@ VECTORS_MANIFEST = "vectors.json"
 
 def check_pretraining_block(config: Path) -> dict[str, Any]:
     """The config's [pretraining] block; a BadParameter saying how to add it when it is missing or empty."""
-    block = util.load_config(config, interpolate=False).get("pretraining")
+    loaded = util.load_config(config, interpolate=False)
+    block = loaded.get("pretraining")
     if not block:
         raise typer.BadParameter(
             f"{config} has no [pretraining] block, so spaCy would ignore pretrained weights: fill the base config "
             "with `python -m spacy init fill-config <base> configs/config.cfg --pretraining` (the fill-config step does)"
+        )
+    # spaCy would fail deep inside pretrain (a KeyError) on a pipeline without the component, e.g. a transformer one
+    component = block.get("component")
+    if component not in loaded["nlp"]["pipeline"]:
+        reason = (
+            "the transformer is pretrained already: use --vars.init none"
+            if "transformer" in loaded["nlp"]["pipeline"]
+            else "point [pretraining] component at the pipeline's tok2vec"
+        )
+        raise typer.BadParameter(
+            f"{config}: [pretraining] pretrains the component {component!r}, which the pipeline "
+            f"{loaded['nlp']['pipeline']} lacks: {reason}"
         )
     return block
 

@@ -23,6 +23,24 @@ from pt_pipelines.weights import init_overrides, read_manifest, read_vectors_man
 RESULTS = ("model-best", "model-last", "log.jsonl", "train-summary.json")
 
 
+def transformer_overrides(config: Path, transformer: str | None, gpu_id: int = -1) -> dict[str, Any]:
+    """Overrides for the config's transformer component; none for a config without one.
+
+    The model name becomes `transformer` (a hub name or a local folder) when it is given, so that the project
+    can pass its `transformer` var to every training whatever the base config. On CPU mixed precision is
+    turned off: float16 autocast and thinc's gradient scaler need a CUDA device (thinc fails in backprop).
+    """
+    model = util.load_config(config, interpolate=False).get("components", {}).get("transformer", {}).get("model", {})
+    overrides: dict[str, Any] = {}
+    if transformer and "name" in model:
+        folder = Path(transformer).expanduser()
+        # a local folder made absolute: spaCy and transformers then find it whatever the working directory
+        overrides["components.transformer.model.name"] = str(folder.resolve()) if folder.is_dir() else transformer
+    if gpu_id < 0 and model.get("mixed_precision"):
+        overrides["components.transformer.model.mixed_precision"] = False
+    return overrides
+
+
 def train(
     *,
     config: Path,
@@ -34,6 +52,7 @@ def train(
     max_steps: int | None = None,
     init_dir: Path | None = None,
     vectors_dir: Path | None = None,
+    transformer: str | None = None,
 ) -> list[Path]:
     """Train; return the paths of model-best, model-last, the JSONL log and train-summary.json."""
     started = time.perf_counter()
@@ -45,6 +64,7 @@ def train(
     manifest = read_manifest(init_dir) if init_dir is not None else {"vectors": None, "init_tok2vec": None}
     init = init_overrides(config, init_dir, manifest, vectors_dir) if init_dir is not None or vectors_dir else {}
     overrides.update(init)
+    overrides.update(transformer_overrides(config, transformer, gpu_id))
     scratch = output_dir / ".train-scratch"
     remove_path(scratch)
     logger = util.load_config(config, interpolate=False)["training"].get("logger", {})
@@ -69,6 +89,7 @@ def train(
         "raw_text": manifest.get("raw_text"),
         "vectors": (read_vectors_manifest(vectors_dir) or {}).get("settings") if vectors_dir else None,
         "gpu_id": gpu_id,
+        "transformer": overrides.get("components.transformer.model.name"),
         "config": str(config),
         "config_md5": checksum(config),
         "spacy_version": spacy.__version__,
@@ -97,6 +118,9 @@ def main(
     vectors_dir: Optional[Path] = typer.Option(
         None, "--vectors", exists=True, file_okay=False, help="Static vectors (init_vectors.py's folder)"
     ),
+    transformer: Optional[str] = typer.Option(
+        None, help="Transformer model (hub name or local folder); used only if the config has a transformer"
+    ),
 ) -> None:
     """Train a pipeline from a config; write model-best, model-last and log.jsonl."""
     paths = train(
@@ -109,6 +133,7 @@ def main(
         max_steps=max_steps,
         init_dir=init_dir,
         vectors_dir=vectors_dir,
+        transformer=transformer,
     )
     for path in paths:
         typer.echo(f"✔ {path}")

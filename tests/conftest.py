@@ -86,6 +86,7 @@ GENERATED = (
     ".pytest_cache",
     ".ruff_cache",
     ".venv",
+    ".venv-trf",
 )
 
 

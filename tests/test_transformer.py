@@ -1,0 +1,262 @@
+"""Transformer pipelines (configs/trf_*_base_config.cfg): the configs, train's --transformer, and end to end.
+
+The end-to-end test builds a tiny random BERT (WordPiece vocabulary from the sample's words) in a temp folder,
+runs `all` with it on CPU, packages the pipeline and loads the installed package offline. Nothing comes from
+the network or ../shared. spacy-transformers is optional: without it these tests skip (except those that do
+not need it); CI installs requirements-trf.txt and sets REQUIRE_TRF=1, so that a broken install fails instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+import typer
+from spacy import util
+
+from conftest import GENERATED, ROOT, run_all
+from pt_pipelines.pretraining import check_pretraining_block
+from scripts.train import transformer_overrides
+
+BERTIMBAU = "neuralmind/bert-base-portuguese-cased"
+# each transformer config next to its CPU counterpart (ud_base_config.cfg etc.)
+TRF_CONFIGS = {
+    "trf_base_config.cfg": "base_config.cfg",
+    "trf_ud_base_config.cfg": "ud_base_config.cfg",
+    "trf_ner_base_config.cfg": "ner_base_config.cfg",
+}
+COMMANDS = ["assets", "convert", "fill-config", "raw-text", "init-weights", "train", "evaluate", "report"]
+SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def need_trf() -> None:
+    """Skip without spacy-transformers; under REQUIRE_TRF=1 (CI, which installs it) fail instead."""
+    if os.environ.get("REQUIRE_TRF") == "1":
+        import spacy_transformers  # noqa: F401
+
+        return
+    pytest.importorskip(
+        "spacy_transformers", reason="spacy-transformers is not installed (pip install -r requirements-trf.txt)"
+    )
+
+
+# ---- the configs -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", TRF_CONFIGS)
+def test_trf_config_mirrors_its_cpu_counterpart(name):
+    trf = util.load_config(ROOT / "configs" / name, interpolate=False)
+    cpu = util.load_config(ROOT / "configs" / TRF_CONFIGS[name], interpolate=False)
+    assert trf["nlp"]["pipeline"] == ["transformer"] + cpu["nlp"]["pipeline"][1:]
+    assert cpu["nlp"]["pipeline"][0] == "tok2vec"
+    assert trf["training"]["logger"] == cpu["training"]["logger"]  # train.py needs its output_file
+    model = trf["components"]["transformer"]["model"]
+    assert model["name"] == BERTIMBAU and model["mixed_precision"] is True and model["grad_scaler_config"]
+    assert model["get_spans"] == {"@span_getters": "spacy-transformers.strided_spans.v1", "window": 128, "stride": 96}
+    assert trf["training"]["batcher"]["@batchers"] == "spacy.batch_by_padded.v1"
+    assert trf["training"]["batcher"]["size"] == 2000 and trf["training"]["batcher"]["buffer"] == 256
+    assert trf["training"]["optimizer"]["learn_rate"]["initial_rate"] == 5e-5
+    for component in trf["nlp"]["pipeline"][1:]:
+        trf_block, cpu_block = dict(trf["components"][component]), dict(cpu["components"][component])
+        trf_model, cpu_model = trf_block.pop("model"), cpu_block.pop("model")
+        assert trf_block == cpu_block, component
+        assert trf_model.pop("tok2vec")["@architectures"] == "spacy-transformers.TransformerListener.v1"
+        cpu_model.pop("tok2vec")
+        # the quickstart drops the parsers' upper layer on a transformer (use_upper = false)
+        assert {k: v for k, v in trf_model.items() if k != "use_upper"} == {
+            k: v for k, v in cpu_model.items() if k != "use_upper"
+        }, component
+
+
+@pytest.mark.parametrize("name", TRF_CONFIGS)
+def test_trf_config_fills_with_pretraining_and_validates(name, tmp_path):
+    need_trf()
+    from spacy.cli.init_config import fill_config
+    from spacy.schemas import ConfigSchemaTraining
+
+    filled = tmp_path / "config.cfg"
+    fill_config(filled, ROOT / "configs" / name, pretraining=True, silent=True)  # what fill-config runs
+    config = util.load_config(filled, overrides={"paths.train": str(filled), "paths.dev": str(filled)})
+    assert config["pretraining"]["component"] == "tok2vec"  # unused: init_tok2vec stays null
+    nlp = util.load_model_from_config(config, auto_fill=False, validate=True)  # loads no weights: offline
+    assert nlp.pipe_names[0] == "transformer"
+    training = util.registry.resolve(config.interpolate()["training"], schema=ConfigSchemaTraining)
+    assert training["logger"] and config["components"]["transformer"]["model"]["name"] == BERTIMBAU
+
+
+def test_pretrain_on_a_transformer_config_is_a_clear_error(tmp_path):
+    config = tmp_path / "config.cfg"
+    text = (ROOT / "configs/trf_ud_base_config.cfg").read_text(encoding="utf8")
+    config.write_text(text + '\n[pretraining]\ncomponent = "tok2vec"\nlayer = ""\n', encoding="utf8")
+    with pytest.raises(typer.BadParameter, match="init none"):
+        check_pretraining_block(config)
+
+
+# ---- train --transformer -----------------------------------------------------------------------------------------
+
+
+def test_transformer_override_only_applies_to_a_config_with_a_transformer(tmp_path, monkeypatch):
+    trf = ROOT / "configs/trf_ner_base_config.cfg"
+    key, mixed = "components.transformer.model.name", "components.transformer.model.mixed_precision"
+    for cpu in ("base_config.cfg", "ner_base_config.cfg", "ud_base_config.cfg"):
+        assert transformer_overrides(ROOT / "configs" / cpu, BERTIMBAU, gpu_id=-1) == {}, cpu
+    assert transformer_overrides(trf, BERTIMBAU, gpu_id=0) == {key: BERTIMBAU}
+    assert transformer_overrides(trf, "", gpu_id=0) == transformer_overrides(trf, None, gpu_id=0) == {}
+    # mixed precision needs CUDA (thinc's grad scaler fails on CPU): off on CPU, as configured on a GPU
+    assert transformer_overrides(trf, BERTIMBAU, gpu_id=-1) == {key: BERTIMBAU, mixed: False}
+    # a local folder (save_pretrained), relative to where train runs, becomes absolute
+    (tmp_path / "models/tiny").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    assert transformer_overrides(trf, "models/tiny", gpu_id=0) == {key: str(tmp_path / "models/tiny")}
+
+
+def test_project_passes_the_transformer_var_to_both_trainings():
+    from weasel.util import load_project_config
+
+    config = load_project_config(ROOT)
+    assert config["vars"]["transformer"] == BERTIMBAU
+    commands = {c["name"]: c for c in config["commands"]}
+    for name in ("train", "train-baseline"):
+        assert f'--transformer "{BERTIMBAU}"' in commands[name]["script"][-1], name
+
+
+# ---- end to end --------------------------------------------------------------------------------------------------
+
+
+def sample_words() -> list[str]:
+    words = set()
+    for path in sorted((ROOT / "assets/sample").glob("*.conllu")):
+        for line in path.read_text(encoding="utf8").splitlines():
+            cols = line.split("\t")
+            if len(cols) == 10 and cols[0].isdigit():
+                words.add(cols[1])
+    return sorted(words)
+
+
+def build_tiny_bert(folder: Path) -> Path:
+    """A random 2-layer BERT (hidden 32) and a WordPiece tokenizer over the sample's words, saved for transformers."""
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    words = sample_words()
+    chars = sorted({c for w in words for c in w})
+    # whole words, then every character alone and as a continuation, so that any text tokenizes without [UNK]
+    vocab = list(dict.fromkeys(SPECIAL + words + chars + [f"##{c}" for c in chars]))
+    folder.mkdir(parents=True)
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf8")
+    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=False, strip_accents=False)
+    tokenizer.save_pretrained(folder)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=256,
+    )
+    BertModel(config).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def trf_run(tmp_path_factory):
+    """A copy of the project after `all` with the full transformer config and a tiny local BERT."""
+    need_trf()
+    root = tmp_path_factory.mktemp("trf")
+    tiny = build_tiny_bert(root / "tiny-bert")
+    project = root / "project"
+    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(*GENERATED))
+    overrides = {
+        "vars.base_config": "configs/trf_base_config.cfg",
+        "vars.pipeline": "full-trf",
+        "vars.transformer": str(tiny),
+        "vars.max_steps": 6,
+    }
+    return project, tiny, overrides, run_all(project, overrides)
+
+
+@pytest.mark.slow
+def test_all_trains_the_transformer_pipeline_from_a_local_model(trf_run):
+    project, tiny, _, ran = trf_run
+    assert ran == COMMANDS
+    best = util.load_config(project / "training/model-best/config.cfg")
+    assert best["nlp"]["pipeline"] == ["transformer", "morphologizer", "trainable_lemmatizer", "parser", "ner"]
+    assert best["components"]["transformer"]["model"]["name"] == str(tiny)
+    assert best["components"]["transformer"]["model"]["mixed_precision"] is False  # trained on CPU
+    # the filled config keeps the project's default: only training gets the var
+    assert util.load_config(project / "configs/config.cfg")["components"]["transformer"]["model"]["name"] == BERTIMBAU
+    summary = json.loads((project / "training/train-summary.json").read_text(encoding="utf8"))
+    # steps counts logged evaluations: with 6 steps and the quickstart's eval_frequency (200), only step 0's
+    assert summary["transformer"] == str(tiny) and summary["max_steps"] == 6
+    scores = json.loads((project / "metrics/scores.json").read_text(encoding="utf8"))
+    for key in ("pos_acc", "morph_acc", "lemma_acc", "dep_las", "ents_f"):
+        assert 0 <= scores[key] <= 1, key
+    assert (project / "metrics/sample-full-trf.json").exists() and (project / "metrics/report.md").exists()
+
+
+@pytest.mark.slow
+def test_packaged_transformer_pipeline_installs_and_loads_offline(trf_run, tmp_path):
+    project, tiny, overrides, _ = trf_run
+    assert run_all(project, {**overrides, "vars.package_name": "trf_test"}, workflow="package") == ["package"]
+    (wheel,) = (project / "packages/pt_trf_test-0.1.0/dist").glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = next(archive.read(n).decode() for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+    requires = [line.split(":", 1)[1].strip() for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
+    assert any(r.startswith("spacy-transformers") for r in requires), requires
+    venv = tmp_path / "venv"
+    # without its own pip and setuptools, whose old bundled versions would shadow this environment's (torch
+    # needs a newer setuptools): pip itself comes from here too, through the .pth below
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    # spaCy, spacy-transformers and torch come from this environment; pip, with no index, installs the wheel
+    # only if every requirement it declares is met there
+    Path(site, "parent_env.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-index", str(wheel)], check=True)
+    code = (
+        "import json, spacy; nlp = spacy.load('pt_trf_test'); doc = nlp('A Ana Silva mora em Lisboa desde 2010.');"
+        "print(json.dumps({'pipe': nlp.pipe_names, 'pos': [t.pos_ for t in doc], 'lemma': [t.lemma_ for t in doc],"
+        "'heads': [t.head.i for t in doc], 'trf': doc._.trf_data is not None}))"
+    )
+    # the package carries the transformer's weights and tokenizer: it loads with the source folder gone, offline
+    moved = tiny.with_name("tiny-bert-away")
+    tiny.rename(moved)
+    try:
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+        result = subprocess.run([str(python), "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env)
+    finally:
+        moved.rename(tiny)
+    assert result.returncode == 0, result.stderr[-3000:]
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert loaded["pipe"] == ["transformer", "morphologizer", "trainable_lemmatizer", "parser", "ner"]
+    assert len(loaded["pos"]) == 9 and all(loaded["lemma"]) and loaded["trf"]
+
+
+# ---- benchmarks/gpu_check.py -------------------------------------------------------------------------------------
+
+
+def test_gpu_check_without_a_gpu_says_so_and_exits_0():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gpu_check", ROOT / "benchmarks/gpu_check.py")
+    gpu_check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gpu_check)
+    status = gpu_check.gpu_status()
+    if status["torch_cuda"] or status["cupy_devices"]:
+        pytest.skip("a GPU is present: run benchmarks/gpu_check.py itself")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks/gpu_check.py")], capture_output=True, text=True, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no GPU here" in result.stdout and "nothing to check" in result.stdout
