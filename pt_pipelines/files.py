@@ -18,6 +18,9 @@ from typing import Any
 
 from weasel.util import get_checksum
 
+# Kept in a corpus folder while convert moves its new files in: train refuses the folder while it is there.
+CONVERT_MARKER = ".convert-incomplete"
+
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
