@@ -125,8 +125,12 @@ def test_a_second_run_on_the_same_output_is_refused_while_the_first_holds_the_lo
     assert len(lines_of(out)) == 5 and not lock.exists()
 
 
-def test_missing_parent_folders_of_the_output_are_created(model, tmp_path):
+def test_missing_parent_folders_of_the_output_and_rejects_are_created(model, tmp_path):
     src = records(tmp_path / "in.txt", 2)
     code, message = run(model, src, tmp_path / "annotations/new/out.jsonl")
     assert code == 0, message
     assert (tmp_path / "annotations/new/out.jsonl.rejects.jsonl").exists()
+    rejects = tmp_path / "elsewhere/rejects.jsonl"
+    code, message = run(model, src, tmp_path / "fresh/out.jsonl", "--rejects", rejects)
+    assert code == 0, message
+    assert rejects.exists() and len(lines_of(tmp_path / "fresh/out.jsonl")) == 2
