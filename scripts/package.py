@@ -47,6 +47,8 @@ def package(
             create_sdist=True,
             create_wheel=True,
             force=True,
+            # the Python function defaults to False (the CLI to True): without it the wheel installs without spaCy
+            require_parent=True,
             silent=False,
         )
     built = sorted((package_dir / "dist").glob("*"))
