@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import tempfile
 import time
 from collections.abc import Iterator
@@ -170,3 +171,10 @@ def run_lock(target: Path | str) -> Iterator[Path]:
 def _held_message(lock: Path, pid: int | None) -> str:
     owner = f"pid {pid}" if pid is not None else "pid not yet written"
     return f"{lock}: another run holds {lock} ({owner}): wait for it, or remove the lock if no run is active"
+
+
+def fault_point(name: str) -> None:
+    """A point where the fault tests SIGKILL a step (PT_PIPELINES_KILL_AT=name): between two writes that must
+    not be seen half-done, which a kill after a delay would hit only by chance."""
+    if os.environ.get("PT_PIPELINES_KILL_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -27,7 +27,16 @@ from spacy.tokens import Doc, DocBin
 from tqdm import tqdm
 from wasabi import msg
 
-from pt_pipelines.files import CONVERT_MARKER, LockHeld, checksum, remove_path, run_lock, write_json, write_text
+from pt_pipelines.files import (
+    CONVERT_MARKER,
+    LockHeld,
+    checksum,
+    fault_point,
+    remove_path,
+    run_lock,
+    write_json,
+    write_text,
+)
 from pt_pipelines.readers.formats import FORMATS, detect_format, make_segmenter, read_docs
 from pt_pipelines.readers.tags import SCHEMES
 from pt_pipelines.textio import CorpusError, ReadOptions, Reject
@@ -247,12 +256,14 @@ def write_corpus(*, output_dir: Path, docs: dict[str, list], stats: dict, reject
             stats["outputs_md5"] = {name: checksum(scratch / name) for name in names}
             write_text(scratch / "rejects.jsonl", rejects)
             write_json(scratch / "stats.json", stats)
+            fault_point("convert:scratch-written")
             output_dir.mkdir(parents=True, exist_ok=True)
             write_text(
                 output_dir / CONVERT_MARKER, "convert is moving new files in; if no convert runs, run it again\n"
             )
             for name in [*names, "rejects.jsonl", "stats.json"]:
                 os.replace(scratch / name, output_dir / name)
+                fault_point(f"convert:moved:{name}")
             (output_dir / CONVERT_MARKER).unlink()
         finally:
             remove_path(scratch)

@@ -20,7 +20,16 @@ from spacy.cli._util import setup_gpu
 from spacy.cli.train import train as spacy_train
 from spacy.training import loop as spacy_loop
 
-from pt_pipelines.files import CONVERT_MARKER, LockHeld, checksum, remove_path, replace_tree, run_lock, write_json
+from pt_pipelines.files import (
+    CONVERT_MARKER,
+    LockHeld,
+    checksum,
+    fault_point,
+    remove_path,
+    replace_tree,
+    run_lock,
+    write_json,
+)
 from pt_pipelines.textio import CorpusError
 from pt_pipelines.weights import init_overrides, read_manifest, read_vectors_manifest
 
@@ -212,11 +221,13 @@ def _train_locked(
     if schedule:
         summary["learn_rate_note"] = "the config's total_steps was set to max_steps"
     write_json(scratch / "train-summary.json", summary)
+    fault_point("train:trained")
     missing = [name for name in RESULTS if not (scratch / name).exists()]
     if missing:
         raise RuntimeError(f"spacy train finished without writing {', '.join(missing)} in {scratch}")
     for name in RESULTS:
         replace_tree(scratch / name, output_dir / name)
+        fault_point(f"train:moved:{name}")
     remove_path(scratch)
     return [output_dir / name for name in RESULTS]
 
