@@ -76,7 +76,7 @@ def init_overrides(
         if manifest["vectors"]:
             raise typer.BadParameter(
                 "two sources of static vectors: --vars.vectors and --vars.init vectors. Choose one: "
-                "set --vars.init none to use your vectors, or --vars.vectors \"\" to train floret vectors on raw text"
+                'set --vars.init none to use your vectors, or --vars.vectors "" to train floret vectors on raw text'
             )
         if manifest["init_tok2vec"]:
             raise typer.BadParameter(

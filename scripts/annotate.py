@@ -27,7 +27,7 @@ import typer
 from spacy.tokens import DocBin
 from tqdm import tqdm
 
-from pt_pipelines.files import atomic_path, checksum, write_json
+from pt_pipelines.files import LockHeld, atomic_path, checksum, run_lock, write_json
 from pt_pipelines.records import Annotated, BadRecord, Record, parse_line, record_json
 from pt_pipelines.textio import CorpusError, read_lines
 
@@ -84,16 +84,18 @@ def last_written_line(path: Path, key: str) -> int:
         return 0
     last, good_size = 0, 0
     with path.open("rb") as f:
-        for raw in f:
+        for lineno, raw in enumerate(f, start=1):
             if not raw.endswith(b"\n"):
                 break  # written partly when the run was interrupted
             try:
                 value = json.loads(raw)
                 last = value[key]["line"]
             except (ValueError, KeyError, TypeError):
-                raise SystemExit(
-                    f"✘ {path}: line {raw[:60]!r}... was not written by annotate. Pass another output "
-                    "path, or --overwrite to start over"
+                raise CorpusError(
+                    path,
+                    lineno,
+                    f"{raw[:60]!r}... was not written by annotate",
+                    "pass another output path, or --overwrite to start over",
                 ) from None
             good_size += len(raw)
     if good_size != path.stat().st_size:
@@ -122,42 +124,89 @@ def annotate(
     writes the same lines in the same order as "local".
     """
     if backend == "ray":  # first, so that a missing Ray stops the run before any file is touched
-        from pt_pipelines.distributed.ray_annotate import ray_results
+        from pt_pipelines.distributed.ray_annotate import ray_results  # noqa: F401
     is_uri = "://" in str(input_path)
     fmt = input_format(Path(str(input_path).split("://")[-1]), fmt)
     to_jsonl = output.suffix.lower() != ".spacy"
     if backend == "ray" and (fmt == "spacy" or not to_jsonl):
         raise ValueError(RAY_FORMATS)
-    state_path = output.with_name(output.name + ".state.json")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    rejects.parent.mkdir(parents=True, exist_ok=True)
+    with run_lock(output):  # a second run on this output would write every record twice
+        return _annotate_locked(
+            model, input_path, output, rejects, fmt, to_jsonl, is_uri, batch_size, n_process, overwrite,
+            interactive, backend, max_actors, ray_cpus,
+        )  # fmt: skip
+
+
+def state_file(output: Path) -> Path:
+    return output.with_name(output.name + ".state.json")
+
+
+def read_state(path: Path) -> Optional[dict]:
+    """The state annotate wrote beside an output, or None (none, or not one of ours)."""
+    try:
+        state = json.loads(path.read_text(encoding="utf8"))
+    except (OSError, ValueError):
+        return None
+    return state if isinstance(state, dict) and "model_md5" in state else None
+
+
+def owned_by(prior: Optional[dict], path: Path, output: Path) -> bool:
+    """Whether annotate wrote `path` for `output`, as the state beside the output says."""
+    if prior is None:
+        return False
+    if path == output:
+        return True
+    recorded = prior.get("rejects")
+    if recorded is None:  # a state from before rejects were recorded: only the default name was its own
+        recorded = str(output.with_name(output.name + ".rejects.jsonl").resolve())
+    return recorded == str(path.resolve())
+
+
+def _annotate_locked(
+    model, input_path, output: Path, rejects: Path, fmt: str, to_jsonl: bool, is_uri: bool, batch_size: int,
+    n_process: int, overwrite: bool, interactive: bool, backend: str, max_actors: int, ray_cpus: int,
+) -> dict[str, int]:  # fmt: skip
+    state_path = state_file(output)
     state = {
+        "tool": "annotate",
+        "rejects": str(rejects.resolve()),
         "model_md5": checksum(model),
         "input_md5": str(input_path) if is_uri else checksum(Path(input_path)),
         "input_format": fmt,
     }
+    prior = read_state(state_path)
     if is_uri:  # an object in storage cannot be checksummed cheaply, so its output never resumes
         overwrite = True
-    if (
-        to_jsonl
-        and not overwrite
-        and state_path.exists()
-        and json.loads(state_path.read_text(encoding="utf8")) != state
-    ):
-        print(f"the model or the input changed since {output} was started: starting over", file=sys.stderr)
-        overwrite = True
-    if overwrite or not to_jsonl:  # .spacy output is written whole at the end, so it always starts over
+    if not overwrite:
+        for path in (output, rejects):
+            if path.exists() and not owned_by(prior, path, output):
+                raise CorpusError(
+                    path,
+                    "existing file",
+                    f"not written by annotate for {output.name} (no matching {state_path.name})",
+                    "pass --overwrite to replace it, or another output path",
+                )
+    resume = to_jsonl and not overwrite and prior == state
+    if to_jsonl and not overwrite and prior is not None and not resume and output.exists():
+        changed = [k for k in state if prior.get(k) != state[k]]
+        print(f"{', '.join(changed)} changed since {output} was started: starting over", file=sys.stderr)
+    if not resume:  # .spacy output is written whole at the end, so it always starts over
         for path in (output, rejects) if to_jsonl else (rejects,):
             if path.exists():
                 path.unlink()
     write_json(state_path, state)
-    done = max(last_written_line(output, "spacy"), last_written_line(rejects, "reject")) if to_jsonl else 0
+    done = max(last_written_line(output, "spacy"), last_written_line(rejects, "reject")) if resume else 0
     counts = {"written": 0, "already_done": 0, "rejected": 0, "words": 0}
     if backend == "ray":
+        from pt_pipelines.distributed.ray_annotate import ray_results
+
         results = ray_results(model, str(input_path), fmt, done, batch_size, max_actors, ray_cpus, counts)
     else:
         nlp = spacy.load(model)
         results = local_results(nlp, Path(input_path), fmt, done, batch_size, n_process, not to_jsonl, counts)
 
-    output.parent.mkdir(parents=True, exist_ok=True)
     out = output.open("a", encoding="utf8") if to_jsonl else None
     rej = rejects.open("a", encoding="utf8")
     docbin = DocBin(store_user_data=True) if not to_jsonl else None
@@ -233,6 +282,15 @@ def main(
         typer.echo(f"✘ --backend {backend}: use one of {', '.join(BACKENDS)}", err=True)
         raise typer.Exit(2)
     rejects = rejects or output + ".rejects.jsonl"
+    if "://" not in rejects and Path(rejects).resolve() in {
+        Path(p).resolve() for p in (output, input_path) if "://" not in p
+    }:
+        typer.echo(
+            f"✘ --rejects {rejects}: the same file as the output or the input: pass another rejects path "
+            "(default: OUTPUT.rejects.jsonl)",
+            err=True,
+        )
+        raise typer.Exit(2)
     for path in (input_path, output, rejects):
         if "://" in path and backend != "ray":
             typer.echo(f"✘ {path}: only the ray backend reads and writes URIs; pass --backend ray", err=True)
@@ -251,6 +309,9 @@ def main(
     try:
         counts = run_annotate(model, input_path, output, rejects, fmt, batch_size, n_process, overwrite, backend,
                               max_actors, ray_cpus)  # fmt: skip
+    except LockHeld as e:
+        typer.echo(f"✘ {e}", err=True)
+        raise typer.Exit(1) from None
     except Exception as e:
         cause = located_error(e)
         if cause is None:

@@ -29,22 +29,42 @@ def words_per_second(nlp, texts: list[str], words: int, batch_size: int) -> floa
     return words / (time.perf_counter() - start)
 
 
-def spacy_benchmark_speed(model: Path, data: Path, batch_size: int) -> str:
+# spacy benchmark speed parses n_batches × batch_size documents drawn from the data (30 batches at least) after
+# 3 warm-up passes over it, whatever the data's size: 50 × 256 documents took over 500 s on a 120-document test set
+SPACY_MIN_BATCHES = 30
+
+
+def spacy_bench_batch_size(*, words_per_s: float, words_per_doc: float, budget_s: float, batch_size: int) -> int:
+    """The batch size at which spaCy's SPACY_MIN_BATCHES batches take about budget_s at the speed measured."""
+    docs = budget_s * words_per_s / max(words_per_doc, 1.0)
+    return max(1, min(batch_size, int(docs / SPACY_MIN_BATCHES)))
+
+
+def spacy_benchmark_speed(*, model: Path, data: Path, batch_size: int, timeout_s: float) -> str:
     """The table `spacy benchmark speed` prints (mean words/s with a bootstrap confidence interval)."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "spacy", "benchmark", "speed", str(model), str(data), "--batch-size", str(batch_size)],
-        capture_output=True,
-        text=True,
-    )
+    command = [sys.executable, "-m", "spacy", "benchmark", "speed", str(model), str(data)]
+    command += ["--batch-size", str(batch_size), "--batches", str(SPACY_MIN_BATCHES), "--warmup", "1"]
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        return f"not measured: spacy benchmark speed took over {timeout_s:.0f} s"
     if proc.returncode != 0:
         raise RuntimeError(f"spacy benchmark speed {model} failed:\n{proc.stderr[-2000:]}")
     return proc.stdout.strip()
 
 
 def benchmark(
-    models: dict[str, Path], baseline: Optional[str], data: Path, repeats: int = 5, batch_size: int = 256
+    models: dict[str, Path],
+    baseline: Optional[str],
+    data: Path,
+    repeats: int = 5,
+    batch_size: int = 256,
+    budget_s: float = 120.0,
 ) -> dict[str, Any]:
-    """Words/s of each pipeline (median of repeats) and spaCy's own benchmark; ratios to the baseline."""
+    """Words/s of each pipeline (median of repeats) and spaCy's own benchmark; ratios to the baseline.
+
+    budget_s bounds each part per pipeline: the repeats stop once it is spent (after one pass), and spaCy's
+    benchmark gets a batch size that fits it at the speed measured (and is stopped at 3x it)."""
     pipelines = {name: spacy.load(path) for name, path in models.items()}
     first = next(iter(pipelines.values()))
     texts = [doc.text for doc in DocBin().from_disk(data).get_docs(first.vocab)]
@@ -52,26 +72,40 @@ def benchmark(
     runs: dict[str, list[float]] = {name: [] for name in pipelines}
     for nlp in pipelines.values():  # warm-up: first-call allocations are not the steady state
         words_per_second(nlp, texts[:200], 1, batch_size)
-    for _ in range(repeats):
+    started = time.perf_counter()
+    for i in range(repeats):
         for name, nlp in pipelines.items():
             runs[name].append(words_per_second(nlp, texts, words, batch_size))
+            print(f"pass {i + 1}/{repeats} {name}: {runs[name][-1]:.0f} words/s", flush=True)
+        if time.perf_counter() - started > budget_s * len(pipelines):
+            print(f"time budget spent ({budget_s:.0f} s per pipeline): {i + 1} passes", flush=True)
+            break
     result: dict[str, Any] = {
         "data": str(data),
         "texts": len(texts),
         "words": words,
-        "repeats": repeats,
+        "repeats": len(next(iter(runs.values()))),
+        "budget_s": budget_s,
         "batch_size": batch_size,
         "baseline": baseline,
         "spacy_version": spacy.__version__,
         "pipelines": {},
     }
     for name, path in models.items():
+        speed = statistics.median(runs[name])
+        bench_batch = spacy_bench_batch_size(
+            words_per_s=speed, words_per_doc=words / max(len(texts), 1), budget_s=budget_s, batch_size=batch_size
+        )
+        print(f"spacy benchmark speed {name}: {SPACY_MIN_BATCHES} batches of {bench_batch} texts", flush=True)
         result["pipelines"][name] = {
             "model": str(path),
             "components": pipelines[name].pipe_names,
-            "words_per_s": statistics.median(runs[name]),
+            "words_per_s": speed,
             "words_per_s_runs": [round(x) for x in runs[name]],
-            "spacy_benchmark_speed": spacy_benchmark_speed(path, data, batch_size),
+            "spacy_benchmark_batch_size": bench_batch,
+            "spacy_benchmark_speed": spacy_benchmark_speed(
+                model=path, data=data, batch_size=bench_batch, timeout_s=3 * budget_s + 60
+            ),
         }
     if baseline is not None:
         base = result["pipelines"][baseline]["words_per_s"]
@@ -87,6 +121,9 @@ def main(
     output: Path = typer.Option(Path("metrics/benchmark-speed.json")),
     repeats: int = typer.Option(5, min=1, help="Passes over the texts per pipeline; the median is reported"),
     batch_size: int = typer.Option(256, min=1),
+    budget: float = typer.Option(
+        120.0, min=1.0, help="Seconds per pipeline for the passes, and for spacy benchmark speed"
+    ),
 ) -> None:
     """Compare the speed of trained pipelines with a baseline on the same text."""
     named: dict[str, Path] = {}
@@ -99,9 +136,9 @@ def main(
         named[name] = Path(path)
         if spec == baseline:
             baseline_name = name
-    result = benchmark(named, baseline_name, data, repeats, batch_size)
+    result = benchmark(named, baseline_name, data, repeats, batch_size, budget)
     write_json(output, result)
-    typer.echo(f"{result['texts']} texts, {result['words']} words; median of {repeats} passes of nlp.pipe")
+    typer.echo(f"{result['texts']} texts, {result['words']} words; median of {result['repeats']} passes of nlp.pipe")
     for name, entry in result["pipelines"].items():
         ratio = f"  {entry['ratio_to_baseline']:.2f}x baseline" if "ratio_to_baseline" in entry else ""
         typer.echo(f"  {name:30} {entry['words_per_s']:9.0f} words/s{ratio}")

@@ -7,6 +7,7 @@ assets/ or docs/ (docs/results.md is a tracked output) or outside the project fo
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -15,18 +16,27 @@ from weasel.util import load_project_config
 from pt_pipelines.files import remove_path
 
 
+def outside(path: Path, root: Path) -> bool:
+    """Whether path is not strictly inside root, or is (in) root's assets/ or docs/."""
+    kept = (root / "assets", root / "docs")
+    return root not in path.parents or any(path == k or k in path.parents for k in kept)
+
+
 def generated_outputs(project_dir: Path) -> list[Path]:
     """The existing output paths declared by project.yml's commands, inside the project, outside assets/."""
     config = load_project_config(project_dir)
     root = project_dir.resolve()
-    kept = (root / "assets", root / "docs")
     found: list[Path] = []
     for cmd in config.get("commands", []):
         for out in cmd.get("outputs", []):
-            path = (project_dir / out).resolve()
-            if root not in path.parents or any(path == k or k in path.parents for k in kept):
+            # The output itself is never resolved: when it is a link (corpus/train.spacy -> ../data/train.spacy),
+            # the link is what gets removed, never the user's file or folder it points to. Its folder is resolved,
+            # so that a link to a folder cannot lead the removal into assets/ or out of the project.
+            lexical = Path(os.path.abspath(project_dir / out))
+            path = lexical.parent.resolve() / lexical.name
+            if outside(lexical, Path(os.path.abspath(project_dir))) or outside(path, root):
                 continue
-            if path.exists() and path not in found:
+            if (path.exists() or path.is_symlink()) and path not in found:
                 found.append(path)
     return found
 
@@ -38,7 +48,8 @@ def main(
     """Remove generated outputs so that the next run starts from the raw corpus."""
     paths = generated_outputs(project_dir)
     for path in paths:
-        typer.echo(f"{'would remove' if dry else 'removed'} {path.relative_to(project_dir.resolve())}")
+        link = " (a link: only the link)" if path.is_symlink() else ""
+        typer.echo(f"{'would remove' if dry else 'removed'} {path.relative_to(project_dir.resolve())}{link}")
         if not dry:
             remove_path(path)
     if not paths:

@@ -11,6 +11,7 @@ HAREM) and plain text; `auto` detects them. Input files are only read.
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import sys
@@ -26,7 +27,16 @@ from spacy.tokens import Doc, DocBin
 from tqdm import tqdm
 from wasabi import msg
 
-from pt_pipelines.files import atomic_path, checksum, write_json, write_text
+from pt_pipelines.files import (
+    CONVERT_MARKER,
+    LockHeld,
+    checksum,
+    fault_point,
+    remove_path,
+    run_lock,
+    write_json,
+    write_text,
+)
 from pt_pipelines.readers.formats import FORMATS, detect_format, make_segmenter, read_docs
 from pt_pipelines.readers.tags import SCHEMES
 from pt_pipelines.textio import CorpusError, ReadOptions, Reject
@@ -86,14 +96,18 @@ def extra_train_files(extra: Optional[Path], train: Path) -> list[Path]:
     if extra is None or extra.resolve() == train.resolve():
         return []
     if not extra.exists():
-        raise CorpusError(extra, "extra_train", "no such file or folder", "pass an existing path with --vars.extra_train")
+        raise CorpusError(
+            extra, "extra_train", "no such file or folder", "pass an existing path with --vars.extra_train"
+        )
     if extra.is_file():
         return [extra]
     files = sorted(
         p for p in extra.iterdir() if p.is_file() and p.suffix.lower() in CORPUS_SUFFIXES and not p.name.startswith(".")
     )
     if not files:
-        raise CorpusError(extra, "extra_train", "no corpus files in this folder", f"add {', '.join(sorted(CORPUS_SUFFIXES))} files")
+        raise CorpusError(
+            extra, "extra_train", "no corpus files in this folder", f"add {', '.join(sorted(CORPUS_SUFFIXES))} files"
+        )
     return files
 
 
@@ -210,12 +224,8 @@ def convert(
         "splits": {},
     }
     for split in SPLITS:
-        with atomic_path(output_dir / f"{split}.spacy") as tmp:
-            DocBin(docs=read[split], store_user_data=False).to_disk(tmp)
         stats["splits"][split] = split_stats(read[split])
     stats["labels"] = sorted({lab for s in stats["splits"].values() for lab in s["entities_per_label"]})
-    stats["seconds"] = round(time.perf_counter() - started, 2)
-    write_json(output_dir / "stats.json", stats)
     lines = [
         json.dumps(
             {"file": r.error.path, "where": r.error.where, "error": str(r.error), "record": r.record},
@@ -223,8 +233,40 @@ def convert(
         )
         for r in rejects
     ]
-    write_text(output_dir / "rejects.jsonl", "".join(line + "\n" for line in lines))
+    stats["seconds"] = round(time.perf_counter() - started, 2)
+    write_corpus(output_dir=output_dir, docs=read, stats=stats, rejects="".join(line + "\n" for line in lines))
     return stats
+
+
+def write_corpus(*, output_dir: Path, docs: dict[str, list], stats: dict, rejects: str) -> None:
+    """Write the .spacy files, rejects.jsonl and stats.json so that the corpus changes as a whole.
+
+    Everything is written to a scratch folder beside output_dir first, then moved in, stats.json last: it
+    records the md5 of each .spacy file, and a marker stays in output_dir while files are moved, so a convert
+    killed half-way leaves a folder that train refuses (and the next convert rewrites whole).
+    """
+    scratch = output_dir.with_name(f".{output_dir.name}-convert")
+    with run_lock(scratch):  # two converts into one folder would mix their files
+        remove_path(scratch)
+        scratch.mkdir(parents=True)
+        try:
+            names = [f"{split}.spacy" for split in SPLITS]
+            for split, name in zip(SPLITS, names):
+                DocBin(docs=docs[split], store_user_data=False).to_disk(scratch / name)
+            stats["outputs_md5"] = {name: checksum(scratch / name) for name in names}
+            write_text(scratch / "rejects.jsonl", rejects)
+            write_json(scratch / "stats.json", stats)
+            fault_point("convert:scratch-written")
+            output_dir.mkdir(parents=True, exist_ok=True)
+            write_text(
+                output_dir / CONVERT_MARKER, "convert is moving new files in; if no convert runs, run it again\n"
+            )
+            for name in [*names, "rejects.jsonl", "stats.json"]:
+                os.replace(scratch / name, output_dir / name)
+                fault_point(f"convert:moved:{name}")
+            (output_dir / CONVERT_MARKER).unlink()
+        finally:
+            remove_path(scratch)
 
 
 def main(
@@ -297,7 +339,7 @@ def main(
             sentencizer,
             extra_train,
         )
-    except CorpusError as e:
+    except (CorpusError, LockHeld) as e:
         typer.echo(f"✘ {e}", err=True)
         raise typer.Exit(1) from None
     rows = [

@@ -15,6 +15,7 @@ from spacy.cli._util import setup_gpu
 from spacy.cli.evaluate import evaluate as spacy_evaluate
 
 from pt_pipelines.files import write_json
+from pt_pipelines.textio import CorpusError
 
 
 def evaluate(model: Path, data: Path, output: Path, gpu_id: int = -1, silent: bool = False) -> dict[str, Any]:
@@ -58,7 +59,11 @@ def result_record(scores: dict[str, Any], corpus: str, pipeline: str, summary: d
         "ents_per_type": scores.get("ents_per_type") or {},
         "words_per_s": scores.get("speed"),
         "train_seconds": summary.get("seconds"),
+        # steps trained (the loop's last step), next to the last evaluated one and the one model-best is from
         "train_steps": summary.get("steps"),
+        "last_eval_step": summary.get("last_eval_step"),
+        "best_step": summary.get("best_step"),
+        "max_steps": summary.get("max_steps"),
         "init_seconds": summary.get("init_seconds"),
         "seed": summary.get("seed"),
         "spacy_version": spacy.__version__,
@@ -75,6 +80,32 @@ def pipeline_kind(model: Path) -> tuple[str, str]:
     pipes = set(config["nlp"]["pipeline"])
     kind = "full" if {"parser", "ner"} <= pipes else "ner" if "ner" in pipes else "ud"
     return kind, str(config.get("paths", {}).get("base_config") or "")
+
+
+def check_record_owner(*, record: Path, corpus: str, train_input: str) -> None:
+    """Refuse to overwrite the record of another corpus or train input (two custom corpora share the name
+    custom-<pipeline>.json unless the user names the runs)."""
+    try:
+        old = json.loads(record.read_text(encoding="utf8"))
+    except FileNotFoundError:
+        return
+    except ValueError:
+        old = None
+    if not isinstance(old, dict):
+        raise CorpusError(record, "record", "not a results record", "remove it, or pass --vars.run_name NAME")
+    other = None
+    if old.get("corpus") != corpus:
+        other = f"corpus {old.get('corpus')!r}"
+    elif train_input and old.get("train_input") not in (None, train_input):
+        other = f"train input {old.get('train_input')}"
+    if other is not None:
+        raise CorpusError(
+            record,
+            "record",
+            f"holds the results of {other}, not of this run ({corpus}, {train_input or 'no train input'})",
+            "name this run with --vars.run_name NAME (the record becomes metrics/NAME-<pipeline>.json), or "
+            "remove the old record",
+        )
 
 
 def main(
@@ -94,8 +125,16 @@ def main(
     ner_summary: Optional[Path] = typer.Option(None, help="train-summary.json of the NER pipeline"),
     base_config: str = typer.Option("", help="The base config trained, named in the record"),
     split: str = typer.Option("test", help="Which split data is (test, or dev: spaCy reports its models on dev)"),
+    train_input: str = typer.Option("", help="The train input (vars.train_file), named in the record"),
+    run_name: str = typer.Option("", help="The run's name (vars.run_name), named in the record"),
 ) -> None:
     """Evaluate on the test split, print spaCy's score tables and write the JSON."""
+    if record is not None:
+        try:  # before evaluating: the refusal costs nothing then
+            check_record_owner(record=record, corpus=corpus, train_input=train_input)
+        except CorpusError as e:
+            typer.echo(f"✘ {e}", err=True)
+            raise typer.Exit(1) from None
     scores = evaluate(model, data, output, gpu_id)
     if ner_data is not None:
         ner_scores = evaluate(model, ner_data, output, gpu_id)
@@ -113,6 +152,10 @@ def main(
             base_config = f"auto: {filled_from}"
         data["split"] = split
         data["init"] = train.get("init", "none")
+        if train_input:
+            data["train_input"] = train_input
+        if run_name:
+            data["run_name"] = run_name
         if train.get("raw_text"):
             data["raw_text"] = {k: train["raw_text"].get(k) for k in ("md5", "words", "held_out")}
         if base_config:

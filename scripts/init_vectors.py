@@ -24,7 +24,7 @@ import spacy
 import typer
 from spacy.training.initialize import convert_vectors
 
-from pt_pipelines.files import checksum, remove_path, replace_tree, write_json
+from pt_pipelines.files import LockHeld, checksum, remove_path, replace_tree, run_lock, write_json
 from pt_pipelines.textio import CorpusError
 from pt_pipelines.weights import VECTORS_MANIFEST, read_vectors_manifest
 
@@ -61,7 +61,9 @@ def check_vectors_file(path: Path) -> tuple[str, int, int]:
                 width = len(fields) - 1
                 dim = dim or width  # GloVe: no header, the first line sets the width
                 if width != dim:
-                    raise CorpusError(path, lineno, f"{width} numbers where the file has {dim}", "fix or remove the line")
+                    raise CorpusError(
+                        path, lineno, f"{width} numbers where the file has {dim}", "fix or remove the line"
+                    )
                 try:
                     numpy.asarray(fields[1:], dtype="f")
                 except ValueError:
@@ -81,7 +83,9 @@ def source_fingerprint(source: str) -> tuple[str, dict[str, Any]]:
         return "file", {"md5": checksum(path)}
     if path.is_dir():
         if not (path / "config.cfg").exists():
-            raise CorpusError(path, "folder", "not a spaCy pipeline (no config.cfg)", "give a pipeline folder or a file")
+            raise CorpusError(
+                path, "folder", "not a spaCy pipeline (no config.cfg)", "give a pipeline folder or a file"
+            )
         vectors = path / "vocab" / "vectors"
         return "pipeline folder", {"md5": checksum(vectors) if vectors.exists() else None}
     if spacy.util.is_package(source):
@@ -99,7 +103,9 @@ def vectors_from_pipeline(source: str, lang: str) -> spacy.language.Language:
     loaded = spacy.load(source, exclude=["*"])  # the vocab with its vectors; no component is needed
     vectors = loaded.vocab.vectors
     if vectors.shape[0] == 0 or vectors.shape[1] == 0:
-        raise CorpusError(source, "vectors", "the pipeline has no vectors", "use a pipeline with vectors, e.g. pt_core_news_lg")
+        raise CorpusError(
+            source, "vectors", "the pipeline has no vectors", "use a pipeline with vectors, e.g. pt_core_news_lg"
+        )
     nlp = spacy.blank(lang)
     nlp.vocab.vectors = vectors
     return nlp
@@ -120,35 +126,38 @@ def init_vectors(
     started = time.perf_counter()
     manifest: dict[str, Any] = {"settings": settings, "vectors": None}
     scratch = output_dir.with_name(f".{output_dir.name}-scratch")
-    remove_path(scratch)
-    scratch.mkdir(parents=True)
-    try:
-        if source:
-            if settings["kind"] == "file":
-                mode, rows, dim = check_vectors_file(Path(source))
-                nlp = spacy.blank(lang)
-                convert_vectors(nlp, Path(source), truncate=truncate, prune=prune, mode=mode)
-            else:
-                if truncate:
-                    raise typer.BadParameter("--truncate applies to vectors files; use --prune to keep a pipeline's top rows")
-                nlp = vectors_from_pipeline(source, lang)
-                if prune > 0 and nlp.vocab.vectors.mode == "default":
-                    nlp.vocab.prune_vectors(prune)
-            nlp.to_disk(scratch / "nlp")
-            table = nlp.vocab.vectors
-            manifest["vectors"] = "nlp"
-            manifest["summary"] = {
-                "mode": table.mode,
-                "rows": int(table.shape[0]),
-                "dim": int(table.shape[1]),
-                "keys": len(table),
-                "seconds": round(time.perf_counter() - started, 1),
-            }
-        write_json(scratch / VECTORS_MANIFEST, manifest)
-        replace_tree(scratch, output_dir)
-    finally:
+    with run_lock(scratch):  # two runs in one project would build in the same scratch folder
         remove_path(scratch)
-    return {**manifest, "changed": True}
+        scratch.mkdir(parents=True)
+        try:
+            if source:
+                if settings["kind"] == "file":
+                    mode, rows, dim = check_vectors_file(Path(source))
+                    nlp = spacy.blank(lang)
+                    convert_vectors(nlp, Path(source), truncate=truncate, prune=prune, mode=mode)
+                else:
+                    if truncate:
+                        raise typer.BadParameter(
+                            "--truncate applies to vectors files; use --prune to keep a pipeline's top rows"
+                        )
+                    nlp = vectors_from_pipeline(source, lang)
+                    if prune > 0 and nlp.vocab.vectors.mode == "default":
+                        nlp.vocab.prune_vectors(prune)
+                nlp.to_disk(scratch / "nlp")
+                table = nlp.vocab.vectors
+                manifest["vectors"] = "nlp"
+                manifest["summary"] = {
+                    "mode": table.mode,
+                    "rows": int(table.shape[0]),
+                    "dim": int(table.shape[1]),
+                    "keys": len(table),
+                    "seconds": round(time.perf_counter() - started, 1),
+                }
+            write_json(scratch / VECTORS_MANIFEST, manifest)
+            replace_tree(scratch, output_dir)
+        finally:
+            remove_path(scratch)
+        return {**manifest, "changed": True}
 
 
 def main(
@@ -161,7 +170,7 @@ def main(
     """Turn the vectors you have into training/vectors for train (spacy init vectors)."""
     try:
         manifest = init_vectors(source=vectors, output_dir=output_dir, lang=lang, prune=prune, truncate=truncate)
-    except CorpusError as e:
+    except (CorpusError, LockHeld) as e:
         typer.echo(f"✘ {e}", err=True)
         raise typer.Exit(1) from None
     state = "written" if manifest["changed"] else "unchanged"

@@ -19,7 +19,7 @@ from typing import Any
 
 import typer
 
-from pt_pipelines.files import remove_path, replace_tree, write_json
+from pt_pipelines.files import LockHeld, remove_path, replace_tree, run_lock, write_json
 from pt_pipelines.pretraining import pretrain
 from pt_pipelines.vectors import train_vectors
 from pt_pipelines.weights import MANIFEST
@@ -51,27 +51,28 @@ def init_weights(
             "text other than the evaluated splits"
         )
     scratch = output_dir.with_name(f".{output_dir.name}-scratch")
-    remove_path(scratch)
-    scratch.mkdir(parents=True)
-    try:
-        manifest: dict[str, Any] = {"init": method.value, "vectors": None, "init_tok2vec": None}
-        raw_summary = raw_text.with_name(raw_text.name + ".json")  # raw_text.py's summary: md5s, words
-        if method is not Method.none and raw_summary.exists():
-            raw = json.loads(raw_summary.read_text(encoding="utf8"))
-            manifest["raw_text"] = {k: raw.get(k) for k in ("md5", "words", "texts", "inputs", "held_out")}
-        if method is Method.vectors:
-            manifest["vectors"] = "vectors"
-            manifest["summary"] = train_vectors(
-                raw_text, scratch / "vectors", lang, vectors_dim, vectors_bucket, vectors_epochs
-            )
-        elif method is Method.pretrain:
-            manifest["init_tok2vec"] = "pretrain/model-last.bin"
-            manifest["summary"] = pretrain(config, scratch / "pretrain", raw_text, pretrain_epochs, seed, gpu_id)
-        write_json(scratch / MANIFEST, manifest)
-        replace_tree(scratch, output_dir)
-    finally:
+    with run_lock(scratch):  # two runs in one project would build in the same scratch folder
         remove_path(scratch)
-    return manifest
+        scratch.mkdir(parents=True)
+        try:
+            manifest: dict[str, Any] = {"init": method.value, "vectors": None, "init_tok2vec": None}
+            raw_summary = raw_text.with_name(raw_text.name + ".json")  # raw_text.py's summary: md5s, words
+            if method is not Method.none and raw_summary.exists():
+                raw = json.loads(raw_summary.read_text(encoding="utf8"))
+                manifest["raw_text"] = {k: raw.get(k) for k in ("md5", "words", "texts", "inputs", "held_out")}
+            if method is Method.vectors:
+                manifest["vectors"] = "vectors"
+                manifest["summary"] = train_vectors(
+                    raw_text, scratch / "vectors", lang, vectors_dim, vectors_bucket, vectors_epochs
+                )
+            elif method is Method.pretrain:
+                manifest["init_tok2vec"] = "pretrain/model-last.bin"
+                manifest["summary"] = pretrain(config, scratch / "pretrain", raw_text, pretrain_epochs, seed, gpu_id)
+            write_json(scratch / MANIFEST, manifest)
+            replace_tree(scratch, output_dir)
+        finally:
+            remove_path(scratch)
+        return manifest
 
 
 def main(
@@ -88,19 +89,23 @@ def main(
     vectors_epochs: int = typer.Option(20, min=1, help="vectors: passes over the raw text"),
 ) -> None:
     """Prepare the tok2vec's starting point (none, vectors or pretrain) in training/init."""
-    init_weights(
-        method,
-        output_dir,
-        raw_text,
-        config,
-        lang,
-        seed,
-        gpu_id,
-        pretrain_epochs,
-        vectors_dim,
-        vectors_bucket,
-        vectors_epochs,
-    )
+    try:
+        init_weights(
+            method,
+            output_dir,
+            raw_text,
+            config,
+            lang,
+            seed,
+            gpu_id,
+            pretrain_epochs,
+            vectors_dim,
+            vectors_bucket,
+            vectors_epochs,
+        )
+    except LockHeld as e:
+        typer.echo(f"✘ {e}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(f"✔ {output_dir} ({method.value})")
 
 

@@ -16,7 +16,7 @@ import srsly
 import typer
 from spacy.cli.package import package as spacy_package
 
-from pt_pipelines.files import remove_path
+from pt_pipelines.files import LockHeld, fault_point, remove_path, replace_tree, run_lock
 
 
 def package(
@@ -33,26 +33,37 @@ def package(
     meta.update({"name": name, "version": version})
     lang = srsly.read_json(model / "meta.json")["lang"]
     package_dir = output_dir / f"{lang}_{name}-{version}"
-    remove_path(package_dir)  # a stale build of the same version must not be mixed in
     output_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        meta_path = Path(tmp) / "meta.json"
-        meta_path.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf8")
-        spacy_package(
-            model,
-            output_dir,
-            meta_path=meta_path,
-            name=name,
-            version=version,
-            create_sdist=True,
-            create_wheel=True,
-            force=True,
-            silent=False,
-        )
-    built = sorted((package_dir / "dist").glob("*"))
-    if not any(p.suffix == ".whl" for p in built) or not any(p.name.endswith(".tar.gz") for p in built):
-        raise RuntimeError(f"spacy package did not build both a wheel and an sdist in {package_dir / 'dist'}")
-    return built
+    # built beside the old package and swapped in whole: a killed build leaves the old package as it was, and
+    # a stale build of the same version is never mixed in
+    scratch = output_dir / f".{package_dir.name}-build"
+    with run_lock(scratch), tempfile.TemporaryDirectory() as tmp:
+        remove_path(scratch)
+        scratch.mkdir()
+        try:
+            meta_path = Path(tmp) / "meta.json"
+            meta_path.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf8")
+            spacy_package(
+                model,
+                scratch,
+                meta_path=meta_path,
+                name=name,
+                version=version,
+                create_sdist=True,
+                create_wheel=True,
+                force=True,
+                # the Python function defaults to False (the CLI to True): without it the wheel installs without spaCy
+                require_parent=True,
+                silent=False,
+            )
+            built = sorted((scratch / package_dir.name / "dist").glob("*"))
+            if not any(p.suffix == ".whl" for p in built) or not any(p.name.endswith(".tar.gz") for p in built):
+                raise RuntimeError(f"spacy package did not build both a wheel and an sdist in {scratch}")
+            fault_point("package:built")
+            replace_tree(scratch / package_dir.name, package_dir)
+        finally:
+            remove_path(scratch)
+    return sorted((package_dir / "dist").glob("*"))
 
 
 def main(
@@ -74,7 +85,12 @@ def main(
         )
         raise typer.Exit(2)
     overrides = {"description": description, "author": author, "email": email, "url": url, "license": license}
-    for path in package(model, output_dir, name, version, meta_template, overrides):
+    try:
+        built = package(model, output_dir, name, version, meta_template, overrides)
+    except LockHeld as e:
+        typer.echo(f"✘ {e}", err=True)
+        raise typer.Exit(1) from None
+    for path in built:
         typer.echo(f"✔ {path}")
 
 

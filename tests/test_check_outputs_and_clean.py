@@ -42,3 +42,24 @@ def test_clean_removes_outputs_never_assets(tmp_path):
     subprocess.run([sys.executable, "-m", "scripts.clean"], cwd=project, check=True, capture_output=True)
     assert not (project / "corpus/train.spacy").exists() and not (project / "training/model-best").exists()
     assert sorted(p.name for p in (project / "assets/sample").iterdir()) == sample
+
+
+def test_clean_removes_links_never_what_they_point_to(tmp_path):
+    project = tmp_path / "p"
+    shutil.copytree(
+        ROOT, project, ignore=shutil.ignore_patterns("corpus", "training", "metrics", ".git", "*.lock", "config.cfg")
+    )
+    data = project / "data"
+    (data / "model").mkdir(parents=True)
+    (data / "train.spacy").write_text("the user's corpus")
+    (data / "model" / "meta.json").write_text("the user's model")
+    (project / "corpus").mkdir()
+    (project / "training").mkdir()
+    (project / "corpus/train.spacy").symlink_to("../data/train.spacy")
+    (project / "training/model-best").symlink_to("../data/model", target_is_directory=True)
+    planned = {p.relative_to(project).as_posix() for p in generated_outputs(project)}
+    assert planned == {"corpus/train.spacy", "training/model-best"}
+    subprocess.run([sys.executable, "-m", "scripts.clean"], cwd=project, check=True, capture_output=True)
+    assert not (project / "corpus/train.spacy").is_symlink() and not (project / "training/model-best").is_symlink()
+    assert (data / "train.spacy").read_text() == "the user's corpus"
+    assert (data / "model" / "meta.json").read_text() == "the user's model"

@@ -206,13 +206,14 @@ def test_annotate_resumes_after_being_killed_without_duplicates_or_gaps(sample_r
 
 
 def test_annotate_cuts_a_torn_last_line_and_refuses_foreign_output(tmp_path):
+    from pt_pipelines.textio import CorpusError
     from scripts.annotate import last_written_line
 
     out = tmp_path / "o.jsonl"
     out.write_text(json.dumps({"spacy": {"line": 3}}) + "\n" + '{"spacy": {"li')
     assert last_written_line(out, "spacy") == 3 and out.read_text().count("\n") == 1
     out.write_text("hello\n")
-    with pytest.raises(SystemExit, match="was not written by annotate"):
+    with pytest.raises(CorpusError, match="o.jsonl:1: .* was not written by annotate"):
         last_written_line(out, "spacy")
 
 

@@ -1,0 +1,35 @@
+"""benchmark_speed: bounded by a time budget, with progress, whatever the size of the test set."""
+
+from __future__ import annotations
+
+import time
+
+import spacy
+from spacy.tokens import DocBin
+
+
+def test_spacy_benchmark_is_sized_to_the_budget():
+    from scripts.benchmark_speed import SPACY_MIN_BATCHES, spacy_bench_batch_size
+
+    # 1000 words/s, 100 words a text: 120 s hold 1200 texts, 40 per batch
+    size = spacy_bench_batch_size(words_per_s=1000, words_per_doc=100, budget_s=120, batch_size=256)
+    assert size == 40 and size * SPACY_MIN_BATCHES * 100 / 1000 <= 120
+    assert spacy_bench_batch_size(words_per_s=1e9, words_per_doc=10, budget_s=120, batch_size=256) == 256
+    assert spacy_bench_batch_size(words_per_s=1, words_per_doc=500, budget_s=1, batch_size=256) == 1
+
+
+def test_benchmark_prints_progress_and_keeps_to_its_budget(tmp_path, capsys):
+    from scripts.benchmark_speed import benchmark
+
+    nlp = spacy.blank("pt")
+    nlp.add_pipe("sentencizer")
+    nlp.to_disk(tmp_path / "model")
+    texts = [f"A frase número {i} fala de Lisboa e do Porto, onde a Ana mora." for i in range(120)]
+    DocBin(docs=[nlp.make_doc(t) for t in texts]).to_disk(tmp_path / "test.spacy")
+    started = time.perf_counter()
+    result = benchmark({"blank": tmp_path / "model"}, "blank", tmp_path / "test.spacy", repeats=3, budget_s=5)
+    assert time.perf_counter() - started < 60
+    out = capsys.readouterr().out
+    assert "pass 1/3 blank" in out and "spacy benchmark speed blank: 30 batches" in out
+    entry = result["pipelines"]["blank"]
+    assert "words/s" in entry["spacy_benchmark_speed"].lower() and entry["spacy_benchmark_batch_size"] <= 256
