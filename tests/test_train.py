@@ -37,7 +37,7 @@ def corpus(tmp_path_factory) -> Path:
 def test_schedule_of_fixed_total_steps_follows_max_steps():
     from scripts.train import schedule_overrides
 
-    config = ROOT / "configs/ud_schedule_base_config.cfg"
+    config = ROOT / "configs/experiments/ud_schedule.cfg"
     assert schedule_overrides(config, {}, 600) == {"training.optimizer.learn_rate.total_steps": 600}
     assert schedule_overrides(config, {}, 4000) == {}
     with pytest.raises(typer.BadParameter, match="max_steps is 0 .*set max_steps"):
@@ -47,7 +47,7 @@ def test_schedule_of_fixed_total_steps_follows_max_steps():
 
 def test_train_refuses_a_schedule_without_max_steps(corpus):
     result = cli(train_main)(
-        ROOT / "configs/ud_schedule_base_config.cfg", "--train", corpus / "train.spacy", "--dev", corpus / "dev.spacy"
+        ROOT / "configs/experiments/ud_schedule.cfg", "--train", corpus / "train.spacy", "--dev", corpus / "dev.spacy"
     )
     assert result.exit_code == 1 and "✘" in result.output and "set max_steps" in result.output
 
@@ -123,7 +123,7 @@ def test_summary_and_record_count_the_steps_trained_and_the_schedule(corpus, tmp
             "spacy",
             "init",
             "fill-config",
-            str(ROOT / "configs/ud_schedule_base_config.cfg"),
+            str(ROOT / "configs/experiments/ud_schedule.cfg"),
             str(config),
         ],
         check=True,
