@@ -7,7 +7,7 @@ record), what is wrong and what to do about it. Input files are only read.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Callable, Optional, Union
 
@@ -117,3 +117,5 @@ class ReadOptions:
     text_unit: str = "auto"  # plain text: line, block (blank-line separated) or auto
     segmenter: Optional[Callable[[Any], Any]] = None  # Doc -> Doc with sentence boundaries (sentencizer or senter)
     on_error: OnError = raise_error
+    # filled in by the readers: the tag scheme `auto` found, by file, for convert to report
+    detected_schemes: dict[str, str] = field(default_factory=dict)
