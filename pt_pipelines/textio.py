@@ -102,6 +102,17 @@ def check_label(label: str, labels: Optional[frozenset[str]], path: Path | str, 
         )
 
 
+def check_length(nlp: Any, text: str, path: Path | str, where: Where) -> None:
+    """Raise a CorpusError for a text that nlp.make_doc would refuse (longer than nlp.max_length)."""
+    if len(text) > nlp.max_length:
+        raise CorpusError(
+            path,
+            where,
+            f"the text has {len(text)} characters, more than nlp.max_length ({nlp.max_length})",
+            "split it into smaller documents (paragraphs, or blank-line-separated blocks)",
+        )
+
+
 @dataclass
 class ReadOptions:
     """How to read a corpus file; every reader takes the fields that apply to its format."""
