@@ -88,7 +88,16 @@ def make_segmenter(spec: str, lang: str) -> Optional[Callable[[Doc], Doc]]:
         return None
     if spec == "sentencizer":
         return spacy.blank(lang).add_pipe("sentencizer")
-    trained = spacy.load(spec)
+    try:
+        trained = spacy.load(spec)
+    except (OSError, ValueError, ImportError, KeyError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CorpusError(
+            spec,
+            "sentencizer",
+            f"not a spaCy pipeline ({first[:200]})",
+            "pass a trained pipeline's folder, sentencizer or none as --vars.sentencizer",
+        ) from None
     names = [n for n in ("senter", "parser") if n in trained.pipe_names]
     if not names:
         raise CorpusError(

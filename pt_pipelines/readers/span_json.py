@@ -183,7 +183,7 @@ def _prodigy(record: dict) -> tuple[Any, list, list[tuple[str, bool]]]:
             raise ValueError(f"token {i} has no 'text' (a string)")
         tokens.append((t["text"], bool(t.get("ws", True))))
     raw = []
-    for i, s in enumerate(_list(record, "spans"), start=1):
+    for s in _list(record, "spans"):
         if isinstance(s, dict) and "token_start" in s and "token_end" in s:
             try:
                 start, end = toks[s["token_start"]]["start"], toks[s["token_end"]]["end"]
