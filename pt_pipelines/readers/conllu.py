@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from spacy.parts_of_speech import IDS as POS_IDS
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
@@ -162,6 +163,14 @@ def _add_line(sent: Sentence, path: Path, lineno: int, line: str) -> None:
             )
         sent.multiword.append(MultiwordToken(start, end, form, misc, lineno))
         return
+    if upos != "_" and (not upos or upos not in POS_IDS):
+        raise CorpusError(
+            path,
+            lineno,
+            f"UPOS {upos!r} is not a Universal Dependencies tag",
+            "use one of ADJ ADP ADV AUX CCONJ DET INTJ NOUN NUM PART PRON PROPN PUNCT SCONJ SYM VERB X, or '_' "
+            "(language-specific tags go in XPOS)",
+        )
     if not NUMBER.match(id_):
         raise CorpusError(path, lineno, f"word ID {id_!r} is not an integer", "number words 1, 2, 3, ... per sentence")
     if int(id_) != expected:
