@@ -38,7 +38,7 @@ NASTY = st.one_of(
         [
             "²", "٣", "", " ", "_", "0", "-1", "1-2", "2-3", "1-1", "abc.def", "1.1", "1.²", "B-PER", "I-PER",
             "E-PER", "S-LOC", "L-PER", "U-PER", "X-PER", "PESSOA", "O", "NE=B-PER", "NE=I-LOC", "SpaceAfter=No",
-            "#", "# text = x", "# newdoc", "-DOCSTART-", "[", "{", "null", "\t", "\ud800", "pt:Lisboa", "a\tb",
+            "#", "# text = x", "a=b=c", "Gender", "Gender=Fem|", "# newdoc", "-DOCSTART-", "[", "{", "null", "\t", "\ud800", "pt:Lisboa", "a\tb",
         ]
     ),
     st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=6),
@@ -235,7 +235,7 @@ def check(name: str, data: bytes, options: dict, short: bool) -> None:
         rejects: list[str] = []
         opts = ReadOptions(**options, segmenter=SEGMENTER)
         if skip:
-            opts.on_error = lambda error, record: rejects.append(
+            opts.on_error = lambda error, record, out=rejects: out.append(
                 json.dumps({"where": error.where, "error": str(error), "record": record}, ensure_ascii=False)
             )
         try:

@@ -114,6 +114,9 @@ def test_text_longer_than_max_length_is_rejected_not_a_crash(write):
         read(write("l.txt", "Curto.\n" + long + "\n"), nlp=nlp)
     docs, rejects = read_skipping(write("l.txt", "Curto.\n" + long + "\n"), nlp=nlp)
     assert [d.text for d in docs] == ["Curto."] and [e.where for e in rejects] == [2]
+    # the tokenizer takes quadratic time over a run without spaces (minutes for 100,000 brackets)
+    with pytest.raises(CorpusError, match=r"r.txt:2: a run of 100000 characters without whitespace"):
+        read(write("r.txt", "Curto.\n" + "[" * 100_000 + "\n"))
 
 
 def test_a_million_character_line_in_convert_is_a_located_error(write, tmp_path):
@@ -136,6 +139,8 @@ def test_a_million_character_line_in_convert_is_a_located_error(write, tmp_path)
         (conllu_line("abc.def", "Casa"), "word ID 'abc.def' is not an integer"),
         (conllu_line("1.²", "Casa"), "word ID '1.²' is not an integer"),
         (conllu_line(1, ""), "empty FORM"),
+        (conllu_line(1, "Casa", feats="Gender=Fem=Masc"), "FEATS 'Gender=Fem=Masc' is not Feature=Value pairs"),
+        (conllu_line(1, "Casa", upos="²"), "UPOS '²' is not a Universal Dependencies tag"),
     ],
 )
 def test_conllu_unicode_digits_odd_ids_and_empty_forms_are_located(write, bad_line, message):

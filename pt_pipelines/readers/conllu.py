@@ -27,6 +27,7 @@ N_COLUMNS = 10
 # ASCII digits only: str.isdigit() also accepts "²" and other digits that int() then rejects
 NUMBER = re.compile(r"^[0-9]+$")
 EMPTY_NODE = re.compile(r"^[0-9]+\.[0-9]+$")
+FEATURE = re.compile(r"^[^=|\s]+=[^=|\s]+$")
 
 
 @dataclass
@@ -170,6 +171,13 @@ def _add_line(sent: Sentence, path: Path, lineno: int, line: str) -> None:
             f"UPOS {upos!r} is not a Universal Dependencies tag",
             "use one of ADJ ADP ADV AUX CCONJ DET INTJ NOUN NUM PART PRON PROPN PUNCT SCONJ SYM VERB X, or '_' "
             "(language-specific tags go in XPOS)",
+        )
+    if feats != "_" and not all(FEATURE.match(f) for f in feats.split("|")):
+        raise CorpusError(
+            path,
+            lineno,
+            f"FEATS {feats!r} is not Feature=Value pairs separated by '|'",
+            "write features like Gender=Fem|Number=Sing, or '_' for none",
         )
     if not NUMBER.match(id_):
         raise CorpusError(path, lineno, f"word ID {id_!r} is not an integer", "number words 1, 2, 3, ... per sentence")
