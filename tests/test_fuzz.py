@@ -27,7 +27,7 @@ SEGMENTER = spacy.blank("pt").add_pipe("sentencizer")
 WORKDIR = Path(tempfile.mkdtemp(prefix="fuzz-"))
 
 FUZZ = settings(
-    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "40")),  # raise it for a longer campaign
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "150")),  # raise it for a longer campaign
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
