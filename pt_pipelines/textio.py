@@ -7,7 +7,7 @@ record), what is wrong and what to do about it. Input files are only read.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Callable, Optional, Union
 
@@ -102,6 +102,29 @@ def check_label(label: str, labels: Optional[frozenset[str]], path: Path | str, 
         )
 
 
+MAX_WORD = 1000  # characters without whitespace: spaCy's tokenizer takes quadratic time over such a run
+
+
+def check_length(nlp: Any, text: str, path: Path | str, where: Where) -> None:
+    """Raise a CorpusError for a text that nlp.make_doc would refuse (longer than nlp.max_length) or take
+    minutes over (a run of punctuation 100,000 characters long takes the tokenizer about 20 minutes)."""
+    if len(text) > nlp.max_length:
+        raise CorpusError(
+            path,
+            where,
+            f"the text has {len(text)} characters, more than nlp.max_length ({nlp.max_length})",
+            "split it into smaller documents (paragraphs, or blank-line-separated blocks)",
+        )
+    longest = max(text.split(), key=len, default="")
+    if len(longest) > MAX_WORD:
+        raise CorpusError(
+            path,
+            where,
+            f"a run of {len(longest)} characters without whitespace ({longest[:20]!r}...)",
+            f"this is not running text: remove it, or break it with spaces (at most {MAX_WORD} characters a word)",
+        )
+
+
 @dataclass
 class ReadOptions:
     """How to read a corpus file; every reader takes the fields that apply to its format."""
@@ -117,3 +140,5 @@ class ReadOptions:
     text_unit: str = "auto"  # plain text: line, block (blank-line separated) or auto
     segmenter: Optional[Callable[[Any], Any]] = None  # Doc -> Doc with sentence boundaries (sentencizer or senter)
     on_error: OnError = raise_error
+    # filled in by the readers: the tag scheme `auto` found, by file, for convert to report
+    detected_schemes: dict[str, str] = field(default_factory=dict)

@@ -23,6 +23,7 @@ from typing import Optional
 
 import spacy
 import typer
+from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from tqdm import tqdm
 from wasabi import msg
@@ -37,21 +38,29 @@ from pt_pipelines.files import (
     write_json,
     write_text,
 )
-from pt_pipelines.readers.formats import FORMATS, detect_format, make_segmenter, read_docs
+from pt_pipelines.held_out import normalise
+from pt_pipelines.readers.formats import FORMATS, detect_format, looks_tagged, make_segmenter, read_docs
 from pt_pipelines.readers.tags import SCHEMES
 from pt_pipelines.textio import CorpusError, ReadOptions, Reject
 
 SPLITS = ("train", "dev", "test")
 SPLIT_ALIASES = {"train": ("train",), "dev": ("dev", "valid", "val", "validation"), "test": ("test",)}
 CORPUS_SUFFIXES = {".conllu", ".conll", ".iob", ".bio", ".tsv", ".txt", ".json", ".jsonl"}
+LAYERS = ("lemma", "pos", "morph", "dep", "ner")
+LEAK_MIN_WORDS = 3
+LEAK_WARN_SHARE = 0.01  # of the evaluated split's sentences: more is reported as leakage
+TOKEN_PREFIX = re.compile(r"^([a-z]{2,3}:)(?=\S)")
+PREFIX_WARN_SHARE = 0.3
 
 
 def find_split_file(folder: Path, split: str) -> Optional[Path]:
-    """The corpus file in `folder` whose name marks it as `split`, or None."""
+    """The corpus file in `folder` whose name marks it as `split`, or None. A file without extension
+    (`train`, `dev`, `test`) is read too; its format is then detected by content."""
     hits = []
     for path in sorted(folder.iterdir()):
         words = re.split(r"[^a-z]+", path.stem.lower())
-        if path.is_file() and path.suffix.lower() in CORPUS_SUFFIXES and set(words) & set(SPLIT_ALIASES[split]):
+        readable = path.suffix.lower() in CORPUS_SUFFIXES or path.suffix == ""
+        if path.is_file() and not path.name.startswith(".") and readable and set(words) & set(SPLIT_ALIASES[split]):
             hits.append(path)
     if len(hits) > 1:
         raise CorpusError(
@@ -78,11 +87,14 @@ def resolve_sources(train: Path, dev: Path, test: Path) -> dict[str, Optional[Pa
         if given.is_dir():
             found = find_split_file(given, split)
             if found is None and not same_as_train:
+                named = [p.name for p in sorted(given.iterdir()) if split in p.name.lower() and p.is_file()]
+                other = f" ({', '.join(named)}: an extension convert does not read)" if named else ""
                 raise CorpusError(
                     given,
                     split,
-                    f"no {split} file in this folder",
-                    f"name it like '{split}.conllu' or pass the file itself",
+                    f"no {split} file in this folder{other}",
+                    f"name it like '{split}.conllu' or '{split}' (extensions: {', '.join(sorted(CORPUS_SUFFIXES))}, "
+                    "or none to detect the format by content), or pass the file itself",
                 )
             sources[split] = found
         else:
@@ -128,21 +140,32 @@ def split_documents(
 
 
 def split_stats(docs: Iterable[Doc]) -> dict:
-    """Counts for one split: documents, sentences, tokens, entities per label."""
+    """Counts for one split: documents, sentences, tokens, entities per label, and per layer the share of
+    tokens whose annotation is missing (not trained or scored on them: a lemma '_', no heads, no NE tags).
+    Morphology counts as missing only where a document has none at all, since no features is a value."""
     n_docs = n_sents = n_tokens = 0
     labels: Counter = Counter()
+    missing: Counter = Counter()
     for doc in docs:
         n_docs += 1
         n_tokens += len(doc)
         has_sents = doc.has_annotation("SENT_START") or doc.has_annotation("DEP")
         n_sents += sum(1 for _ in doc.sents) if has_sents else 1
         labels.update(ent.label_ for ent in doc.ents)
+        if not doc.has_annotation("MORPH"):
+            missing["morph"] += len(doc)
+        for token in doc:
+            missing["lemma"] += token.lemma == 0
+            missing["pos"] += token.pos == 0
+            missing["dep"] += token.dep == 0
+            missing["ner"] += token.ent_iob == 0
     return {
         "documents": n_docs,
         "sentences": n_sents,
         "tokens": n_tokens,
         "entities": sum(labels.values()),
         "entities_per_label": dict(sorted(labels.items())),
+        "missing": {layer: round(missing[layer] / n_tokens, 4) if n_tokens else 0.0 for layer in LAYERS},
     }
 
 
@@ -150,6 +173,79 @@ def duplicates_across_splits(splits: dict[str, list[Doc]]) -> dict[str, int]:
     """How many documents of one split also occur (same text, whitespace aside) in another."""
     texts = {s: {" ".join(d.text.split()) for d in docs if len(d)} for s, docs in splits.items()}
     return {f"{a}/{b}": len(texts[a] & texts[b]) for a, b in (("train", "dev"), ("train", "test"), ("dev", "test"))}
+
+
+def _sentences(doc: Doc) -> Iterable[str]:
+    if doc.has_annotation("SENT_START") or doc.has_annotation("DEP"):
+        return (sent.text for sent in doc.sents)
+    return (doc.text,)
+
+
+def sentence_leakage(splits: dict[str, list[Doc]]) -> dict[str, dict]:
+    """Per pair, how many sentences of the evaluated split also occur in the other split (normalised as
+    held_out does: case, spacing and punctuation aside). A leak hides inside documents that differ as a whole,
+    so documents are not the unit. Sentences under LEAK_MIN_WORDS words ("Sim.") recur in any language and
+    are not counted."""
+    keys = {
+        split: [k for doc in docs for sent in _sentences(doc) if len(k := normalise(sent)) >= LEAK_MIN_WORDS]
+        for split, docs in splits.items()
+    }
+    out = {}
+    for evaluated, other in (("dev", "train"), ("test", "train"), ("test", "dev")):
+        seen = set(keys[other])
+        n = len(keys[evaluated])
+        shared = sum(1 for k in keys[evaluated] if k in seen)
+        out[f"{evaluated} in {other}"] = {"sentences": n, "shared": shared, "share": round(shared / n, 4) if n else 0.0}
+    return out
+
+
+def token_prefix(docs: Iterable[Doc]) -> Optional[dict]:
+    """The most common `xx:` token prefix and its share of tokens, when it is at least PREFIX_WARN_SHARE.
+
+    Exports that mark the language on every token (`pt:Lisboa`) train a model on words real text never has."""
+    counts: Counter = Counter()
+    n = 0
+    for doc in docs:
+        n += len(doc)
+        counts.update(m.group(1) for t in doc if (m := TOKEN_PREFIX.match(t.text)))
+    if not counts:
+        return None
+    prefix, k = counts.most_common(1)[0]
+    return {"prefix": prefix, "share": round(k / n, 4)} if k / n >= PREFIX_WARN_SHARE else None
+
+
+def read_source(
+    path: Path,
+    fmt: str,
+    nlp: Language,
+    opts: ReadOptions,
+    sentencizer: str = "sentencizer",
+    lang: str = "pt",
+    name: str = "train",
+) -> tuple[str, list[Doc]]:
+    """(format, Docs) of one input file: the format detected, a sentence splitter made when it needs one.
+
+    A file that looks like tagged columns is never read as text: that would train the tags as words and
+    find no entities."""
+    found = detect_format(path, fmt)
+    if found == "text" and (line := looks_tagged(path)) is not None:
+        raise CorpusError(
+            path,
+            line,
+            "the file looks tagged (a token and a tag per line) but was read as text",
+            "pass --vars.format iob (or auto), or remove the tag column",
+        )
+    if found in ("json", "text") and opts.segmenter is None:
+        opts.segmenter = make_segmenter(sentencizer, lang)
+    docs: Iterable[Doc] = read_docs(path, found, nlp, opts)
+    if sys.stderr.isatty():
+        docs = tqdm(docs, desc=f"{name}: {path.name}", unit=" docs", leave=False)
+    else:
+        print(f"reading {name} from {path} ({found})", flush=True)
+    out = list(docs)
+    if found == "iob" and out and not any(doc.ents for doc in out) and (line := looks_tagged(path)) is not None:
+        raise CorpusError(path, line, "the file looks tagged but no entities were read", "check the tag column")
+    return found, out
 
 
 def convert(
@@ -182,20 +278,16 @@ def convert(
     read: dict[str, list[Doc]] = {}
     formats: dict[str, str] = {}
     skipped: dict[str, int] = {}
+    schemes: dict[str, str] = {}
     for split in SPLITS:
         path = sources[split]
         if path is not None:
-            formats[split] = detect_format(path, fmt)
-            if formats[split] in ("json", "text") and opts.segmenter is None:
-                opts.segmenter = make_segmenter(sentencizer, lang)
             before = len(rejects)
-            docs = read_docs(path, formats[split], nlp, opts)
-            if sys.stderr.isatty():
-                docs = tqdm(docs, desc=f"{split}: {path.name}", unit=" docs", leave=False)
-            else:
-                print(f"reading {split} from {path} ({formats[split]})", flush=True)
-            read[split] = list(docs)
+            formats[split], read[split] = read_source(path, fmt, nlp, opts, sentencizer, lang, split)
             skipped[split] = len(rejects) - before
+            if str(path) in opts.detected_schemes:
+                schemes[split] = opts.detected_schemes[str(path)]
+                print(f"tag scheme: {schemes[split]} (detected in {path})", flush=True)
     to_split = [s for s in ("dev", "test") if sources[s] is None]
     if to_split:
         try:
@@ -210,8 +302,7 @@ def convert(
         read.setdefault("test", test_docs)
     for path in extra_files:
         before = len(rejects)
-        print(f"reading extra train from {path}", flush=True)
-        read["train"] += list(read_docs(path, detect_format(path, fmt), nlp, opts))
+        read["train"] += read_source(path, fmt, nlp, opts, sentencizer, lang, "extra train")[1]
         skipped[f"extra:{path.name}"] = len(rejects) - before
     output_dir.mkdir(parents=True, exist_ok=True)
     stats: dict = {
@@ -220,7 +311,10 @@ def convert(
         "checksums": {s: checksum(p) for s, p in sources.items() if p},
         "extra_train": {str(p): checksum(p) for p in extra_files},
         "skipped_records": skipped,
+        "tag_schemes": schemes,
         "duplicates": duplicates_across_splits(read),
+        "leakage": sentence_leakage(read),
+        "token_prefixes": {s: p for s in SPLITS if (p := token_prefix(read[s])) is not None},
         "splits": {},
     }
     for split in SPLITS:
@@ -310,6 +404,17 @@ def main(
         problems.append(f"--alignment-mode {alignment_mode}: use strict, split, contract or expand")
     if text_unit not in ("auto", "line", "block"):
         problems.append(f"--text-unit {text_unit}: use auto, line or block")
+    try:
+        spacy.util.get_lang_class(lang)
+    except (ImportError, ValueError):
+        problems.append(f"--lang {lang}: spaCy has no language {lang!r}; use a code such as pt, en or es")
+    if sentencizer not in ("sentencizer", "none") and not (
+        Path(sentencizer).exists() or spacy.util.is_package(sentencizer)
+    ):
+        problems.append(
+            f"--sentencizer {sentencizer}: no such pipeline (folder or installed package); "
+            "use sentencizer, none or a trained pipeline's path"
+        )
     for problem in problems:
         typer.echo(f"✘ {problem}", err=True)
     if problems:
@@ -359,11 +464,18 @@ def main(
     n_skipped = sum(stats["skipped_records"].values())
     if n_skipped:
         typer.echo(f"⚠ skipped {n_skipped} bad records; they are in {output_dir / 'rejects.jsonl'} with their errors")
-    for pair, count in stats["duplicates"].items():
-        if count:
+    for pair, leak in stats["leakage"].items():
+        if leak["share"] > LEAK_WARN_SHARE:
+            evaluated, other = pair.split(" in ")
             typer.echo(
-                f"⚠ {count} documents occur in both {pair.replace('/', ' and ')}: scores may be inflated by leakage"
+                f"⚠ {leak['share']:.0%} of {evaluated} sentences ({leak['shared']} of {leak['sentences']}) also occur "
+                f"in {other}: scores are inflated by leakage; remove them from one side (see stats.json 'leakage')"
             )
+    for split, found in stats["token_prefixes"].items():
+        typer.echo(
+            f"⚠ {found['share']:.0%} of {split} tokens start with {found['prefix']!r}: real text has no such prefix, "
+            "so the model will not transfer; strip it from the corpus"
+        )
 
 
 if __name__ == "__main__":

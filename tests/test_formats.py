@@ -275,8 +275,8 @@ def test_skip_bad_writes_rejects_and_counts_them(write, tmp_path):
 
 
 def test_cli_flags_and_leakage_warning(write, tmp_path):
-    train = write("train.conll", "Ana B-PER\nmora O\n\nRui B-PER\nfoi O\n")
-    dev = write("dev.conll", "Ana B-PER\nmora O\n")
+    train = write("train.conll", "Ana B-PER\nmora O\naqui O\n\nRui B-PER\nfoi O\n")
+    dev = write("dev.conll", "Ana B-PER\nmora O\naqui O\n")
     test = write("test.conll", "Silva I-PER\nmora O\n")
     cmd = [
         sys.executable,
@@ -298,7 +298,7 @@ def test_cli_flags_and_leakage_warning(write, tmp_path):
     assert failed.returncode == 1 and f"{test}:1: I-PER follows the sentence start" in failed.stderr
     repaired = subprocess.run([*cmd, "--repair-tags=true"], capture_output=True, text=True)
     assert repaired.returncode == 0, repaired.stderr
-    assert "⚠ 1 documents occur in both train and dev" in repaired.stdout
+    assert "⚠ 100% of dev sentences (1 of 1) also occur in train" in repaired.stdout
     stats = json.loads((tmp_path / "out/stats.json").read_text())
     assert stats["duplicates"] == {"train/dev": 1, "train/test": 0, "dev/test": 0}
     assert stats["splits"]["test"]["entities_per_label"] == {"PER": 1}

@@ -9,19 +9,25 @@ that training data is tokenized the way spaCy's tokenizer will see text.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from spacy.parts_of_speech import IDS as POS_IDS
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
-from pt_pipelines.readers.tags import TagError, detect_scheme, parse_tag, tags_to_spans
+from pt_pipelines.readers.tags import TagError, analyse_scheme, tags_to_spans
 from pt_pipelines.textio import CorpusError, OnError, ReadOptions, blocks, check_label, raise_error
 
 N_COLUMNS = 10
+# ASCII digits only: str.isdigit() also accepts "²" and other digits that int() then rejects
+NUMBER = re.compile(r"^[0-9]+$")
+EMPTY_NODE = re.compile(r"^[0-9]+\.[0-9]+$")
+FEATURE = re.compile(r"^[^=|\s]+=[^=|\s]+$")
 
 
 @dataclass
@@ -130,12 +136,14 @@ def _add_line(sent: Sentence, path: Path, lineno: int, line: str) -> None:
             "CoNLL-U needs ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL DEPS MISC separated by tabs",
         )
     id_, form, lemma, upos, xpos, feats, head, deprel, _deps, misc = cols
-    if "." in id_:
+    if EMPTY_NODE.match(id_):
         return  # empty nodes belong to enhanced dependencies, which spaCy does not train
+    if not form:
+        raise CorpusError(path, lineno, "empty FORM", "write the word in the second column ('_' if it is unknown)")
     expected = len(sent.words) + 1
     if "-" in id_:
         start_s, _, end_s = id_.partition("-")
-        if not (start_s.isdigit() and end_s.isdigit()):
+        if not (NUMBER.match(start_s) and NUMBER.match(end_s)):
             raise CorpusError(path, lineno, f"bad multiword token ID {id_!r}", "use a range such as 3-4")
         start, end = int(start_s), int(end_s)
         if start != expected or end <= start:
@@ -145,9 +153,33 @@ def _add_line(sent: Sentence, path: Path, lineno: int, line: str) -> None:
                 f"multiword token {id_} out of order (next word is {expected})",
                 "a range must start at the next word's ID and cover at least two words",
             )
+        previous = sent.multiword[-1] if sent.multiword else None
+        if previous is not None and start <= previous.end:
+            # the words would be spelled twice, and the Doc's text would no longer match '# text'
+            raise CorpusError(
+                path,
+                lineno,
+                f"multiword token {id_} overlaps {previous.start}-{previous.end}",
+                "a word belongs to at most one multiword token: fix the ranges",
+            )
         sent.multiword.append(MultiwordToken(start, end, form, misc, lineno))
         return
-    if not id_.isdigit():
+    if upos != "_" and (not upos or upos not in POS_IDS):
+        raise CorpusError(
+            path,
+            lineno,
+            f"UPOS {upos!r} is not a Universal Dependencies tag",
+            "use one of ADJ ADP ADV AUX CCONJ DET INTJ NOUN NUM PART PRON PROPN PUNCT SCONJ SYM VERB X, or '_' "
+            "(language-specific tags go in XPOS)",
+        )
+    if feats != "_" and not all(FEATURE.match(f) for f in feats.split("|")):
+        raise CorpusError(
+            path,
+            lineno,
+            f"FEATS {feats!r} is not Feature=Value pairs separated by '|'",
+            "write features like Gender=Fem|Number=Sing, or '_' for none",
+        )
+    if not NUMBER.match(id_):
         raise CorpusError(path, lineno, f"word ID {id_!r} is not an integer", "number words 1, 2, 3, ... per sentence")
     if int(id_) != expected:
         raise CorpusError(
@@ -158,7 +190,7 @@ def _add_line(sent: Sentence, path: Path, lineno: int, line: str) -> None:
         )
     if head == "_":
         head_id = None
-    elif head.isdigit():
+    elif NUMBER.match(head):
         head_id = int(head)
     else:
         raise CorpusError(
@@ -247,7 +279,18 @@ def _ne_tag(word: Word) -> str:
 
 
 def _word_tag(word: Word) -> str:
-    return word.upos if word.xpos == "_" else word.xpos
+    tag = word.upos if word.xpos == "_" else word.xpos
+    return "" if tag == "_" else tag
+
+
+def _lemma(words: list[Word]) -> str:
+    """The token's lemma; "" (missing) when a word's LEMMA is '_', which UD uses for "unspecified".
+
+    A missing lemma is skipped by the lemmatizer's loss and by the scorer; the literal lemma "_" would be
+    learnt and scored as if it were gold. Only the word '_' itself has the lemma '_'."""
+    if any(w.lemma == "_" and w.form != "_" for w in words):
+        return ""
+    return " ".join(w.lemma for w in words)
 
 
 def _merged_morph(words: list[Word]) -> str:
@@ -396,10 +439,11 @@ def sentences_to_doc(
             words.append(mwt.form if len(ws) > 1 else ws[0].form)
             inside_split_mwt = len(ws) == 1 and mwt is None and any(m.start <= ws[0].id < m.end for m in sent.multiword)
             spaces.append(False if inside_split_mwt else next(surface_spaces))
-            tags.append("_".join(_word_tag(w) for w in ws))
+            word_tags = [_word_tag(w) for w in ws]
+            tags.append("_".join(word_tags) if any(word_tags) else "")
             pos.append(root.upos if root.upos != "_" else "")
             morphs.append(_merged_morph(ws))
-            lemmas.append(" ".join(w.lemma for w in ws))
+            lemmas.append(_lemma(ws))
             if has_heads:
                 heads.append(token_of[root.head] if root.head else token_of[root.id])
                 deps.append("ROOT" if root.head == 0 else root.deprel)
@@ -440,7 +484,23 @@ def read_docs(path: Path | str, vocab: Vocab, options: Optional[ReadOptions] = N
     ner = has_ner(sentences)
     scheme = opts.tag_scheme
     if ner and scheme == "auto":
-        scheme = detect_scheme(_ne_tag(w) for s in sentences for w in s.words if _valid_tag(_ne_tag(w)))
+        scheme, strays = analyse_scheme([[_ne_tag(w) for w in s.words] for s in sentences], opts.repair_tags)
+        opts.detected_schemes[str(path)] = scheme
+        bad: dict[int, CorpusError] = {}
+        for s_index, t_index, problem, fix in strays:
+            bad.setdefault(s_index, CorpusError(path, sentences[s_index].words[t_index].line, problem, fix))
+        for s_index, error in sorted(bad.items()):
+            opts.on_error(error, sentences[s_index].raw)
+        kept: list[Sentence] = []
+        newdoc_pending = False
+        for k, sent in enumerate(sentences):
+            if k in bad:
+                newdoc_pending = newdoc_pending or sent.newdoc  # a rejected sentence still ends its document
+                continue
+            sent.newdoc = sent.newdoc or newdoc_pending
+            newdoc_pending = False
+            kept.append(sent)
+        sentences = kept
     for group in group_sentences(sentences, n_sents=opts.n_sents):
         kept, entities = [], []
         for sent in group:
@@ -457,10 +517,3 @@ def read_docs(path: Path | str, vocab: Vocab, options: Optional[ReadOptions] = N
         except CorpusError as e:
             opts.on_error(e, "\n\n".join(sent.raw for sent in kept))
 
-
-def _valid_tag(tag: str) -> bool:
-    try:
-        parse_tag(tag)
-    except TagError:
-        return False
-    return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
@@ -13,7 +14,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from pt_pipelines.readers import conllu, iob, plaintext, span_json
-from pt_pipelines.readers.tags import TAG
+from pt_pipelines.readers.tags import BARE, TAG
 from pt_pipelines.textio import CorpusError, ReadOptions, read_lines
 
 FORMATS = ("conllu", "iob", "json", "text")
@@ -30,8 +31,34 @@ def sniff(path: Path | str) -> str:
         return "json"
     if all(len(cols := line.split("\t")) == 10 and CONLLU_ID.match(cols[0]) for line in lines):
         return "conllu"
-    tagged = sum(1 for line in lines if len(cols := line.split()) >= 2 and TAG.match(cols[-1]))
-    return "iob" if tagged >= 0.9 * len(lines) else "text"
+    return "iob" if _tagged_share(lines) >= 0.9 else "text"
+
+
+def _tagged_share(lines: list[str]) -> float:
+    """The share of lines that look like `token ... TAG`, when the file has O tags and consistent columns.
+
+    Bare labels (`Maria PESSOA`) count as tags, so IO files with bare labels are not mistaken for text; the
+    O tags and the constant column count keep ordinary text (whose lines end in any word) out."""
+    rows = [line.split("\t") if "\t" in line else line.split() for line in lines]
+    tagged = [cols for cols in rows if len(cols) >= 2 and (TAG.match(cols[-1]) or BARE.match(cols[-1]))]
+    if not any(cols[-1] == "O" or "-" in cols[-1] for cols in tagged):
+        return 0.0
+    widths = Counter(len(cols) for cols in rows)
+    if widths.most_common(1)[0][1] < 0.9 * len(rows):
+        return 0.0
+    return len(tagged) / len(rows)
+
+
+def looks_tagged(path: Path | str) -> Optional[int]:
+    """The line of the first entity-tagged token when the file looks like a tagged column file, else None."""
+    numbered = [(n, line) for n, line in islice(read_lines(path), 200) if line.strip() and not line.startswith("#")]
+    if not numbered or _tagged_share([line for _, line in numbered]) < 0.9:
+        return None
+    for n, line in numbered:
+        cols = line.split("\t") if "\t" in line else line.split()
+        if cols[-1] != "O":
+            return n
+    return None
 
 
 def detect_format(path: Path | str, fmt: str = "auto") -> str:
@@ -61,7 +88,16 @@ def make_segmenter(spec: str, lang: str) -> Optional[Callable[[Doc], Doc]]:
         return None
     if spec == "sentencizer":
         return spacy.blank(lang).add_pipe("sentencizer")
-    trained = spacy.load(spec)
+    try:
+        trained = spacy.load(spec)
+    except (OSError, ValueError, ImportError, KeyError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CorpusError(
+            spec,
+            "sentencizer",
+            f"not a spaCy pipeline ({first[:200]})",
+            "pass a trained pipeline's folder, sentencizer or none as --vars.sentencizer",
+        ) from None
     names = [n for n in ("senter", "parser") if n in trained.pipe_names]
     if not names:
         raise CorpusError(

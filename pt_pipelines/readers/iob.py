@@ -17,7 +17,7 @@ from typing import Optional
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
-from pt_pipelines.readers.tags import TagError, detect_scheme, parse_tag, tags_to_spans
+from pt_pipelines.readers.tags import TagError, analyse_scheme, parse_tag, tags_to_spans
 from pt_pipelines.textio import CorpusError, ReadOptions, blocks, check_label
 
 DOCSTART = "-DOCSTART-"
@@ -63,6 +63,10 @@ def read_sentences(path: Path | str, options: ReadOptions) -> Iterator[TaggedSen
                         f"expected a token and a tag, found {len(cols)} column",
                         "write 'token TAG' (more columns are allowed; the tag is the last)",
                     )
+                if not cols[0].strip():
+                    raise CorpusError(
+                        path, lineno, "empty token", "write the token in the first column (or remove the line)"
+                    )
                 if n_columns is None:
                     n_columns = len(cols)
                 elif len(cols) != n_columns:
@@ -73,7 +77,7 @@ def read_sentences(path: Path | str, options: ReadOptions) -> Iterator[TaggedSen
                         "give every token line the same columns (a token with a space inside needs tabs)",
                     )
                 try:
-                    parse_tag(cols[-1])
+                    parse_tag(cols[-1], bare=True)
                 except TagError as e:
                     raise CorpusError(path, lineno, e.problem, e.fix) from None
         except CorpusError as e:
@@ -107,7 +111,14 @@ def read_docs(path: Path | str, vocab: Vocab, options: Optional[ReadOptions] = N
     sentences = list(read_sentences(path, opts))
     scheme = opts.tag_scheme
     if scheme == "auto":
-        scheme = detect_scheme(tag for s in sentences for tag in s.tags)
+        scheme, strays = analyse_scheme([s.tags for s in sentences], opts.repair_tags)
+        opts.detected_schemes[str(path)] = scheme
+        bad: dict[int, CorpusError] = {}
+        for s_index, t_index, problem, fix in strays:
+            bad.setdefault(s_index, CorpusError(path, sentences[s_index].lines[t_index], problem, fix))
+        for s_index, error in sorted(bad.items()):
+            opts.on_error(error, sentences[s_index].raw)
+        sentences = [s for k, s in enumerate(sentences) if k not in bad]
     by_docstart = any(s.newdoc for s in sentences)
     group: list[tuple[TaggedSentence, list[tuple[int, int, str]]]] = []
     for sent in sentences:

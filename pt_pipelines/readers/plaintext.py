@@ -15,7 +15,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from pt_pipelines.readers.span_json import segment
-from pt_pipelines.textio import CorpusError, ReadOptions, blocks, read_lines
+from pt_pipelines.textio import CorpusError, ReadOptions, blocks, check_length, read_lines
 
 UNITS = ("auto", "line", "block")
 
@@ -45,8 +45,13 @@ def read_docs(path: Path | str, nlp: Language, options: Optional[ReadOptions] = 
     """Yield one unannotated Doc per document of a text file."""
     opts = options or ReadOptions()
     found = 0
-    for _lineno, text in iter_texts(path, opts.text_unit):
+    for lineno, text in iter_texts(path, opts.text_unit):
         found += 1
+        try:
+            check_length(nlp, text, path, lineno)
+        except CorpusError as e:
+            opts.on_error(e, text)
+            continue
         yield segment(nlp.make_doc(text), opts)
     if found == 0:
         raise CorpusError(

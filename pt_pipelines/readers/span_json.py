@@ -22,43 +22,94 @@ from typing import Any, Optional
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from pt_pipelines.textio import CorpusError, ReadOptions, Where, check_label, context, read_lines, read_text
+from pt_pipelines.textio import (
+    CorpusError,
+    ReadOptions,
+    Where,
+    check_label,
+    check_length,
+    context,
+    read_lines,
+    read_text,
+)
 
 Spans = list[tuple[int, int, str, Optional[str]]]  # start, end, label, the text the record says it covers
 
 
 def iter_records(path: Path | str, options: ReadOptions) -> Iterator[tuple[Where, str, Any]]:
-    """Yield (location, raw text, parsed record); JSON syntax errors in JSONL lines go to on_error."""
+    """Yield (location, raw text, parsed record); JSON syntax errors in JSONL lines go to on_error.
+
+    A .jsonl file is read line by line, a .json file as one JSON value; a file with another name (or none)
+    as one value when it parses as one, else line by line."""
     path = Path(path)
-    if path.suffix.lower() == ".jsonl":
-        for lineno, line in read_lines(path):
-            if not line.strip():
-                continue
-            try:
-                yield lineno, line, json.loads(line)
-            except json.JSONDecodeError as e:
-                options.on_error(
-                    CorpusError(
-                        path, lineno, f"invalid JSON: {e.msg} at column {e.colno}", "write one JSON object per line"
-                    ),
-                    line,
-                )
-        return
-    text = read_text(path)
-    if not text.strip():
-        raise CorpusError(path, 1, "the file is empty", "export the annotations again")
+    suffix = path.suffix.lower()
+    if suffix != ".jsonl":
+        text = read_text(path)
+        if not text.strip():
+            raise CorpusError(path, 1, "the file is empty", "export the annotations again")
+        try:
+            data = _loads(text)
+        except json.JSONDecodeError as e:
+            if suffix == ".json" or e.msg != "Extra data":
+                raise CorpusError(
+                    path,
+                    e.lineno,
+                    f"invalid JSON: {e.msg} at column {e.colno}",
+                    "fix the JSON syntax (or use .jsonl for one record per line)",
+                ) from None
+            data = None  # several JSON values: JSON lines
+        except CorpusError as e:
+            raise CorpusError(path, 1, e.problem, e.fix) from None
+        if data is not None or suffix == ".json":
+            records = data if isinstance(data, list) and not _is_v2_tuple(data) else [data]
+            for i, record in enumerate(records, start=1):
+                try:
+                    _check_value(record)
+                except CorpusError as e:
+                    # ASCII escapes keep the record writable to the UTF-8 reject file
+                    options.on_error(CorpusError(path, f"record {i}", e.problem, e.fix), json.dumps(record))
+                    continue
+                yield f"record {i}", json.dumps(record, ensure_ascii=False), record
+            return
+    for lineno, line in read_lines(path):
+        if not line.strip():
+            continue
+        try:
+            record = _loads(line)
+            _check_value(record)
+        except json.JSONDecodeError as e:
+            error = CorpusError(path, lineno, f"invalid JSON: {e.msg} at column {e.colno}", "write one JSON object per line")
+        except CorpusError as e:
+            error = CorpusError(path, lineno, e.problem, e.fix)
+        else:
+            yield lineno, line, record
+            continue
+        options.on_error(error, line)
+
+
+def _loads(text: str) -> Any:
+    """json.loads, with nesting deeper than Python's recursion limit as a CorpusError (located by the caller)."""
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
+        return json.loads(text)
+    except RecursionError:
+        raise CorpusError("", 0, "JSON nested too deeply", "records are objects with a text and a list of spans") from None
+
+
+def _check_value(value: Any) -> None:
+    """Raise a CorpusError (located by the caller) for what json accepts and a corpus cannot hold: lone
+    surrogate escapes ("\\ud800"), which no UTF-8 file can store, and nesting too deep to write back."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except RecursionError:
+        raise CorpusError("", 0, "JSON nested too deeply", "records are objects with a text and a list of spans") from None
+    except UnicodeEncodeError as e:
+        code = ord(e.object[e.start])
         raise CorpusError(
-            path,
-            e.lineno,
-            f"invalid JSON: {e.msg} at column {e.colno}",
-            "fix the JSON syntax (or use .jsonl for one record per line)",
+            "",
+            0,
+            f"lone surrogate \\u{code:04x} (half of a UTF-16 pair, escaped in the JSON)",
+            "fix the export: text must be valid Unicode",
         ) from None
-    records = data if isinstance(data, list) and not _is_v2_tuple(data) else [data]
-    for i, record in enumerate(records, start=1):
-        yield f"record {i}", json.dumps(record, ensure_ascii=False), record
 
 
 def _is_v2_tuple(value: Any) -> bool:
@@ -78,59 +129,108 @@ def _offsets(item: Any) -> tuple[Any, Any, Any, Optional[str]]:
     return None, None, None, None
 
 
+def _list(record: dict, key: str, default: Any = ()) -> list:
+    """record[key] as a list (default when absent); another JSON type is a ValueError naming the key."""
+    value = record.get(key, default)
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f"{key!r} must be a list, found {_json_type(value)}")
+    return list(value)
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
+
+
+def _label_studio(record: dict) -> tuple[Any, list]:
+    """(text, raw spans) of a Label Studio task: the first annotation that was not cancelled."""
+    data = record.get("data", {})
+    if not isinstance(data, dict):
+        raise ValueError(f"'data' must be an object, found {_json_type(data)}")
+    text = data.get("text")
+    if text is None:
+        text = next((v for v in data.values() if isinstance(v, str)), None)
+    key = "annotations" if "annotations" in record else "completions"
+    annotations = _list(record, key)
+    for i, annotation in enumerate(annotations, start=1):
+        if not isinstance(annotation, dict):
+            raise ValueError(f"annotation {i} must be an object, found {_json_type(annotation)}")
+    kept = [a for a in annotations if not a.get("was_cancelled")]
+    results = _list(kept[0], "result") if kept else []
+    raw = []
+    for i, result in enumerate(results, start=1):
+        if not isinstance(result, dict):
+            raise ValueError(f"Label Studio result item {i} must be an object, found {_json_type(result)}")
+        if result.get("type") == "relation":
+            continue  # relations link regions; they mark no text
+        if "value" not in result:
+            # an entity whose region was lost in the export: dropping it would train its text as "no entity"
+            raise ValueError(f"Label Studio result {i} has no 'value' (the labelled region)")
+        value = result["value"]
+        if not isinstance(value, dict):
+            raise ValueError(f"the 'value' of Label Studio result {i} must be an object, found {_json_type(value)}")
+        if "start" in value or "end" in value or "labels" in value:
+            raw.append(_offsets(value))
+    return text, raw
+
+
+def _prodigy(record: dict) -> tuple[Any, list, list[tuple[str, bool]]]:
+    """(text, raw spans, tokens) of a Prodigy task; spans may be given by token ids."""
+    toks = _list(record, "tokens")
+    tokens = []
+    for i, t in enumerate(toks, start=1):
+        if not isinstance(t, dict) or not isinstance(t.get("text"), str):
+            raise ValueError(f"token {i} has no 'text' (a string)")
+        tokens.append((t["text"], bool(t.get("ws", True))))
+    raw = []
+    for s in _list(record, "spans"):
+        if isinstance(s, dict) and "token_start" in s and "token_end" in s:
+            try:
+                start, end = toks[s["token_start"]]["start"], toks[s["token_end"]]["end"]
+            except (IndexError, KeyError, TypeError):
+                raise ValueError(
+                    f"span token ids {s.get('token_start')}-{s.get('token_end')} are not tokens of the record"
+                ) from None
+            raw.append((start, end, s.get("label"), s.get("text")))
+        else:
+            raw.append(_offsets(s))
+    return record.get("text"), raw, tokens
+
+
 def parse_record(record: Any) -> tuple[str, Spans, Optional[list[tuple[str, bool]]], bool]:
     """(text, spans, tokens or None, keep) for a record of any supported flavour; raises ValueError."""
     tokens = None
     keep = True
     if _is_v2_tuple(record):
-        text, items = record[0], record[1].get("entities", [])
+        text, items = record[0], _list(record[1], "entities")
         raw = [_offsets(x) for x in items]
     elif not isinstance(record, dict):
-        raise ValueError(f"a record must be a JSON object, found {type(record).__name__}")
+        raise ValueError(f"a record must be a JSON object, found {_json_type(record)}")
     elif "doc_text" in record:
-        text, raw = record["doc_text"], [_offsets(x) for x in record.get("entities", [])]
+        text, raw = record["doc_text"], [_offsets(x) for x in _list(record, "entities")]
     elif "annotations" in record or "completions" in record:
-        data = record.get("data", {})
-        text = data.get("text") if isinstance(data, dict) else None
-        if text is None and isinstance(data, dict):
-            text = next((v for v in data.values() if isinstance(v, str)), None)
-        annotations = [
-            a for a in record.get("annotations", record.get("completions", [])) if not a.get("was_cancelled")
-        ]
-        results = annotations[0].get("result", []) if annotations else []
-        raw = [
-            _offsets(r.get("value", {})) for r in results if isinstance(r.get("value"), dict) and "start" in r["value"]
-        ]
+        text, raw = _label_studio(record)
     elif "tokens" in record and "spans" in record:
-        text = record.get("text")
         keep = record.get("answer", "accept") == "accept"
-        toks = record["tokens"]
-        tokens = [(t["text"], bool(t.get("ws", True))) for t in toks]
-        raw = []
-        for s in record["spans"]:
-            if "token_start" in s and "token_end" in s:
-                try:
-                    start, end = toks[s["token_start"]]["start"], toks[s["token_end"]]["end"]
-                except (IndexError, KeyError, TypeError):
-                    raise ValueError(
-                        f"span token ids {s.get('token_start')}-{s.get('token_end')} are not tokens of the record"
-                    ) from None
-                raw.append((start, end, s.get("label"), s.get("text")))
-            else:
-                raw.append(_offsets(s))
+        text, raw, tokens = _prodigy(record)
     elif "text" in record:
         text = record["text"]
-        items = next((record[k] for k in ("spans", "entities", "label", "labels") if k in record), [])
-        raw = [_offsets(x) for x in items]
+        key = next((k for k in ("spans", "entities", "label", "labels") if k in record), None)
+        raw = [_offsets(x) for x in (_list(record, key) if key else [])]
     else:
         raise ValueError(f"no text field among the keys {sorted(record)}")
     if not isinstance(text, str):
         raise ValueError("the record has no text (a string)")
     spans: Spans = []
     for start, end, label, covered in raw:
-        if not isinstance(start, int) or not isinstance(end, int) or not isinstance(label, str) or not label:
+        if (
+            type(start) is not int  # bool is an int to Python, not an offset
+            or type(end) is not int
+            or not isinstance(label, str)
+            or not label
+        ):
             raise ValueError(f"span {[start, end, label]} needs integer start and end and a label")
-        spans.append((start, end, label, covered))
+        spans.append((start, end, label, covered if isinstance(covered, str) else None))
     return text, spans, tokens, keep
 
 
@@ -195,6 +295,8 @@ def record_to_doc(
     options: ReadOptions,
 ) -> Doc:
     """Tokenize (or take the record's tokens) and align the character spans to tokens."""
+    if tokens is None:
+        check_length(nlp, text, path, where)
     if tokens is not None:
         doc = Doc(nlp.vocab, words=[t for t, _ in tokens], spaces=[ws for _, ws in tokens])
         if doc.text != text:

@@ -10,7 +10,11 @@ from collections.abc import Iterable, Sequence
 
 SCHEMES = ("iob1", "iob2", "biluo", "io")
 TAG = re.compile(r"^(?:O|([BIELSU])-(\S+))$")
+# IO files often carry bare labels (`Maria PESSOA`); no hyphen, so that a typo such as X-PER stays malformed
+BARE = re.compile(r"^(?!O$)[^\W\d_][\w.:]*$")
 Span = tuple[int, int, str]
+# (sentence index, token index, problem, fix) of a tag that contradicts the rest of its file
+Stray = tuple[int, int, str, str]
 
 
 class TagError(ValueError):
@@ -21,30 +25,87 @@ class TagError(ValueError):
         super().__init__(f"{problem}: {fix}")
 
 
-def parse_tag(tag: str, index: int = 0) -> tuple[str, str]:
-    """Split a tag into (prefix, label); O is ("O", "")."""
+def parse_tag(tag: str, index: int = 0, bare: bool = False) -> tuple[str, str]:
+    """Split a tag into (prefix, label); O is ("O", ""); with `bare`, a bare label is ("I", label) as in IO."""
     m = TAG.match(tag)
+    if not m and bare and BARE.match(tag):
+        return "I", tag
     if not m:
         raise TagError(index, f"malformed entity tag {tag!r}", "use O or PREFIX-LABEL with PREFIX one of B I E L S U")
     return (m.group(1), m.group(2)) if m.group(1) else ("O", "")
 
 
+def is_tag(tag: str) -> bool:
+    """Whether `tag` is O, a prefixed tag or a bare label."""
+    return bool(TAG.match(tag) or BARE.match(tag))
+
+
+def analyse_scheme(sentences: Sequence[Sequence[str]], repair: bool = False) -> tuple[str, list[Stray]]:
+    """Guess the scheme of a whole file's tags (one list per sentence) and find the tags that contradict it.
+
+    Each scheme leaves evidence that the others cannot: BILUO tags (E/L/S/U) against entities that end on B-/I-;
+    an I- that opens an entity (IOB1, IO) against a B- that opens one after O (IOB2); bare labels against
+    prefixed tags. The majority decides, so that one stray tag is reported at its line instead of silently
+    switching how the whole file is read. Tags that are not tags at all are left to the decoder."""
+    bare: list[tuple[int, int]] = []
+    prefixed: list[tuple[int, int]] = []
+    biluo: list[tuple[int, int]] = []
+    iob_ends: list[tuple[int, int]] = []
+    i_opens: list[tuple[int, int]] = []
+    b_opens: list[tuple[int, int]] = []
+    for s, tags in enumerate(sentences):
+        parsed = []
+        for tag in tags:
+            m = TAG.match(tag)
+            if m:
+                parsed.append((m.group(1) or "O", m.group(2) or ""))
+            elif BARE.match(tag):
+                parsed.append(("bare", tag))
+            else:
+                parsed.append(("O", ""))
+        for t, (prefix, label) in enumerate(parsed):
+            prev = parsed[t - 1] if t else ("O", "")
+            nxt = parsed[t + 1] if t + 1 < len(parsed) else ("O", "")
+            if prefix == "bare":
+                bare.append((s, t))
+                continue
+            if prefix != "O":
+                prefixed.append((s, t))
+            if prefix in ("E", "L", "S", "U"):
+                biluo.append((s, t))
+            continues = prev[0] in ("B", "I") and prev[1] == label
+            if prefix in ("B", "I") and not (nxt[0] in ("I", "L", "E") and nxt[1] == label):
+                iob_ends.append((s, t))
+            if prefix == "I" and not continues:
+                i_opens.append((s, t))
+            if prefix == "B" and not continues:
+                b_opens.append((s, t))
+
+    def stray(positions: list[tuple[int, int]], problem: str, fix: str) -> list[Stray]:
+        return [(s, t, problem.format(tag=sentences[s][t]), fix) for s, t in positions]
+
+    fix = "fix the tag, or pass --vars.tag_scheme to say how the file is tagged"
+    if bare and len(bare) >= len(prefixed):
+        return "io", []  # prefixed tags read as IO too: I-X and B-X both mark X
+    strays = stray(bare, "bare label {tag!r} among prefixed tags", fix)
+    if biluo and len(biluo) > len(iob_ends):
+        if repair:
+            return "biluo", strays
+        return "biluo", strays + stray(iob_ends, "{tag} ends an entity in a BILUO file (which ends them with L-/U-)", fix)
+    strays += stray(biluo, "{tag} is a BILUO tag in a file of IOB tags", fix)
+    if "B" not in _prefixes(sentences):
+        return "io", strays
+    # an I- that opens an entity in a mostly IOB2 file is left to the IOB2 decoder, which reports it at its line
+    return ("iob1" if len(i_opens) >= len(b_opens) else "iob2"), strays
+
+
+def _prefixes(sentences: Sequence[Sequence[str]]) -> set[str]:
+    return {m.group(1) for tags in sentences for tag in tags if (m := TAG.match(tag)) and m.group(1)}
+
+
 def detect_scheme(tags: Iterable[str]) -> str:
     """Guess the scheme of a tag sequence (a whole file's tags, for a reliable guess)."""
-    prev_prefix, prev_label = "O", ""
-    prefixes: set[str] = set()
-    i_opens = False
-    for i, tag in enumerate(tags):
-        prefix, label = parse_tag(tag, i)
-        prefixes.add(prefix)
-        if prefix == "I" and (prev_prefix == "O" or prev_label != label):
-            i_opens = True
-        prev_prefix, prev_label = prefix, label
-    if prefixes & {"E", "L", "S", "U"}:
-        return "biluo"
-    if "B" not in prefixes:
-        return "io"
-    return "iob1" if i_opens else "iob2"
+    return analyse_scheme([list(tags)])[0]
 
 
 def tags_to_spans(tags: Sequence[str], scheme: str, repair: bool = False) -> list[Span]:
@@ -61,7 +122,7 @@ def tags_to_spans(tags: Sequence[str], scheme: str, repair: bool = False) -> lis
         start, label = -1, ""
 
     for i, tag in enumerate(tags):
-        prefix, lab = parse_tag(tag, i)
+        prefix, lab = parse_tag(tag, i, bare=scheme == "io")
         if scheme == "biluo":
             prefix = {"E": "L", "S": "U"}.get(prefix, prefix)
             if prefix in ("I", "L") and (start < 0 or lab != label):
