@@ -6,7 +6,7 @@ import shutil
 import subprocess
 import sys
 
-from conftest import ROOT
+from conftest import GENERATED, ROOT
 from scripts.check_outputs import missing_outputs
 from scripts.clean import generated_outputs
 
@@ -26,7 +26,7 @@ def test_missing_and_empty_outputs_are_reported(tmp_path):
 def test_clean_removes_outputs_never_assets(tmp_path):
     project = tmp_path / "p"
     shutil.copytree(
-        ROOT, project, ignore=shutil.ignore_patterns("corpus", "training", "metrics", ".git", "*.lock", "config.cfg")
+        ROOT, project, ignore=shutil.ignore_patterns(*GENERATED, "*.lock")
     )
     for rel in ("corpus/train.spacy", "metrics/scores.json", "training/model-best/meta.json"):
         (project / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -47,7 +47,7 @@ def test_clean_removes_outputs_never_assets(tmp_path):
 def test_clean_removes_links_never_what_they_point_to(tmp_path):
     project = tmp_path / "p"
     shutil.copytree(
-        ROOT, project, ignore=shutil.ignore_patterns("corpus", "training", "metrics", ".git", "*.lock", "config.cfg")
+        ROOT, project, ignore=shutil.ignore_patterns(*GENERATED, "*.lock")
     )
     data = project / "data"
     (data / "model").mkdir(parents=True)

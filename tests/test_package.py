@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import zipfile
 
+import pytest
 import spacy
 
 from conftest import ROOT
 from scripts.package import package
 
 
+@pytest.mark.slow  # builds a wheel: ten seconds
 def test_the_wheel_requires_spacy(tmp_path):
     nlp = spacy.blank("pt")
     nlp.add_pipe("sentencizer")

@@ -144,10 +144,13 @@ def test_sequential_backend_trains_the_same_trials(sample_run, tmp_path):
         ({"training.optimizer": {"choice": [1, 2]}}, "is a section, not a value"),
     ],
 )
-def test_bad_search_space_names_the_key(sample_run, tmp_path, space, message):
+def test_bad_search_space_names_the_key(tmp_path, space, message):
     path = tmp_path / "bad.yml"
     srsly.write_yaml(path, {"space": space})
-    corpus = sample_run.path / "corpus"
+    corpus = tmp_path / "corpus"  # never read: the space is checked first
+    corpus.mkdir()
+    for split in ("train", "dev"):
+        (corpus / f"{split}.spacy").write_bytes(b"")
     result = python(
         "-m", "scripts.sweep", "configs/base_config.cfg", "--space", path, "--train", corpus / "train.spacy",
         "--dev", corpus / "dev.spacy", "--best", tmp_path / "best.cfg", check=False, cwd=ROOT,
