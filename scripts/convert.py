@@ -18,6 +18,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterable
+from enum import Enum
 from pathlib import Path
 from typing import Optional
 
@@ -363,23 +364,44 @@ def write_corpus(*, output_dir: Path, docs: dict[str, list], stats: dict, reject
             remove_path(scratch)
 
 
+# The choices of the command line, checked by typer (an unknown value lists the valid ones)
+Format = Enum("Format", {name: name for name in ("auto", *FORMATS)}, type=str)
+TagScheme = Enum("TagScheme", {name: name for name in ("auto", *SCHEMES)}, type=str)
+AlignmentMode = Enum("AlignmentMode", {name: name for name in ("strict", "split", "contract", "expand")}, type=str)
+TextUnit = Enum("TextUnit", {name: name for name in ("auto", "line", "block")}, type=str)
+
+
+class Switch(str, Enum):
+    """A yes/no option given a value (--skip-bad=false), as project.yml passes its boolean vars."""
+
+    true = "true"
+    false = "false"
+
+    def __bool__(self) -> bool:
+        return self is Switch.true
+
+
 def main(
     train: Path = typer.Option(..., help="Train file, or folder with train/dev/test files"),
     dev: Optional[Path] = typer.Option(None, help="Dev file; default: from the train input"),
     test: Optional[Path] = typer.Option(None, help="Test file; default: from the train input"),
     output_dir: Path = typer.Option(Path("corpus"), help="Where the .spacy files, stats.json and rejects.jsonl go"),
-    fmt: str = typer.Option("auto", "--format", help=f"auto, {', '.join(FORMATS)}"),
+    fmt: Format = typer.Option("auto", "--format", help="auto (by extension, then content) or a format"),
     lang: str = typer.Option("pt", help="Language code of the tokenizer"),
     seed: int = typer.Option(0, help="Seed of the document split"),
     dev_ratio: float = typer.Option(0.1, help="Share of documents split off for dev"),
     test_ratio: float = typer.Option(0.1, help="Share of documents split off for test"),
     n_sents: int = typer.Option(10, min=1, help="Sentences per document when the file marks no documents"),
-    tag_scheme: str = typer.Option("auto", help=f"Entity tags: auto, {', '.join(SCHEMES)}"),
-    repair_tags: str = typer.Option("false", help="true: read an IOB2 I- tag that opens an entity as IOB1 does"),
-    alignment_mode: str = typer.Option("strict", help="Char spans to tokens: strict, split, contract or expand"),
+    tag_scheme: TagScheme = typer.Option("auto", help="Entity tags: auto (detected per file) or a scheme"),
+    repair_tags: Switch = typer.Option(
+        Switch.false, help="true: read an IOB2 I- tag that opens an entity as IOB1 does"
+    ),
+    alignment_mode: AlignmentMode = typer.Option("strict", help="Char spans to tokens"),
     labels: str = typer.Option("", help="Comma-separated entity labels to accept (empty: any)"),
-    skip_bad: str = typer.Option("false", help="true: skip bad records (written to rejects.jsonl) instead of stopping"),
-    text_unit: str = typer.Option("auto", help="Plain text: line, block or auto"),
+    skip_bad: Switch = typer.Option(
+        Switch.false, help="true: skip bad records (written to rejects.jsonl) instead of stopping"
+    ),
+    text_unit: TextUnit = typer.Option("auto", help="Plain text: a document per line, per blank-line block, or auto"),
     sentencizer: str = typer.Option(
         "sentencizer", help="JSON/text sentence splitting: sentencizer, none, or a pipeline path"
     ),
@@ -390,20 +412,9 @@ def main(
 ) -> None:
     """Convert a raw corpus into train/dev/test .spacy files, stats.json and rejects.jsonl."""
     problems = []
-    flags = {}
-    for name, value in (("repair-tags", repair_tags), ("skip-bad", skip_bad)):
-        flags[name] = value.lower() in ("true", "1", "yes")
-        if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
-            problems.append(f"--{name} {value}: use true or false")
     for name, ratio in (("dev-ratio", dev_ratio), ("test-ratio", test_ratio)):
         if not 0 < ratio < 0.5:
             problems.append(f"--{name} {ratio}: must be between 0 and 0.5")
-    if tag_scheme not in ("auto", *SCHEMES):
-        problems.append(f"--tag-scheme {tag_scheme}: use auto or one of {', '.join(SCHEMES)}")
-    if alignment_mode not in ("strict", "contract", "expand", "split"):
-        problems.append(f"--alignment-mode {alignment_mode}: use strict, split, contract or expand")
-    if text_unit not in ("auto", "line", "block"):
-        problems.append(f"--text-unit {text_unit}: use auto, line or block")
     try:
         spacy.util.get_lang_class(lang)
     except (ImportError, ValueError):
@@ -422,10 +433,10 @@ def main(
     options = ReadOptions(
         n_sents=n_sents,
         merge_multiword=not split_multiword,
-        tag_scheme=tag_scheme,
-        repair_tags=flags["repair-tags"],
-        alignment_mode=alignment_mode,
-        text_unit=text_unit,
+        tag_scheme=tag_scheme.value,
+        repair_tags=bool(repair_tags),
+        alignment_mode=alignment_mode.value,
+        text_unit=text_unit.value,
         labels=frozenset(x.strip() for x in labels.split(",") if x.strip()) or None,
     )
     try:
@@ -434,19 +445,24 @@ def main(
             dev or train,
             test or train,
             output_dir,
-            fmt,
+            fmt.value,
             lang,
             seed,
             dev_ratio,
             test_ratio,
             options,
-            flags["skip-bad"],
+            bool(skip_bad),
             sentencizer,
             extra_train,
         )
     except (CorpusError, LockHeld) as e:
         typer.echo(f"✘ {e}", err=True)
         raise typer.Exit(1) from None
+    print_stats(stats, output_dir)
+
+
+def print_stats(stats: dict, output_dir: Path) -> None:
+    """The split table, then the warnings a user must see: skipped records, leakage, token prefixes."""
     rows = [
         [
             split,
