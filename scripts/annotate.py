@@ -168,6 +168,7 @@ def _annotate_locked(
     model, input_path, output: Path, rejects: Path, fmt: str, to_jsonl: bool, is_uri: bool, batch_size: int,
     n_process: int, overwrite: bool, interactive: bool, backend: str, max_actors: int, ray_cpus: int,
 ) -> dict[str, int]:  # fmt: skip
+    # long: resume, read, annotate and write are one streaming loop that must stay in step
     state_path = state_file(output)
     state = {
         "tool": "annotate",
@@ -275,6 +276,7 @@ def main(
     ray_cpus: int = typer.Option(2, min=1, help="ray: CPUs of the local Ray (ignored with RAY_ADDRESS)"),
 ) -> None:
     """Annotate documents; rerun the same command to resume an interrupted run."""
+    # long: one line per typer option, then the error messages
     if fmt not in INPUT_FORMATS:
         typer.echo(f"✘ --format {fmt}: use one of {', '.join(INPUT_FORMATS)}", err=True)
         raise typer.Exit(2)

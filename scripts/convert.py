@@ -268,6 +268,7 @@ def convert(
 
     extra_train adds more annotated files to the training split only, after dev and test are settled, so
     none of it can reach an evaluation split."""
+    # long: read, split, add extra training data and write: the steps share the documents read
     started = time.perf_counter()
     sources = resolve_sources(train, dev, test)
     extra_files = extra_train_files(extra_train, train)
@@ -411,6 +412,7 @@ def main(
     ),
 ) -> None:
     """Convert a raw corpus into train/dev/test .spacy files, stats.json and rejects.jsonl."""
+    # long: one line per typer option and option check
     problems = []
     for name, ratio in (("dev-ratio", dev_ratio), ("test-ratio", test_ratio)):
         if not 0 < ratio < 0.5:

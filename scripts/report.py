@@ -226,6 +226,7 @@ def build(
     interactive: bool = False,
 ) -> dict:
     """Compute everything, write report.html, report.md, report/*.png and history.json; return the sections."""
+    # long: the report's sections one after another, each a few lines
     started = time.perf_counter()
     nlp = spacy.load(model)
     gold = list(DocBin().from_disk(test).get_docs(nlp.vocab))

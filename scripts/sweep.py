@@ -237,6 +237,7 @@ def sweep(
     eval_frequency: Optional[int] = None,
 ) -> dict[str, Any]:
     """Run the sweep; write the best config and metrics/sweep.json; return what was written there."""
+    # long: mostly the result record, one field per line
     spec = sweep_spec(sweep_path, num_samples, max_steps, eval_frequency)
     filled = filled_config(base_config)
     check_keys(filled, base_config, list(spec["space"]), sweep_path)

@@ -184,6 +184,7 @@ def _train_locked(
     vectors_dir: Path | None,
     transformer: str | None,
 ) -> list[Path]:
+    # long: mostly the training summary, one field per line
     started = time.perf_counter()
     check_corpus([train_path, dev_path])
     overrides: dict[str, Any] = {"paths.train": str(train_path), "paths.dev": str(dev_path)}

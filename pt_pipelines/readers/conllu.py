@@ -126,6 +126,7 @@ def read_conllu(path: Path | str, on_error: OnError = raise_error) -> Iterator[S
 
 
 def _add_line(sent: Sentence, path: Path, lineno: int, line: str) -> None:
+    # long: one check per CoNLL-U column, each with its own located message
     cols = line.split("\t")
     if len(cols) != N_COLUMNS:
         hint = " (the columns look space-separated)" if len(cols) == 1 and len(line.split()) >= N_COLUMNS else ""
@@ -412,6 +413,7 @@ def sentences_to_doc(
 
     `entities` holds each sentence's entities in word indices; None leaves NER missing.
     """
+    # long: the Doc's layers are built together in one pass over the merged tokens
     words, spaces, tags, pos, morphs, lemmas, heads, deps = ([] for _ in range(8))
     sent_starts: list[bool] = []
     ents: list[tuple[int, int, str]] = []
