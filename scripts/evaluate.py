@@ -157,7 +157,14 @@ def main(
         if run_name:
             data["run_name"] = run_name
         if train.get("raw_text"):
-            data["raw_text"] = {k: train["raw_text"].get(k) for k in ("md5", "words", "held_out")}
+            raw = train["raw_text"]
+            data["raw_text"] = {
+                "md5": raw.get("md5"),
+                "words": raw.get("words"),
+                "held_out": raw.get("held_out"),
+                # by file name and md5: where the files lay on the training machine means nothing elsewhere
+                "inputs": {Path(i["path"]).name: i["md5"] for i in raw.get("inputs") or []},
+            }
         if base_config:
             steps = train.get("max_steps")
             data["config"] = f"{base_config}, max_steps {steps}" if steps else base_config
