@@ -79,6 +79,8 @@ def test_sweep_command_runs_two_trials_on_ray_and_writes_the_best_config(sample_
     tiny_sweep(project / "configs/tiny.yml")
     ran = run_all(project, {"vars.sweep_space": "configs/tiny.yml"}, workflow="sweep")
     assert ran == ["sweep"]
+    # unchanged inputs: the sweep does not run again
+    assert run_all(project, {"vars.sweep_space": "configs/tiny.yml"}, workflow="sweep") == []
     result = json.loads((project / "metrics/sweep.json").read_text())
     assert result["backend"] == "ray" and len(result["trials"]) == 2
     for trial in result["trials"]:
@@ -101,8 +103,6 @@ def test_sweep_command_runs_two_trials_on_ray_and_writes_the_best_config(sample_
         assert node == value
     ran = run_all(project, {"vars.base_config": "configs/best.cfg", "vars.max_steps": 20}, workflow="all")
     assert ran[:4] == ["fill-config", "init-weights", "init-vectors", "train"]
-    # unchanged inputs: the sweep does not run again
-    assert run_all(project, {"vars.sweep_space": "configs/tiny.yml"}, workflow="sweep") == []
 
 
 @needs_ray
