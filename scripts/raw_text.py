@@ -99,7 +99,12 @@ def write_raw_text(inputs: list[Path], output: Path, lang: str = "pt", exclude: 
         if not seen and not held_out.removed:
             raise CorpusError(inputs[0], "all records", "no text found", "point --vars.raw_text at files with text")
     summary = {
-        "inputs": [{"path": file.as_posix(), "md5": checksum(file)} for file in files],
+        # the md5 of raw text files; a .spacy file's md5 also covers its annotation, which raw text does not use,
+        # so that re-annotating the corpus leaves this summary, and init-weights after it, unchanged
+        "inputs": [
+            {"path": file.as_posix(), "md5": None if file.suffix.lower() == ".spacy" else checksum(file)}
+            for file in files
+        ],
         "texts": len(seen),
         "words": words,
         "md5": checksum(output),
