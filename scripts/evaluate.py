@@ -129,6 +129,7 @@ def main(
     run_name: str = typer.Option("", help="The run's name (vars.run_name), named in the record"),
 ) -> None:
     """Evaluate on the test split, print spaCy's score tables and write the JSON."""
+    # long: one line per typer option, then the record's fields one by one
     if record is not None:
         try:  # before evaluating: the refusal costs nothing then
             check_record_owner(record=record, corpus=corpus, train_input=train_input)
