@@ -231,6 +231,7 @@ def test_ray_annotate_writes_what_local_annotate_writes_record_by_record(sample_
 
 
 @needs_ray
+@pytest.mark.slow  # trains the sample
 def test_ray_annotate_refuses_spacy_files_and_uris_without_ray_backend(sample_run, tmp_path):
     model = sample_run.path / "training/model-best"
     src = tmp_path / "in.txt"
