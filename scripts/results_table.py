@@ -3,6 +3,10 @@
 Rows for this project's pipelines come only from those files, written by the evaluate step, and sit next
 to published anchors with their sources. Every row says the split it was measured on: spaCy's own
 pt_core_news_* figures are dev scores (Bosque r2.8 dev), the papers' are test scores.
+
+metrics/levers.yml pairs records into levers (a run and the same config without the lever) and names the
+runs that differ only by seed; the page then shows each lever's delta next to the seed noise, and words/s
+from a benchmark record where one measured both pipelines side by side.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Any, Optional
 
+import srsly
 import typer
 
 from pt_pipelines.files import write_text
@@ -93,12 +98,14 @@ CORPUS_ORDER = ["bosque", "bosque-r2.8", "harem-selective", "harem-total", "lene
 
 
 def load_records(metrics: Path) -> list[dict[str, Any]]:
-    """Results records in metrics/ (files with corpus and pipeline), the shipped sample's left out."""
+    """Results records in metrics/ (files with corpus and pipeline), the shipped sample's left out.
+
+    Each keeps its file name (without .json) under "file", by which metrics/levers.yml names it."""
     records = []
     for path in sorted(metrics.glob("*-*.json")):
         data = json.loads(path.read_text(encoding="utf8"))
         if isinstance(data, dict) and {"corpus", "pipeline", "scores"} <= set(data) and data["corpus"] != "sample":
-            records.append(data)
+            records.append({**data, "file": path.stem})
     return records
 
 
@@ -139,6 +146,75 @@ def render(records: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+class LeversError(ValueError):
+    """metrics/levers.yml names a record or benchmark entry that is not there, or is malformed."""
+
+
+def _lookup(by_file: dict[str, dict[str, Any]], name: Any, where: str) -> dict[str, Any]:
+    if not isinstance(name, str) or name not in by_file:
+        raise LeversError(f"{where}: no results record metrics/{name}.json")
+    return by_file[name]
+
+
+def _speed_cell(metrics: Path, speed: Any, where: str) -> str:
+    """'run vs baseline words/s (ratio)' from a benchmark_speed record naming both pipelines."""
+    if not speed:
+        return ""
+    if not isinstance(speed, dict) or not {"benchmark", "run", "baseline"} <= set(speed):
+        raise LeversError(f"{where}: speed needs benchmark (a file in metrics/), run and baseline (its pipeline names)")
+    path = metrics / str(speed["benchmark"])
+    try:
+        pipelines = json.loads(path.read_text(encoding="utf8"))["pipelines"]
+        run, base = (pipelines[speed[key]]["words_per_s"] for key in ("run", "baseline"))
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise LeversError(f"{where}: {path} has no words_per_s for {speed['run']!r} and {speed['baseline']!r} ({err})") from None
+    return f"{run:,.0f} vs {base:,.0f} ({run / base:.2f}x)"
+
+
+def render_levers(records: list[dict[str, Any]], spec: dict[str, Any], metrics: Path) -> str:
+    """Two tables: each lever's change in points against its baseline run, and the spread over seeds."""
+    by_file = {r["file"]: r for r in records}
+    head = ["lever", "corpus", "split", "run", "baseline", *(f"Δ {name}" for _, name in COLUMNS), "words/s, run vs baseline"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for i, lever in enumerate(spec.get("levers") or []):
+        where = f"metrics/levers.yml, levers[{i}]"
+        if not isinstance(lever, dict) or not {"lever", "run", "baseline"} <= set(lever):
+            raise LeversError(f"{where}: each lever needs lever (what it is), run and baseline (record names)")
+        run, base = (_lookup(by_file, lever[key], where) for key in ("run", "baseline"))
+        if (run["corpus"], run.get("split")) != (base["corpus"], base.get("split")):
+            raise LeversError(f"{where}: {lever['run']} and {lever['baseline']} are not on the same corpus and split")
+        deltas = [
+            f"{round(100 * (run['scores'][k] - base['scores'][k]), 2) + 0.0:+.2f}" if k in run["scores"] and k in base["scores"] else ""
+            for k, _ in COLUMNS
+        ]
+        cells = [lever["lever"], run["corpus"], run.get("split", "test"), run["pipeline"], base["pipeline"], *deltas]
+        lines.append("| " + " | ".join(cells) + f" | {_speed_cell(metrics, lever.get('speed'), where)} |")
+    noise = ["| corpus | split | runs (seeds) | " + " | ".join(f"{name} range" for _, name in COLUMNS) + " |"]
+    noise.append("|" + "---|" * (3 + len(COLUMNS)))
+    for i, group in enumerate(spec.get("seed_runs") or []):
+        where = f"metrics/levers.yml, seed_runs[{i}]"
+        runs = [_lookup(by_file, name, where) for name in (group if isinstance(group, list) else [None])]
+        seeds = ", ".join(f"{r['pipeline']} ({r.get('seed', '?')})" for r in runs)
+        spreads = []
+        for key, _ in COLUMNS:
+            values = [100 * r["scores"][key] for r in runs if key in r["scores"]]
+            spreads.append(f"{min(values):.2f}–{max(values):.2f} ({max(values) - min(values):.2f})" if values else "")
+        noise.append(f"| {runs[0]['corpus']} | {runs[0].get('split', 'test')} | {seeds} | " + " | ".join(spreads) + " |")
+    return "\n".join(lines) + "\n\n### Seed noise: the same run with other seeds\n\n" + "\n".join(noise)
+
+
+LEVERS_HEADER = """
+
+## What each lever buys
+
+From `metrics/levers.yml`: each row is a run and the run with the same config, data, seed and steps without the
+lever (points; positive is better), with the words/s of both pipelines measured side by side in one benchmark
+run where there is one (`scripts/benchmark_speed.py`, median of 5 passes). Read a delta against the seed noise
+below: differences inside the seed range are not a measured gain.
+
+"""
+
+
 HEADER = """# Results
 
 Generated by `spacy project run results-table` from the records in `metrics/` (one per evaluated run,
@@ -150,6 +226,22 @@ words/s is `nlp.pipe` on the evaluated text on the machine named (one pass, so a
 benchmarks.md for the careful one).
 
 """
+
+
+def render_page(metrics: Path) -> str:
+    """The results table, then the levers section when metrics/levers.yml exists."""
+    records = load_records(metrics)
+    text = render(records)
+    levers = metrics / "levers.yml"
+    if levers.exists():
+        try:
+            spec = srsly.read_yaml(levers)
+        except ValueError as err:
+            raise LeversError(f"{levers}: not valid YAML ({err})") from None
+        if not isinstance(spec, dict):
+            raise LeversError(f"{levers}: expected a mapping with levers and seed_runs")
+        text += LEVERS_HEADER + render_levers(records, spec, metrics)
+    return text
 
 
 def write_results(output: Path, table: str) -> bool:
@@ -166,7 +258,12 @@ def main(
     output: Path = typer.Option(Path("docs/results.md"), help="The results page to write"),
 ) -> None:
     """Write docs/results.md from the results records in metrics/."""
-    changed = write_results(output, render(load_records(metrics)))
+    try:
+        page = render_page(metrics)
+    except LeversError as err:
+        typer.echo(f"✘ {err}", err=True)
+        raise typer.Exit(1) from None
+    changed = write_results(output, page)
     typer.echo(f"✔ {output}: {'updated' if changed else 'already current'}")
 
 

@@ -6,7 +6,7 @@ import json
 
 from conftest import ROOT
 from scripts.evaluate import result_record
-from scripts.results_table import HEADER, load_records, render, write_results
+from scripts.results_table import HEADER, LeversError, load_records, render, render_levers, render_page, write_results
 
 SCORES = {
     "pos_acc": 0.9712,
@@ -50,4 +50,82 @@ def test_results_page_is_rewritten_only_when_it_changes(tmp_path):
 
 def test_results_page_is_current_with_the_committed_records():
     text = (ROOT / "docs" / "results.md").read_text(encoding="utf8")
-    assert text == HEADER + render(load_records(ROOT / "metrics")) + "\n", "run: spacy project run results-table"
+    assert text == HEADER + render_page(ROOT / "metrics") + "\n", "run: spacy project run results-table"
+
+
+def _records(folder, *runs):
+    """Write one record per (file, corpus, pipeline, seed, scores) into folder."""
+    for name, corpus, pipeline, seed, scores in runs:
+        rec = result_record(scores, corpus, pipeline, {"seconds": 60.0, "steps": 100, "seed": seed})
+        (folder / f"{name}.json").write_text(json.dumps(rec))
+
+
+def test_levers_show_deltas_speed_and_seed_noise(tmp_path):
+    _records(
+        tmp_path,
+        ("lener-ner", "lener", "ner", 0, {"ents_f": 0.8145}),
+        ("lener-ner-seed1", "lener", "ner-seed1", 1, {"ents_f": 0.8101}),
+        ("lener-ner-rawvectors", "lener", "ner-rawvectors", 0, {"ents_f": 0.8173}),
+    )
+    (tmp_path / "benchmark-speed-x.json").write_text(
+        json.dumps({"pipelines": {"vec": {"words_per_s": 7000.0}, "base": {"words_per_s": 14000.0}}})
+    )
+    (tmp_path / "levers.yml").write_text(
+        "levers:\n"
+        "  - {lever: raw-text vectors, run: lener-ner-rawvectors, baseline: lener-ner,\n"
+        "     speed: {benchmark: benchmark-speed-x.json, run: vec, baseline: base}}\n"
+        "seed_runs:\n  - [lener-ner, lener-ner-seed1]\n"
+    )
+    page = render_page(tmp_path)
+    lever_row = next(line for line in page.splitlines() if line.startswith("| raw-text vectors |"))
+    assert lever_row == "| raw-text vectors | lener | test | ner-rawvectors | ner |  |  |  |  |  | +0.28 | 7,000 vs 14,000 (0.50x) |"
+    assert "| lener | test | ner (0), ner-seed1 (1) |  |  |  |  |  | 81.01–81.45 (0.44) |" in page
+    assert page.startswith(render(load_records(tmp_path))), "the results table comes first, unchanged"
+
+
+def test_levers_refuse_what_they_cannot_compare(tmp_path):
+    _records(
+        tmp_path,
+        ("lener-ner", "lener", "ner", 0, {"ents_f": 0.81}),
+        ("harem-ner", "harem-selective", "ner", 0, {"ents_f": 0.56}),
+    )
+    records = load_records(tmp_path)
+    cases = [
+        ({"levers": [{"lever": "x", "run": "lener-ner", "baseline": "missing"}]}, "no results record metrics/missing.json"),
+        ({"levers": [{"lever": "x", "run": "lener-ner", "baseline": "harem-ner"}]}, "not on the same corpus and split"),
+        ({"levers": [{"run": "lener-ner"}]}, "each lever needs lever"),
+        ({"levers": [{"lever": "x", "run": "lener-ner", "baseline": "lener-ner", "speed": {"benchmark": "b.json"}}]}, "speed needs"),
+        (
+            {"levers": [{"lever": "x", "run": "lener-ner", "baseline": "lener-ner", "speed": {"benchmark": "nope.json", "run": "a", "baseline": "b"}}]},
+            "has no words_per_s",
+        ),
+        ({"seed_runs": ["lener-ner"]}, "seed_runs[0]"),
+    ]
+    for spec, message in cases:
+        try:
+            render_levers(records, spec, tmp_path)
+        except LeversError as err:
+            assert message in str(err) and "metrics/levers.yml" in str(err), (spec, err)
+        else:
+            raise AssertionError(f"accepted {spec}")
+
+
+def test_results_table_cli_reports_a_bad_levers_file_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    _records(tmp_path, ("lener-ner", "lener", "ner", 0, {"ents_f": 0.81}))
+    (tmp_path / "levers.yml").write_text("levers: [{lever: x, run: lener-ner, baseline: gone}\n")
+    out = tmp_path / "results.md"
+    proc = subprocess.run(
+        [sys.executable, "-m", "scripts.results_table", "--metrics", str(tmp_path), "--output", str(out)],
+        capture_output=True, text=True, cwd=ROOT,
+    )
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr and "levers.yml" in proc.stderr, proc.stderr
+    assert not out.exists()
+    (tmp_path / "levers.yml").write_text("levers: [{lever: x, run: lener-ner, baseline: gone}]\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "scripts.results_table", "--metrics", str(tmp_path), "--output", str(out)],
+        capture_output=True, text=True, cwd=ROOT,
+    )
+    assert proc.returncode == 1 and "no results record metrics/gone.json" in proc.stderr and not out.exists()
