@@ -73,6 +73,15 @@ def result_record(scores: dict[str, Any], corpus: str, pipeline: str, summary: d
     }
 
 
+def vectors_provenance(settings: dict[str, Any]) -> dict[str, Any]:
+    """The outside vectors (init-vectors' settings) as a record names them: a file or folder by its name and
+    md5, a package by name and version; where it lay on the training machine means nothing elsewhere."""
+    source = str(settings.get("source", ""))
+    named = source if settings.get("kind") == "package" else Path(source).name
+    keep = ("kind", "md5", "version", "prune", "truncate")
+    return {"source": named, **{k: settings[k] for k in keep if settings.get(k) is not None}}
+
+
 def pipeline_kind(model: Path) -> tuple[str, str]:
     """What a trained pipeline is (full, ud or ner, from its components) and the base config it was filled from
     (fill_config.py keeps it in [paths]), for records of runs whose pipeline and base config were "auto"."""
@@ -166,11 +175,15 @@ def main(
                 # by file name and md5: where the files lay on the training machine means nothing elsewhere
                 "inputs": {Path(i["path"]).name: i["md5"] for i in raw.get("inputs") or []},
             }
+        if train.get("vectors"):
+            data["vectors"] = vectors_provenance(train["vectors"])
         if base_config:
             steps = train.get("max_steps")
             data["config"] = f"{base_config}, max_steps {steps}" if steps else base_config
             if data["init"] != "none":
                 data["config"] += f", init {data['init']}"
+            if data.get("vectors"):
+                data["config"] += f", vectors {data['vectors']['source']}"
         write_json(record, data)
         typer.echo(f"✔ {record}")
 

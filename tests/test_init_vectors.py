@@ -12,6 +12,7 @@ import spacy
 import srsly
 
 from conftest import run_all
+from pt_pipelines.files import checksum
 from pt_pipelines.textio import CorpusError
 from scripts.init_vectors import init_vectors
 
@@ -103,6 +104,9 @@ def test_vectors_reach_the_trained_and_packaged_pipeline_and_only_what_depends_o
     model = spacy.load(project / "training" / "model-best")
     assert model.vocab.vectors.shape == (50, 8)
     assert srsly.read_json(project / "training" / "train-summary.json")["vectors"]["source"] == str(src)
+    record = srsly.read_json(project / "metrics" / "sample-auto.json")
+    assert record["vectors"] == {"source": "tiny.vec", "kind": "file", "md5": checksum(src), "prune": -1, "truncate": 0}
+    assert record["config"].endswith(", vectors tiny.vec"), record["config"]
     assert run_all(project, fast) == ["init-vectors"]  # it always runs, and changes nothing
     vec_file(src, seed=3)
     ran = run_all(project, fast)

@@ -129,3 +129,12 @@ def test_results_table_cli_reports_a_bad_levers_file_in_one_line(tmp_path):
         capture_output=True, text=True, cwd=ROOT,
     )
     assert proc.returncode == 1 and "no results record metrics/gone.json" in proc.stderr and not out.exists()
+
+
+def test_records_name_outside_vectors_by_name_and_md5_never_by_path():
+    from scripts.evaluate import vectors_provenance
+
+    settings = {"source": "/home/me/emb/cc.pt.vec", "kind": "file", "md5": "ab12", "lang": "pt", "prune": -1, "truncate": 0}
+    assert vectors_provenance(settings) == {"source": "cc.pt.vec", "kind": "file", "md5": "ab12", "prune": -1, "truncate": 0}
+    package = {"source": "pt_core_news_lg", "kind": "package", "version": "3.8.0", "lang": "pt", "prune": 20000, "truncate": 0}
+    assert vectors_provenance(package)["source"] == "pt_core_news_lg" and vectors_provenance(package)["version"] == "3.8.0"
