@@ -175,7 +175,7 @@ def main(
                 # by file name and md5: where the files lay on the training machine means nothing elsewhere
                 "inputs": {Path(i["path"]).name: i["md5"] for i in raw.get("inputs") or []},
             }
-        if train.get("vectors"):
+        if (train.get("vectors") or {}).get("source"):  # init-vectors ran with no vectors: settings, no source
             data["vectors"] = vectors_provenance(train["vectors"])
         if base_config:
             steps = train.get("max_steps")

@@ -108,6 +108,8 @@ def test_vectors_reach_the_trained_and_packaged_pipeline_and_only_what_depends_o
     assert record["vectors"] == {"source": "tiny.vec", "kind": "file", "md5": checksum(src), "prune": -1, "truncate": 0}
     assert record["config"].endswith(", vectors tiny.vec"), record["config"]
     assert run_all(project, fast) == ["init-vectors"]  # it always runs, and changes nothing
+    without = srsly.read_json(sample_run.path / "metrics" / "sample-auto.json")
+    assert "vectors" not in without and "vectors" not in without["config"], "a run without vectors names none"
     vec_file(src, seed=3)
     ran = run_all(project, fast)
     assert "convert" not in ran and {"init-vectors", "train"} <= set(ran)
