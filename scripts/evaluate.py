@@ -136,6 +136,7 @@ def main(
     split: str = typer.Option("test", help="Which split data is (test, or dev: spaCy reports its models on dev)"),
     train_input: str = typer.Option("", help="The train input (vars.train_file), named in the record"),
     run_name: str = typer.Option("", help="The run's name (vars.run_name), named in the record"),
+    extra_train: str = typer.Option("", help="vars.extra_train: named in the record where it adds data"),
 ) -> None:
     """Evaluate on the test split, print spaCy's score tables and write the JSON."""
     # long: one line per typer option, then the record's fields one by one
@@ -166,6 +167,8 @@ def main(
             data["train_input"] = train_input
         if run_name:
             data["run_name"] = run_name
+        if extra_train and extra_train != train_input:  # its default is the train input: nothing added
+            data["extra_train"] = extra_train
         if train.get("raw_text"):
             raw = train["raw_text"]
             data["raw_text"] = {
@@ -182,6 +185,8 @@ def main(
             data["config"] = f"{base_config}, max_steps {steps}" if steps else base_config
             if data["init"] != "none":
                 data["config"] += f", init {data['init']}"
+            if data.get("extra_train"):
+                data["config"] += f", extra_train {extra_train}"
             if data.get("vectors"):
                 data["config"] += f", vectors {data['vectors']['source']}"
         write_json(record, data)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from conftest import ROOT
 from scripts.evaluate import result_record
 from scripts.results_table import HEADER, LeversError, load_records, render, render_levers, render_page, write_results
@@ -138,3 +140,23 @@ def test_records_name_outside_vectors_by_name_and_md5_never_by_path():
     assert vectors_provenance(settings) == {"source": "cc.pt.vec", "kind": "file", "md5": "ab12", "prune": -1, "truncate": 0}
     package = {"source": "pt_core_news_lg", "kind": "package", "version": "3.8.0", "lang": "pt", "prune": 20000, "truncate": 0}
     assert vectors_provenance(package)["source"] == "pt_core_news_lg" and vectors_provenance(package)["version"] == "3.8.0"
+
+
+@pytest.mark.slow
+def test_evaluate_names_extra_training_data_in_the_record(sample_run, tmp_path):
+    import subprocess
+    import sys
+
+    def record_with(extra: str) -> dict:
+        record = tmp_path / f"record-{len(extra)}.json"
+        command = [sys.executable, "-m", "scripts.evaluate", str(sample_run.path / "training" / "model-best")]
+        command += [str(sample_run.path / "corpus" / "test.spacy"), "--output", str(tmp_path / "scores.json")]
+        command += ["--record", str(record), "--corpus", "sample", "--pipeline", "ud", "--base-config", "configs/ud_base_config.cfg"]
+        command += ["--train-input", "assets/sample", "--extra-train", extra]
+        subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
+        return json.loads(record.read_text(encoding="utf8"))
+
+    extra = record_with("more/ud-treebanks")
+    assert extra["extra_train"] == "more/ud-treebanks" and extra["config"].endswith(", extra_train more/ud-treebanks")
+    plain = record_with("assets/sample")  # project.yml's default: the train input, so nothing extra
+    assert "extra_train" not in plain and "extra_train" not in plain["config"]
