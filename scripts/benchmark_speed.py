@@ -130,8 +130,10 @@ def main(
     baseline_name = None
     for spec in [*models, *([baseline] if baseline else [])]:
         name, _, path = spec.partition("=") if "=" in spec else (spec, "", spec)
-        if not Path(path).is_dir():
-            typer.echo(f"✘ {path}: no such pipeline folder (train it first)", err=True)
+        if not (Path(path) / "config.cfg").is_file():  # a folder above the pipeline (models/<run>) is a common slip
+            inside = sorted(p.parent.name for p in Path(path).glob("*/config.cfg")) if Path(path).is_dir() else []
+            hint = f"; the pipeline may be {Path(path) / inside[0]}" if inside else " (train it first)"
+            typer.echo(f"✘ {path}: not a spaCy pipeline folder (no config.cfg){hint}", err=True)
             raise typer.Exit(2)
         named[name] = Path(path)
         if spec == baseline:

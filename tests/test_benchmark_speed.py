@@ -33,3 +33,23 @@ def test_benchmark_prints_progress_and_keeps_to_its_budget(tmp_path, capsys):
     assert "pass 1/3 blank" in out and "spacy benchmark speed blank: 30 batches" in out
     entry = result["pipelines"]["blank"]
     assert "words/s" in entry["spacy_benchmark_speed"].lower() and entry["spacy_benchmark_batch_size"] <= 256
+
+
+def test_a_path_that_is_not_a_pipeline_is_one_line_naming_the_pipeline_inside(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    nlp = spacy.blank("pt")
+    nlp.to_disk(tmp_path / "models" / "run" / "model-best")
+    DocBin(docs=[nlp("Olá mundo.")]).to_disk(tmp_path / "test.spacy")
+    for path, hint in ((tmp_path / "models" / "run", "model-best"), (tmp_path / "missing", "train it first")):
+        proc = subprocess.run(
+            [sys.executable, "-m", "scripts.benchmark_speed", str(path), "--data", str(tmp_path / "test.spacy")],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+        assert "not a spaCy pipeline folder" in proc.stderr and hint in proc.stderr, proc.stderr
