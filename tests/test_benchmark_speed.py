@@ -42,6 +42,7 @@ def test_a_path_that_is_not_a_pipeline_is_one_line_naming_the_pipeline_inside(tm
     from conftest import ROOT
 
     nlp = spacy.blank("pt")
+    (tmp_path / "models" / "run").mkdir(parents=True)
     nlp.to_disk(tmp_path / "models" / "run" / "model-best")
     DocBin(docs=[nlp("Olá mundo.")]).to_disk(tmp_path / "test.spacy")
     for path, hint in ((tmp_path / "models" / "run", "model-best"), (tmp_path / "missing", "train it first")):
