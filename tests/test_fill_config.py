@@ -69,3 +69,26 @@ def test_ner_only_data_trains_with_the_default_config(tmp_path):
     assert spacy.load(project / "training" / "model-best").pipe_names == ["tok2vec", "ner"]
     record = srsly.read_json(project / "metrics" / "mine-auto.json")
     assert record["pipeline"] == "ner" and record["config"].startswith("auto: configs/ner_base_config.cfg")
+
+
+def flatten(section: dict, prefix: str = "") -> dict[str, object]:
+    items: dict[str, object] = {}
+    for key, value in section.items():
+        if isinstance(value, dict):
+            items.update(flatten(value, f"{prefix}{key}."))
+        else:
+            items[f"{prefix}{key}"] = value
+    return items
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "configs/experiments").glob("*.cfg")))
+def test_each_experiment_config_fills_and_keeps_every_setting_it_names(tmp_path, name):
+    """An experiment is its base config's settings (ner_patience.cfg: patience 5000): filling must keep them."""
+    base = ROOT / "configs/experiments" / name
+    out = tmp_path / "config.cfg"
+    fill_config(base_config=base, output=out, train=docbin(tmp_path, pos=False, ents=True))
+    written = flatten(spacy.util.load_config(base, interpolate=False))
+    filled = flatten(spacy.util.load_config(out, interpolate=False))
+    changed = {key: (value, filled.get(key)) for key, value in written.items() if filled.get(key) != value}
+    assert not changed
+    spacy.util.load_config(out, interpolate=True)  # every ${...} reference resolves

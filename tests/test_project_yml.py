@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from weasel.util import load_project_config
+from weasel.util import load_project_config, split_command
 
 from conftest import ROOT
 from deps import code_deps, imported_files
@@ -22,6 +22,24 @@ def test_command_is_documented_and_portable(name):
     for line in cmd["script"]:
         assert line.split()[0] not in SHELL_ONLY, f"{name}: {line}"
         assert not re.search(r"[|<>*;]|&&", line), f"{name}: shell syntax in {line}"
+
+
+# vars that name a file or folder: a user's may hold spaces ("My Documents/corpus")
+PATH_VARS = ["train_file", "dev_file", "test_file", "extra_train", "base_config", "baseline_config", "raw_text",
+             "vectors", "transformer", "asset_mirror", "package_model", "annotate_input", "annotate_output",
+             "sweep_space"]
+
+
+def test_a_path_with_spaces_reaches_each_step_as_one_argument():
+    overrides = {f"vars.{var}": f"my files/{var}.x" for var in PATH_VARS}
+    config = load_project_config(ROOT, overrides=overrides)
+    for cmd in config["commands"]:
+        for line in cmd["script"]:
+            words = split_command(line)
+            for var in PATH_VARS:
+                value = f"my files/{var}.x"
+                if value in line:
+                    assert any(value in word for word in words), f"{cmd['name']}: quote ${{vars.{var}}} in {line}"
 
 
 def step_modules(cmd: dict) -> list[str]:
@@ -43,7 +61,7 @@ def test_deps_list_exactly_the_code_a_step_imports(name):
     assert listed == code_deps(files), f"{name}: deps {sorted(listed)} but imports {sorted(code_deps(files))}"
     for line in cmd["script"]:
         if "configs/" in line:
-            for word in line.split():
+            for word in (w.strip("\"'") for w in line.split()):
                 if word.startswith("configs/") and word not in cmd.get("outputs", []):
                     assert word in cmd["deps"], f"{name}: reads {word} without listing it in deps"
 
