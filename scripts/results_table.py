@@ -109,6 +109,13 @@ def load_records(metrics: Path) -> list[dict[str, Any]]:
     return records
 
 
+def _name(rec: dict[str, Any]) -> str:
+    """The record's pipeline, with its run name where that is not the corpus (two runs of one corpus and
+    pipeline on different splits of its files, such as harem-selective-bigdev, must not read alike)."""
+    run_name = rec.get("run_name")
+    return rec["pipeline"] + (f" (run {run_name})" if run_name and run_name != rec["corpus"] else "")
+
+
 def _cell(value: Optional[float]) -> str:
     return "" if value is None else f"{value:.2f}"
 
@@ -141,7 +148,7 @@ def render(records: list[dict[str, Any]]) -> str:
             where = f"{rec.get('machine', '')}; spaCy {rec.get('spacy_version', '')}; {rec.get('date', '')}"
             speed = f"{rec['words_per_s']:,.0f}" if rec.get("words_per_s") else ""
             lines.append(
-                f"| {corpus} | **{rec['pipeline']}** | {rec.get('split', 'test')} | " + " | ".join(cells) + f" | {speed} | {minutes} | {where} |"
+                f"| {corpus} | **{_name(rec)}** | {rec.get('split', 'test')} | " + " | ".join(cells) + f" | {speed} | {minutes} | {where} |"
             )
     return "\n".join(lines)
 
@@ -187,14 +194,14 @@ def render_levers(records: list[dict[str, Any]], spec: dict[str, Any], metrics: 
             f"{round(100 * (run['scores'][k] - base['scores'][k]), 2) + 0.0:+.2f}" if k in run["scores"] and k in base["scores"] else ""
             for k, _ in COLUMNS
         ]
-        cells = [lever["lever"], run["corpus"], run.get("split", "test"), run["pipeline"], base["pipeline"], *deltas]
+        cells = [lever["lever"], run["corpus"], run.get("split", "test"), _name(run), _name(base), *deltas]
         lines.append("| " + " | ".join(cells) + f" | {_speed_cell(metrics, lever.get('speed'), where)} |")
     noise = ["| corpus | split | runs (seeds) | " + " | ".join(f"{name} range" for _, name in COLUMNS) + " |"]
     noise.append("|" + "---|" * (3 + len(COLUMNS)))
     for i, group in enumerate(spec.get("seed_runs") or []):
         where = f"metrics/levers.yml, seed_runs[{i}]"
         runs = [_lookup(by_file, name, where) for name in (group if isinstance(group, list) else [None])]
-        seeds = ", ".join(f"{r['pipeline']} ({r.get('seed', '?')})" for r in runs)
+        seeds = ", ".join(f"{_name(r)} ({r.get('seed', '?')})" for r in runs)
         spreads = []
         for key, _ in COLUMNS:
             values = [100 * r["scores"][key] for r in runs if key in r["scores"]]

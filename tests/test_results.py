@@ -44,6 +44,17 @@ def test_table_puts_records_next_to_anchors_and_leaves_out_the_sample(tmp_path):
     assert table.index("*LSTM-CRF*") < table.index("**ner**"), "anchors first"
 
 
+def test_two_runs_of_one_corpus_and_pipeline_are_told_apart_by_run_name(tmp_path):
+    """A run on other splits of the same files (--vars.run_name) must not read as a second score of the first."""
+    for name, run_name, f in (("harem-ner", "harem", 0.56), ("harem-bigdev-ner", "harem-bigdev", 0.55)):
+        rec = result_record({"ents_f": f}, "harem", "ner", {"seconds": 60.0})
+        (tmp_path / f"{name}.json").write_text(json.dumps({**rec, "run_name": run_name}))
+    table = render(load_records(tmp_path))
+    assert "| harem | **ner** | test |" in table and "| harem | **ner (run harem-bigdev)** | test |" in table
+    spec = {"levers": [{"lever": "bigger dev", "run": "harem-bigdev-ner", "baseline": "harem-ner"}]}
+    assert "| bigger dev | harem | test | ner (run harem-bigdev) | ner |" in render_levers(load_records(tmp_path), spec, tmp_path)
+
+
 def test_results_page_is_rewritten_only_when_it_changes(tmp_path):
     page = tmp_path / "docs" / "results.md"
     assert write_results(page, "| new |") and page.read_text() == HEADER + "| new |\n"
