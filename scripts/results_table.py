@@ -12,6 +12,7 @@ from a benchmark record where one measured both pipelines side by side.
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
 from typing import Any, Optional
 
@@ -163,19 +164,33 @@ def _lookup(by_file: dict[str, dict[str, Any]], name: Any, where: str) -> dict[s
     return by_file[name]
 
 
+def _speed_pair(metrics: Path, benchmark: Any, speed: dict[str, Any], where: str) -> tuple[float, float]:
+    """(run, baseline) words/s from one benchmark_speed record naming both pipelines."""
+    path = metrics / str(benchmark)
+    try:
+        pipelines = json.loads(path.read_text(encoding="utf8"))["pipelines"]
+        run, base = (float(pipelines[speed[key]]["words_per_s"]) for key in ("run", "baseline"))
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise LeversError(f"{where}: {path} has no words_per_s for {speed['run']!r} and {speed['baseline']!r} ({err})") from None
+    return run, base
+
+
 def _speed_cell(metrics: Path, speed: Any, where: str) -> str:
-    """'run vs baseline words/s (ratio)' from a benchmark_speed record naming both pipelines."""
+    """'run vs baseline words/s (ratio)' from a benchmark_speed record naming both pipelines; from several
+    (benchmark: a list, repeated runs on a noisy machine), the median ratio and its range."""
     if not speed:
         return ""
     if not isinstance(speed, dict) or not {"benchmark", "run", "baseline"} <= set(speed):
-        raise LeversError(f"{where}: speed needs benchmark (a file in metrics/), run and baseline (its pipeline names)")
-    path = metrics / str(speed["benchmark"])
-    try:
-        pipelines = json.loads(path.read_text(encoding="utf8"))["pipelines"]
-        run, base = (pipelines[speed[key]]["words_per_s"] for key in ("run", "baseline"))
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise LeversError(f"{where}: {path} has no words_per_s for {speed['run']!r} and {speed['baseline']!r} ({err})") from None
-    return f"{run:,.0f} vs {base:,.0f} ({run / base:.2f}x)"
+        raise LeversError(f"{where}: speed needs benchmark (a file in metrics/, or a list), run and baseline (its pipeline names)")
+    benchmarks = speed["benchmark"] if isinstance(speed["benchmark"], list) else [speed["benchmark"]]
+    if not benchmarks:
+        raise LeversError(f"{where}: speed's benchmark list is empty")
+    pairs = [_speed_pair(metrics, benchmark, speed, where) for benchmark in benchmarks]
+    if len(pairs) == 1:
+        run, base = pairs[0]
+        return f"{run:,.0f} vs {base:,.0f} ({run / base:.2f}x)"
+    ratios = sorted(run / base for run, base in pairs)
+    return f"{statistics.median(ratios):.2f}x, median of {len(ratios)} benchmark runs ({ratios[0]:.2f}x to {ratios[-1]:.2f}x)"
 
 
 def render_levers(records: list[dict[str, Any]], spec: dict[str, Any], metrics: Path) -> str:
@@ -216,8 +231,9 @@ LEVERS_HEADER = """
 
 From `metrics/levers.yml`: each row is a run and the run with the same config, data, seed and steps without the
 lever (points; positive is better), with the words/s of both pipelines measured side by side in one benchmark
-run where there is one (`scripts/benchmark_speed.py`, median of 5 passes). Read a delta against the seed noise
-below: differences inside the seed range are not a measured gain.
+run where there is one (`scripts/benchmark_speed.py`, median of 5 or 9 passes; where passes varied by more than
+10%, the median ratio of three such runs and its range). Read a delta against the seed noise below: differences
+inside the seed range are not a measured gain.
 
 """
 

@@ -96,6 +96,18 @@ def test_levers_show_deltas_speed_and_seed_noise(tmp_path):
     assert page.startswith(render(load_records(tmp_path))), "the results table comes first, unchanged"
 
 
+def test_a_lever_measured_by_several_benchmark_runs_shows_the_median_ratio_and_its_range(tmp_path):
+    _records(tmp_path, ("lener-a", "lener", "ner", 0, {"ents_f": 0.81}), ("lener-b", "lener", "ner-vectors", 0, {"ents_f": 0.82}))
+    for name, vec in (("b1.json", 8000.0), ("b2.json", 9900.0), ("b3.json", 10000.0)):
+        (tmp_path / name).write_text(json.dumps({"pipelines": {"vec": {"words_per_s": vec}, "base": {"words_per_s": 10000.0}}}))
+    speed = {"benchmark": ["b1.json", "b2.json", "b3.json"], "run": "vec", "baseline": "base"}
+    spec = {"levers": [{"lever": "vectors", "run": "lener-b", "baseline": "lener-a", "speed": speed}]}
+    row = render_levers(load_records(tmp_path), spec, tmp_path).splitlines()[2]
+    assert row.endswith("| 0.99x, median of 3 benchmark runs (0.80x to 1.00x) |")
+    with pytest.raises(LeversError, match="list is empty"):
+        render_levers(load_records(tmp_path), {"levers": [{**spec["levers"][0], "speed": {**speed, "benchmark": []}}]}, tmp_path)
+
+
 def test_levers_refuse_what_they_cannot_compare(tmp_path):
     _records(
         tmp_path,
