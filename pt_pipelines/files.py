@@ -19,6 +19,8 @@ from typing import Any
 
 from weasel.util import get_checksum
 
+from pt_pipelines.errors import StepError
+
 # Kept in a corpus folder while convert moves its new files in: train refuses the folder while it is there.
 CONVERT_MARKER = ".convert-incomplete"
 
@@ -104,7 +106,7 @@ def checksum(path: Path | str) -> str:
     return get_checksum(Path(path))
 
 
-class LockHeld(RuntimeError):
+class LockHeld(StepError, RuntimeError):
     """Another run holds the lock of what this step writes; the message is the one-line error to show."""
 
 

@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Callable, Optional, Union
 
+from pt_pipelines.errors import StepError
+
 Where = Union[int, str]
 
 
-class CorpusError(ValueError):
+class CorpusError(StepError, ValueError):
     """A problem in an input file, located by file and line (int) or record (str)."""
 
     def __init__(self, path: Path | str, where: Where, problem: str, fix: str) -> None:

@@ -1,0 +1,31 @@
+"""The one error boundary of every step: a problem the user can fix is one line on stderr and exit code 1.
+
+Library code raises a `StepError` (a `CorpusError` for a located problem in an input file, a `LockHeld`, a
+`ConfigError`, ...) whose message says what is wrong and what to do; each step's typer `main` runs its work
+inside `with step_errors():`, as spaCy's CLI does with `show_validation_error`. Anything else is a bug and
+keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class StepError(Exception):
+    """A problem the user can fix; the message is the whole explanation, shown without a traceback."""
+
+
+class ConfigError(StepError, ValueError):
+    """A setting, var or config that cannot work together with the others."""
+
+
+@contextmanager
+def step_errors() -> Iterator[None]:
+    """Print a StepError as `✘ message` on stderr and exit 1; let every other exception through."""
+    try:
+        yield
+    except StepError as e:
+        print(f"✘ {e}", file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
