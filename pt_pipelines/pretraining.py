@@ -1,8 +1,7 @@
 """Pretrain the tok2vec layer on raw text with spaCy's `pretrain`, for `init_weights.py pretrain`.
 
-The filled config must have a [pretraining] block (`spacy init fill-config --pretraining`, which the
-fill-config step runs): spaCy also ignores init_tok2vec at training time without one. The objective is the
-config's (spaCy's default: predict each word's first and last characters).
+Everything it uses is in the filled config: [pretraining] (its max_epochs, objective and component),
+[paths] raw_text and [system] seed, as fill-config wrote them.
 """
 
 from __future__ import annotations
@@ -12,27 +11,25 @@ import time
 from pathlib import Path
 from typing import Any
 
-import typer
 from spacy import util
 from spacy.cli._util import setup_gpu
 from spacy.training.pretrain import pretrain as spacy_pretrain
 
+from pt_pipelines.errors import ConfigError
 from pt_pipelines.files import remove_path
-from pt_pipelines.weights import check_pretraining_block
 
 
-def pretrain(
-    config: Path, output_dir: Path, raw_text: Path, epochs: int, seed: int = 0, gpu_id: int = -1
-) -> dict[str, Any]:
-    """Pretrain for `epochs` passes over raw_text into output_dir (model-last.bin, log.jsonl); return a summary."""
-    check_pretraining_block(config)
-    overrides = {"paths.raw_text": str(raw_text), "pretraining.max_epochs": epochs, "system.seed": seed}
-    raw_config = util.load_config(config, overrides=overrides, interpolate=False)
+def pretrain(config: Path, output_dir: Path, gpu_id: int = -1) -> dict[str, Any]:
+    """Pretrain as config says into output_dir (model-last.bin, log.jsonl); return a summary."""
+    loaded = util.load_config(config, interpolate=False)
+    if not loaded.get("pretraining"):
+        raise ConfigError(f"{config} has no [pretraining] block: run fill-config, which adds it")
     output_dir.mkdir(parents=True, exist_ok=True)
-    raw_config.to_disk(output_dir / "config.cfg")  # what the weights were trained with, as spacy pretrain keeps it
+    loaded.to_disk(output_dir / "config.cfg")  # what the weights were trained with, as spacy pretrain keeps it
+    epochs = loaded["pretraining"]["max_epochs"]
     started = time.perf_counter()
     setup_gpu(gpu_id)
-    spacy_pretrain(raw_config.interpolate(), output_dir, use_gpu=gpu_id, silent=False)
+    spacy_pretrain(loaded.interpolate(), output_dir, use_gpu=gpu_id, silent=False)
     if not (output_dir / "model-last.bin").is_file():
         raise RuntimeError(f"spacy pretrain finished without writing model-last.bin in {output_dir}")
     # a row per saved model: per epoch (model<N>.bin), then model-last's (epoch == epochs, its loss reset to 0)
@@ -40,9 +37,9 @@ def pretrain(
     per_epoch = {row["epoch"]: row for row in log if row["epoch"] < epochs}
     words = per_epoch[0]["nr_word"] if 0 in per_epoch else 0
     if not words:
-        corpus = raw_config["corpora"]["pretrain"]
-        raise typer.BadParameter(
-            f"{raw_text}: no text reached the model: every text is shorter than min_length "
+        corpus = loaded["corpora"]["pretrain"]
+        raise ConfigError(
+            f"{loaded['paths']['raw_text']}: no text reached the model: every text is shorter than min_length "
             f"({corpus.get('min_length')}) or longer than max_length ({corpus.get('max_length')}) tokens "
             "of [corpora.pretrain]: give longer texts or change those limits in the base config"
         )
@@ -53,5 +50,5 @@ def pretrain(
         "epochs": epochs,
         "words_per_epoch": words,
         "epoch_losses": [round(per_epoch[e]["epoch_loss"], 1) for e in sorted(per_epoch)],
-        "seed": seed,
+        "seed": loaded["system"]["seed"],
     }

@@ -1,4 +1,9 @@
-"""Evaluate a trained pipeline on held-out data and write the scores as JSON."""
+"""Evaluate a trained pipeline on held-out data: spaCy's scores as JSON, and the run's results record.
+
+The record is named after the run (its name, the pipeline, and the run_id of train-summary.json: a hash of the
+complete config and the data), so a rerun with a changed lever or one changed dev sentence is a new record
+next to the old one, never an overwrite.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +19,11 @@ import typer
 from spacy.cli._util import setup_gpu
 from spacy.cli.evaluate import evaluate as spacy_evaluate
 
+from pt_pipelines.configs import pipeline_kind
+from pt_pipelines.errors import step_errors
 from pt_pipelines.files import write_json
-from pt_pipelines.textio import CorpusError
+
+HEADLINE = ("token_acc", "pos_acc", "morph_acc", "lemma_acc", "dep_uas", "dep_las", "sents_f", "ents_p", "ents_r", "ents_f")
 
 
 def evaluate(model: Path, data: Path, output: Path, gpu_id: int = -1, silent: bool = False) -> dict[str, Any]:
@@ -38,32 +46,22 @@ def with_entity_scores(scores: dict[str, Any], ner_scores: dict[str, Any]) -> di
 
 
 def result_record(scores: dict[str, Any], corpus: str, pipeline: str, summary: dict[str, Any]) -> dict[str, Any]:
-    """What the README's results table is built from: headline test scores plus where and how they were made."""
-    keys = (
-        "token_acc",
-        "pos_acc",
-        "morph_acc",
-        "lemma_acc",
-        "dep_uas",
-        "dep_las",
-        "sents_f",
-        "ents_p",
-        "ents_r",
-        "ents_f",
-    )
+    """What the results table is built from: headline scores plus where and how they were made."""
     return {
         "corpus": corpus,
         "pipeline": pipeline,
         "split": "test",
-        "scores": {k: scores[k] for k in keys if scores.get(k) is not None},
+        "scores": {k: scores[k] for k in HEADLINE if scores.get(k) is not None},
         "ents_per_type": scores.get("ents_per_type") or {},
         "words_per_s": scores.get("speed"),
+        "run_id": summary.get("run_id"),
         "train_seconds": summary.get("seconds"),
         # steps trained (the loop's last step), next to the last evaluated one and the one model-best is from
         "train_steps": summary.get("steps"),
         "last_eval_step": summary.get("last_eval_step"),
         "best_step": summary.get("best_step"),
         "max_steps": summary.get("max_steps"),
+        "init": summary.get("init", "none"),
         "init_seconds": summary.get("init_seconds"),
         "seed": summary.get("seed"),
         "spacy_version": spacy.__version__,
@@ -82,39 +80,46 @@ def vectors_provenance(settings: dict[str, Any]) -> dict[str, Any]:
     return {"source": named, **{k: settings[k] for k in keep if settings.get(k) is not None}}
 
 
-def pipeline_kind(model: Path) -> tuple[str, str]:
-    """What a trained pipeline is (full, ud or ner, from its components) and the base config it was filled from
-    (fill_config.py keeps it in [paths]), for records of runs whose pipeline and base config were "auto"."""
+def provenance(record: dict[str, Any], summary: dict[str, Any], paths: dict[str, Any], extra_train: str) -> None:
+    """Add to the record what the run learned from beyond its corpus, and its config in a few words."""
+    if summary.get("raw_text"):
+        raw = summary["raw_text"]
+        record["raw_text"] = {
+            "md5": raw.get("md5"),
+            "words": raw.get("words"),
+            "held_out": raw.get("held_out"),
+            # by file name and md5: where the files lay on the training machine means nothing elsewhere
+            "inputs": {Path(i["path"]).name: i["md5"] for i in raw.get("inputs") or []},
+        }
+    if (summary.get("vectors") or {}).get("source"):
+        record["vectors"] = vectors_provenance(summary["vectors"])
+    config = str(paths.get("base_config") or "")
+    if paths.get("experiment"):
+        config += f" + {paths['experiment']}"
+    extras = [("max_steps", summary.get("max_steps")), ("init", None if record["init"] == "none" else record["init"]),
+              ("extra_train", extra_train), ("vectors", record.get("vectors", {}).get("source"))]
+    record["config"] = ", ".join([config] + [f"{name} {value}" for name, value in extras if value])
+
+
+def write_record(
+    record_path: str, scores: dict[str, Any], model: Path, summary: dict[str, Any], about: dict[str, str]
+) -> Path:
+    """Write the run's record to record_path, whose {pipeline} and {run_id} are filled in; return the path."""
     config = spacy.util.load_config(model / "config.cfg", interpolate=False)
-    pipes = set(config["nlp"]["pipeline"])
-    kind = "full" if {"parser", "ner"} <= pipes else "ner" if "ner" in pipes else "ud"
-    return kind, str(config.get("paths", {}).get("base_config") or "")
-
-
-def check_record_owner(*, record: Path, corpus: str, train_input: str) -> None:
-    """Refuse to overwrite the record of another corpus or train input (two custom corpora share the name
-    custom-<pipeline>.json unless the user names the runs)."""
-    try:
-        old = json.loads(record.read_text(encoding="utf8"))
-    except FileNotFoundError:
-        return
-    except ValueError:
-        old = None
-    if not isinstance(old, dict):
-        raise CorpusError(record, "record", "not a results record", "remove it, or pass --vars.run_name NAME")
-    other = None
-    if old.get("corpus") != corpus:
-        other = f"corpus {old.get('corpus')!r}"
-    elif train_input and old.get("train_input") not in (None, train_input):
-        other = f"train input {old.get('train_input')}"
-    if other is not None:
-        raise CorpusError(
-            record,
-            "record",
-            f"holds the results of {other}, not of this run ({corpus}, {train_input or 'no train input'})",
-            "name this run with --vars.run_name NAME (the record becomes metrics/NAME-<pipeline>.json), or "
-            "remove the old record",
-        )
+    pipeline = about["pipeline"] if about["pipeline"] not in ("", "auto") else pipeline_kind(config)
+    record = result_record(scores, about["corpus"], pipeline, summary)
+    record["split"] = about["split"]
+    for key in ("train_input", "run_name"):
+        if about.get(key):
+            record[key] = about[key]
+    # extra_train's default is the train input: nothing added then
+    extra = about.get("extra_train") if about.get("extra_train") != about.get("train_input") else ""
+    if extra:
+        record["extra_train"] = extra
+    provenance(record, summary, config.get("paths", {}), extra or "")
+    path = Path(record_path.replace("{pipeline}", pipeline).replace("{run_id}", str(summary.get("run_id"))))
+    write_json(path, record)
+    return path
 
 
 def main(
@@ -122,75 +127,36 @@ def main(
     data: Path = typer.Argument(..., exists=True, dir_okay=False, help="Held-out .spacy file (the test split)"),
     output: Path = typer.Option(Path("metrics/scores.json"), help="Where the scores JSON goes"),
     gpu_id: int = typer.Option(-1, help="GPU id, -1 for CPU"),
-    record: Optional[Path] = typer.Option(
-        None, help="Also write a results record here (metrics/<corpus>-<pipeline>.json)"
-    ),
+    record: str = typer.Option("", help="Also write a results record here; {pipeline} and {run_id} are filled in"),
     corpus: str = typer.Option("", help="Corpus name for the record"),
-    pipeline: str = typer.Option("", help="Pipeline name for the record"),
-    summary: Optional[Path] = typer.Option(None, help="train-summary.json, for the record's training time"),
+    pipeline: str = typer.Option("auto", help="Pipeline name for the record; auto: full, ud or ner"),
+    summary: Optional[Path] = typer.Option(None, help="train-summary.json: the run's id, steps and inputs"),
     ner_data: Optional[Path] = typer.Option(
         None, exists=True, dir_okay=False, help="A second test set the entity scores come from (the full pipeline)"
     ),
     ner_summary: Optional[Path] = typer.Option(None, help="train-summary.json of the NER pipeline"),
-    base_config: str = typer.Option("", help="The base config trained, named in the record"),
     split: str = typer.Option("test", help="Which split data is (test, or dev: spaCy reports its models on dev)"),
     train_input: str = typer.Option("", help="The train input (vars.train_file), named in the record"),
     run_name: str = typer.Option("", help="The run's name (vars.run_name), named in the record"),
     extra_train: str = typer.Option("", help="vars.extra_train: named in the record where it adds data"),
 ) -> None:
-    """Evaluate on the test split, print spaCy's score tables and write the JSON."""
-    # long: one line per typer option, then the record's fields one by one
-    if record is not None:
-        try:  # before evaluating: the refusal costs nothing then
-            check_record_owner(record=record, corpus=corpus, train_input=train_input)
-        except CorpusError as e:
-            typer.echo(f"✘ {e}", err=True)
-            raise typer.Exit(1) from None
-    scores = evaluate(model, data, output, gpu_id)
-    if ner_data is not None:
-        ner_scores = evaluate(model, ner_data, output, gpu_id)
-        scores = {**with_entity_scores(scores, ner_scores), "ner_speed": ner_scores.get("speed")}
-        write_json(output, scores)
-    typer.echo(f"✔ {output}")
-    if record is not None:
+    """Evaluate on the test split, print spaCy's score tables and write the JSON and the record."""
+    with step_errors():
+        scores = evaluate(model, data, output, gpu_id)
+        if ner_data is not None:
+            ner_scores = evaluate(model, ner_data, output, gpu_id)
+            scores = {**with_entity_scores(scores, ner_scores), "ner_speed": ner_scores.get("speed")}
+            write_json(output, scores)
+        typer.echo(f"✔ {output}")
+        if not record:
+            return
         train = json.loads(summary.read_text(encoding="utf8")) if summary and summary.exists() else {}
         if ner_summary is not None and ner_summary.exists() and train.get("seconds"):
             ner_train = json.loads(ner_summary.read_text(encoding="utf8"))
             train = {**train, "seconds": train["seconds"] + ner_train.get("seconds", 0), "steps": None}
-        kind, filled_from = pipeline_kind(model)
-        data = result_record(scores, corpus, kind if pipeline == "auto" else pipeline, train)
-        if base_config.endswith("auto.cfg") and filled_from:
-            base_config = f"auto: {filled_from}"
-        data["split"] = split
-        data["init"] = train.get("init", "none")
-        if train_input:
-            data["train_input"] = train_input
-        if run_name:
-            data["run_name"] = run_name
-        if extra_train and extra_train != train_input:  # its default is the train input: nothing added
-            data["extra_train"] = extra_train
-        if train.get("raw_text"):
-            raw = train["raw_text"]
-            data["raw_text"] = {
-                "md5": raw.get("md5"),
-                "words": raw.get("words"),
-                "held_out": raw.get("held_out"),
-                # by file name and md5: where the files lay on the training machine means nothing elsewhere
-                "inputs": {Path(i["path"]).name: i["md5"] for i in raw.get("inputs") or []},
-            }
-        if (train.get("vectors") or {}).get("source"):  # init-vectors ran with no vectors: settings, no source
-            data["vectors"] = vectors_provenance(train["vectors"])
-        if base_config:
-            steps = train.get("max_steps")
-            data["config"] = f"{base_config}, max_steps {steps}" if steps else base_config
-            if data["init"] != "none":
-                data["config"] += f", init {data['init']}"
-            if data.get("extra_train"):
-                data["config"] += f", extra_train {extra_train}"
-            if data.get("vectors"):
-                data["config"] += f", vectors {data['vectors']['source']}"
-        write_json(record, data)
-        typer.echo(f"✔ {record}")
+        about = {"corpus": corpus, "pipeline": pipeline, "split": split, "train_input": train_input,
+                 "run_name": run_name, "extra_train": extra_train}
+        typer.echo(f"✔ {write_record(record, scores, model, train, about)}")
 
 
 if __name__ == "__main__":

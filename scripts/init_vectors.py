@@ -6,9 +6,10 @@
 They become training/vectors/nlp, a blank pipeline holding only the vectors table, as `spacy init vectors`
 makes it (spaCy's own convert_vectors), and train adds them to every embed layer. Empty = no vectors.
 
-The source may be a package name, which is no path weasel can checksum, so this step always runs (no_skip)
-and rewrites training/vectors only when the source (its md5, or the package's name and version) or the
-settings changed: train, which depends on training/vectors, reruns exactly then.
+fill-config has checked the source already (and named it in the config's [paths] vectors_source); this step
+reruns when the var or a setting changes, and rewrites training/vectors only when the source (its md5, or the
+package's name and version) or the settings changed: train, which depends on training/vectors, reruns exactly
+then. A vectors file edited in place under the same name is not noticed: give the new file a new name.
 """
 
 from __future__ import annotations
@@ -21,12 +22,15 @@ from typing import IO, Any
 
 import numpy
 import spacy
+import srsly
 import typer
 from spacy.training.initialize import convert_vectors
 
-from pt_pipelines.files import LockHeld, checksum, remove_path, replace_tree, run_lock, write_json
+from pt_pipelines.errors import ConfigError, step_errors
+from pt_pipelines.files import checksum, remove_path, replace_tree, run_lock, write_json
 from pt_pipelines.textio import CorpusError
-from pt_pipelines.weights import VECTORS_MANIFEST, read_vectors_manifest
+
+VECTORS_MANIFEST = "vectors.json"
 
 TEXT_SUFFIXES = (".txt", ".vec", ".floret")
 
@@ -120,7 +124,7 @@ def init_vectors(
     if source:
         kind, fingerprint = source_fingerprint(source)
         settings.update(kind=kind, **fingerprint)
-    old = read_vectors_manifest(output_dir)
+    old = srsly.read_json(output_dir / VECTORS_MANIFEST) if (output_dir / VECTORS_MANIFEST).is_file() else None
     if old is not None and old.get("settings") == settings:
         return {**old, "changed": False}
     started = time.perf_counter()
@@ -137,9 +141,7 @@ def init_vectors(
                     convert_vectors(nlp, Path(source), truncate=truncate, prune=prune, mode=mode)
                 else:
                     if truncate:
-                        raise typer.BadParameter(
-                            "--truncate applies to vectors files; use --prune to keep a pipeline's top rows"
-                        )
+                        raise ConfigError("--truncate applies to vectors files; use --prune to keep a pipeline's top rows")
                     nlp = vectors_from_pipeline(source, lang)
                     if prune > 0 and nlp.vocab.vectors.mode == "default":
                         nlp.vocab.prune_vectors(prune)
@@ -162,17 +164,14 @@ def init_vectors(
 
 def main(
     vectors: str = typer.Option("", "--vectors", help="Vectors file, pipeline folder or package; empty for none"),
-    output_dir: Path = typer.Option(Path("training/vectors"), "--output", help="Folder train --vectors reads"),
+    output_dir: Path = typer.Option(Path("training/vectors"), "--output", help="The folder the config loads vectors from"),
     lang: str = typer.Option("pt", help="Language of the blank pipeline holding the vectors"),
     prune: int = typer.Option(-1, help="Keep this many rows, mapping the other words to their nearest (-1: all)"),
     truncate: int = typer.Option(0, min=0, help="Read only the first N vectors of a file (0: all)"),
 ) -> None:
     """Turn the vectors you have into training/vectors for train (spacy init vectors)."""
-    try:
+    with step_errors():
         manifest = init_vectors(source=vectors, output_dir=output_dir, lang=lang, prune=prune, truncate=truncate)
-    except (CorpusError, LockHeld) as e:
-        typer.echo(f"✘ {e}", err=True)
-        raise typer.Exit(1) from None
     state = "written" if manifest["changed"] else "unchanged"
     what = f"{manifest['summary']['rows']} × {manifest['summary']['dim']} from {vectors}" if vectors else "no vectors"
     typer.echo(f"✔ {output_dir} {state}: {what}")

@@ -1,13 +1,14 @@
-"""Prepare what the tok2vec starts from, for `train --init`: nothing, static vectors, or pretrained weights.
+"""Prepare what the tok2vec starts from, as the filled config loads it: nothing, floret vectors, or pretrained
+weights, in training/init.
 
 - none: spaCy's random initialization, as the quickstart does;
-- vectors: floret vectors trained on the raw text (train_vectors.py), added to every embed layer as static
-  vectors (include_static_vectors = true) through paths.vectors;
-- pretrain: the tok2vec weights pretrained on the raw text by spacy pretrain (pretrain.py), loaded through
-  paths.init_tok2vec.
+- vectors: floret vectors trained on the raw text (training/init/vectors, the config's [paths] vectors);
+- pretrain: the tok2vec pretrained on the raw text by spacy pretrain as the config's [pretraining] says
+  (training/init/pretrain/model-last.bin, the config's [paths] init_tok2vec).
 
-The folder holds init.json (the method, its files and its summary) and those files; it is built beside the
-output and moved into place whole, so train never sees half of it.
+The folder holds init.json (the method, what it was built from and a summary) and those files; it is built
+beside the output and moved into place whole. When what it would be built from is unchanged (the config
+changed elsewhere, e.g. max_steps), the folder is left as it is, so a 10-minute floret run is not repeated.
 """
 
 from __future__ import annotations
@@ -18,11 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from spacy import util
 
-from pt_pipelines.files import LockHeld, remove_path, replace_tree, run_lock, write_json
+from pt_pipelines.errors import ConfigError, step_errors
+from pt_pipelines.files import checksum, remove_path, replace_tree, run_lock, write_json
 from pt_pipelines.pretraining import pretrain
 from pt_pipelines.vectors import train_vectors
-from pt_pipelines.weights import MANIFEST
+
+MANIFEST = "init.json"
 
 
 class Method(str, Enum):
@@ -31,22 +35,33 @@ class Method(str, Enum):
     pretrain = "pretrain"
 
 
+def built_from(method: Method, raw_text: Path, config: Path, vectors: dict[str, Any]) -> dict[str, Any]:
+    """What the folder's content follows from: the raw text, and the floret settings or the config blocks that
+    pretraining reads (its [pretraining], the tok2vec it pretrains, the seed)."""
+    if method is Method.none:
+        return {}
+    source: dict[str, Any] = {"raw_text_md5": checksum(raw_text)}
+    if method is Method.vectors:
+        return {**source, **vectors}
+    cfg = util.load_config(config, interpolate=False)
+    block = cfg["pretraining"]
+    parts = {"pretraining": block, "seed": cfg["system"]["seed"], "component": cfg["components"][block["component"]]}
+    return {**source, "config": json.dumps(parts, sort_keys=True, default=str)}
+
+
 def init_weights(
-    method: Method,
-    output_dir: Path,
-    raw_text: Path,
-    config: Path,
-    lang: str = "pt",
-    seed: int = 0,
-    gpu_id: int = -1,
-    pretrain_epochs: int = 10,
-    vectors_dim: int = 100,
-    vectors_bucket: int = 50000,
-    vectors_epochs: int = 20,
+    *, method: Method, output_dir: Path, raw_text: Path, config: Path, lang: str = "pt", gpu_id: int = -1,
+    vectors_dim: int = 100, vectors_bucket: int = 50000, vectors_epochs: int = 20,
 ) -> dict[str, Any]:
-    """Build output_dir for `method`; return its manifest (also written to output_dir/init.json)."""
+    """Build output_dir for `method` unless it holds the same already; return its manifest."""
+    floret = {"dim": vectors_dim, "bucket": vectors_bucket, "epochs": vectors_epochs, "lang": lang}
+    source = built_from(method, raw_text, config, floret)
+    old_path = output_dir / MANIFEST
+    old = json.loads(old_path.read_text(encoding="utf8")) if old_path.is_file() else None
+    if old and old.get("init") == method.value and old.get("built_from") == source:
+        return {**old, "changed": False}
     if method is not Method.none and not raw_text.stat().st_size:
-        raise typer.BadParameter(
+        raise ConfigError(
             f"{raw_text} is empty (raw-text removed every dev and test sentence): point --vars.raw_text at "
             "text other than the evaluated splits"
         )
@@ -55,58 +70,42 @@ def init_weights(
         remove_path(scratch)
         scratch.mkdir(parents=True)
         try:
-            manifest: dict[str, Any] = {"init": method.value, "vectors": None, "init_tok2vec": None}
+            manifest: dict[str, Any] = {"init": method.value, "built_from": source}
             raw_summary = raw_text.with_name(raw_text.name + ".json")  # raw_text.py's summary: md5s, words
             if method is not Method.none and raw_summary.exists():
                 raw = json.loads(raw_summary.read_text(encoding="utf8"))
                 manifest["raw_text"] = {k: raw.get(k) for k in ("md5", "words", "texts", "inputs", "held_out")}
             if method is Method.vectors:
-                manifest["vectors"] = "vectors"
                 manifest["summary"] = train_vectors(
                     raw_text, scratch / "vectors", lang, vectors_dim, vectors_bucket, vectors_epochs
                 )
             elif method is Method.pretrain:
-                manifest["init_tok2vec"] = "pretrain/model-last.bin"
-                manifest["summary"] = pretrain(config, scratch / "pretrain", raw_text, pretrain_epochs, seed, gpu_id)
+                manifest["summary"] = pretrain(config, scratch / "pretrain", gpu_id)
             write_json(scratch / MANIFEST, manifest)
             replace_tree(scratch, output_dir)
         finally:
             remove_path(scratch)
-        return manifest
+    return {**manifest, "changed": True}
 
 
 def main(
-    method: Method = typer.Argument(..., help="none, vectors or pretrain"),
+    method: Method = typer.Argument(..., help="none, vectors or pretrain (the same init fill-config was given)"),
     raw_text: Path = typer.Option(..., "--raw-text", exists=True, dir_okay=False, help="raw-text's JSONL"),
-    config: Path = typer.Option(..., exists=True, dir_okay=False, help="Filled config (pretrain uses its tok2vec)"),
-    output_dir: Path = typer.Option(Path("training/init"), "--output", help="Folder train --init reads"),
+    config: Path = typer.Option(..., exists=True, dir_okay=False, help="Filled config (pretrain follows it)"),
+    output_dir: Path = typer.Option(Path("training/init"), "--output", help="The folder the config loads from"),
     lang: str = typer.Option("pt", help="Language, for the vectors' tokenizer"),
-    seed: int = typer.Option(0, help="Random seed of pretraining"),
     gpu_id: int = typer.Option(-1, help="GPU id for pretraining, -1 for CPU"),
-    pretrain_epochs: int = typer.Option(10, min=1, help="pretrain: passes over the raw text"),
     vectors_dim: int = typer.Option(100, min=10, help="vectors: width"),
     vectors_bucket: int = typer.Option(50000, min=1000, help="vectors: rows of the subword hash table"),
     vectors_epochs: int = typer.Option(20, min=1, help="vectors: passes over the raw text"),
 ) -> None:
     """Prepare the tok2vec's starting point (none, vectors or pretrain) in training/init."""
-    try:
-        init_weights(
-            method,
-            output_dir,
-            raw_text,
-            config,
-            lang,
-            seed,
-            gpu_id,
-            pretrain_epochs,
-            vectors_dim,
-            vectors_bucket,
-            vectors_epochs,
+    with step_errors():
+        manifest = init_weights(
+            method=method, output_dir=output_dir, raw_text=raw_text, config=config, lang=lang, gpu_id=gpu_id,
+            vectors_dim=vectors_dim, vectors_bucket=vectors_bucket, vectors_epochs=vectors_epochs,
         )
-    except LockHeld as e:
-        typer.echo(f"✘ {e}", err=True)
-        raise typer.Exit(1) from None
-    typer.echo(f"✔ {output_dir} ({method.value})")
+    typer.echo(f"✔ {output_dir} ({method.value}, {'written' if manifest['changed'] else 'unchanged'})")
 
 
 if __name__ == "__main__":
