@@ -17,30 +17,31 @@ from spacy.tokens import Doc
 
 from pt_pipelines.records import BadRecord, Record, parse_line
 
-CUTS = ("\n\n", "\n", ". ", " ")  # where a long text is cut, in order of preference
+CUTS = ("\n\n", "\n", ". ", " ")  # a long text is cut after one of these, in order of preference
 
 
 def read_record(lineno: int, line: str, fmt: str) -> Optional[Record | BadRecord]:
-    """parse_line, with the records that would stop the run (or its writing) turned into bad records."""
+    """parse_line, with the records that would stop the run when read or written turned into bad records."""
     try:
         rec = parse_line(lineno, line, fmt)
-    except RecursionError:  # json recurses once per [ or {
-        return BadRecord(lineno, "JSON nested too deeply to read (thousands of [ or {)", line)
-    if isinstance(rec, Record) and "\\ud" in line.lower():  # only a \uXXXX escape can make a surrogate
-        try:
+        if isinstance(rec, Record) and fmt != "text":  # what record_json will write must be writable
             json.dumps(rec.fields, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError as e:
-            code = f"\\u{ord(e.object[e.start]):04x}"
-            return BadRecord(lineno, f"a lone surrogate {code} (half a UTF-16 pair, not a character)", line)
+    except RecursionError:  # json recurses once per [ or {
+        return BadRecord(lineno, "JSON nested deeper than Python's json reads (about 1000 levels of [ or {)", line)
+    except UnicodeEncodeError as e:  # only a \uXXXX escape in the line can make one
+        code = f"\\u{ord(e.object[e.start]):04x}"
+        return BadRecord(lineno, f"a lone surrogate {code} (half a UTF-16 pair, not a character)", line)
     return rec
 
 
 def split_text(text: str, limit: int) -> list[str]:
-    """The text in pieces of at most `limit` characters, each cut after the best break in its second half."""
+    """The text in pieces of at most `limit` characters, each cut after the best break in its second half
+    (else after its last word, else hard)."""
     pieces = []
     while len(text) > limit:
         window = text[:limit]
-        cut = next((window.rfind(c) + len(c) for c in CUTS if window.rfind(c) > limit // 2), limit)
+        floors = (limit // 2, limit // 2, limit // 2, 0)
+        cut = next((window.rfind(c) + len(c) for c, floor in zip(CUTS, floors) if window.rfind(c) > floor), limit)
         pieces.append(text[:cut])
         text = text[cut:]
     return [*pieces, text]
