@@ -25,14 +25,37 @@ from spacy import util
 
 from pt_pipelines.distributed.ray_setup import init_ray, ray
 from pt_pipelines.distributed.tune_trial import run_trial, tune_trainable
+from pt_pipelines.errors import StepError, step_errors
 from pt_pipelines.files import atomic_path, checksum, remove_path, write_json
 
 DISTRIBUTIONS = ("uniform", "loguniform", "randint", "choice")
 SCHEDULERS = ("asha", "fifo")
 
 
-class SweepError(ValueError):
-    """A problem in the sweep file, named by file and key."""
+class SweepError(StepError, ValueError):
+    """A problem in the sweep file, named by file and key, or a sweep in which no trial scored."""
+
+
+SETTINGS = {"num_samples": 8, "max_steps": 1000, "eval_frequency": 100, "metric": "score", "scheduler": "asha",
+            "grace_period": 200, "reduction_factor": 2}  # fmt: skip
+
+
+def distribution_problem(dist: Any) -> Optional[str]:
+    """What is wrong with one `space:` entry, or None."""
+    if not isinstance(dist, dict) or len(dist) != 1 or next(iter(dist)) not in DISTRIBUTIONS:
+        return f"write one of {', '.join(f'{{{d}: [...]}}' for d in DISTRIBUTIONS)}"
+    ((kind, args),) = dist.items()
+    if not isinstance(args, list) or not args:
+        return f"{kind} takes a list, e.g. {{{kind}: [1, 2]}}"
+    if kind == "choice":
+        return None
+    if len(args) != 2 or not all(isinstance(a, (int, float)) for a in args) or args[0] > args[1]:
+        return f"{kind} takes [low, high] numbers with low <= high"
+    if kind == "loguniform" and args[0] <= 0:
+        return "loguniform needs low > 0"
+    if kind == "randint" and not all(isinstance(a, int) for a in args):
+        return "randint takes integers"
+    return None
 
 
 def load_sweep(path: Path) -> dict[str, Any]:
@@ -44,29 +67,10 @@ def load_sweep(path: Path) -> dict[str, Any]:
     if not isinstance(spec, dict) or not isinstance(spec.get("space"), dict) or not spec["space"]:
         raise SweepError(f"{path}: no `space:` mapping of dotted config keys to distributions")
     for key, dist in spec["space"].items():
-        where = f"{path}: space.{key}"
-        if not isinstance(dist, dict) or len(dist) != 1 or next(iter(dist)) not in DISTRIBUTIONS:
-            raise SweepError(f"{where}: write one of {', '.join(f'{{{d}: [...]}}' for d in DISTRIBUTIONS)}")
-        ((kind, args),) = dist.items()
-        if not isinstance(args, list) or not args:
-            raise SweepError(f"{where}: {kind} takes a list, e.g. {{{kind}: [1, 2]}}")
-        if kind != "choice":
-            if len(args) != 2 or not all(isinstance(a, (int, float)) for a in args) or args[0] > args[1]:
-                raise SweepError(f"{where}: {kind} takes [low, high] numbers with low <= high")
-            if kind == "loguniform" and args[0] <= 0:
-                raise SweepError(f"{where}: loguniform needs low > 0")
-            if kind == "randint" and not all(isinstance(a, int) for a in args):
-                raise SweepError(f"{where}: randint takes integers")
-    defaults = {
-        "num_samples": 8,
-        "max_steps": 1000,
-        "eval_frequency": 100,
-        "metric": "score",
-        "scheduler": "asha",
-        "grace_period": 200,
-        "reduction_factor": 2,
-    }
-    for key, default in defaults.items():
+        problem = distribution_problem(dist)
+        if problem:
+            raise SweepError(f"{path}: space.{key}: {problem}")
+    for key, default in SETTINGS.items():
         value = spec.setdefault(key, default)
         if not isinstance(value, type(default)) or (isinstance(default, int) and value < 1):
             raise SweepError(f"{path}: {key}: expected a {'positive integer' if isinstance(default, int) else 'name'}")
@@ -221,21 +225,10 @@ def sweep_spec(
 
 
 def sweep(
-    *,
-    base_config: Path,
-    sweep_path: Path,
-    train_path: Path,
-    dev_path: Path,
-    best_path: Path,
-    output: Path,
-    storage: Path,
-    cpus: int = 2,
-    seed: int = 0,
-    backend: str = "ray",
-    num_samples: Optional[int] = None,
-    max_steps: Optional[int] = None,
-    eval_frequency: Optional[int] = None,
-) -> dict[str, Any]:
+    *, base_config: Path, sweep_path: Path, train_path: Path, dev_path: Path, best_path: Path, output: Path,
+    storage: Path, cpus: int = 2, seed: int = 0, backend: str = "ray", num_samples: Optional[int] = None,
+    max_steps: Optional[int] = None, eval_frequency: Optional[int] = None,
+) -> dict[str, Any]:  # fmt: skip
     """Run the sweep; write the best config and metrics/sweep.json; return what was written there."""
     # long: mostly the result record, one field per line
     spec = sweep_spec(sweep_path, num_samples, max_steps, eval_frequency)
@@ -260,7 +253,7 @@ def sweep(
     scored = [r for r in records if r["best"] is not None]
     if not scored:
         errors = "; ".join(r.get("error", "no evaluation reported") for r in records)
-        raise RuntimeError(f"no trial reported a {spec['metric']!r} score: {errors}")
+        raise SweepError(f"no trial reported a {spec['metric']!r} score: {errors}")
     best = max(scored, key=lambda r: r["best"])
     result = {
         "metric": spec["metric"],
@@ -305,25 +298,12 @@ def main(
     if best_path.resolve() == base_config.resolve():
         typer.echo(f"✘ --best {best_path} would overwrite the base config: sweep from another config", err=True)
         raise typer.Exit(2)
-    try:
+    with step_errors():
         result = sweep(
-            base_config=base_config,
-            sweep_path=sweep_path,
-            train_path=train_path,
-            dev_path=dev_path,
-            best_path=best_path,
-            output=output,
-            storage=storage,
-            cpus=cpus,
-            seed=seed,
-            backend=backend.value,
-            num_samples=num_samples or None,
-            max_steps=max_steps or None,
-            eval_frequency=eval_frequency or None,
-        )
-    except SweepError as e:
-        typer.echo(f"✘ {e}", err=True)
-        raise typer.Exit(1) from None
+            base_config=base_config, sweep_path=sweep_path, train_path=train_path, dev_path=dev_path,
+            best_path=best_path, output=output, storage=storage, cpus=cpus, seed=seed, backend=backend.value,
+            num_samples=num_samples or None, max_steps=max_steps or None, eval_frequency=eval_frequency or None,
+        )  # fmt: skip
     best = result["best"]
     stopped = sum(r["status"] == "stopped early" for r in result["trials"])
     typer.echo(
