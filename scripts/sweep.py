@@ -58,8 +58,8 @@ def distribution_problem(dist: Any) -> Optional[str]:
     return None
 
 
-def load_sweep(path: Path) -> dict[str, Any]:
-    """Read and check the sweep file; raise SweepError naming the key and what to write instead."""
+def load_sweep(path: Path, **overrides: Optional[int]) -> dict[str, Any]:
+    """Read and check the sweep file, with the command line's overrides; raise SweepError naming the key."""
     try:
         spec = srsly.read_yaml(path)
     except Exception as e:  # ruamel's errors carry the line and column
@@ -71,11 +71,17 @@ def load_sweep(path: Path) -> dict[str, Any]:
         if problem:
             raise SweepError(f"{path}: space.{key}: {problem}")
     for key, default in SETTINGS.items():
-        value = spec.setdefault(key, default)
+        value = overrides.get(key) or spec.setdefault(key, default)
+        spec[key] = value
         if not isinstance(value, type(default)) or (isinstance(default, int) and value < 1):
             raise SweepError(f"{path}: {key}: expected a {'positive integer' if isinstance(default, int) else 'name'}")
     if spec["scheduler"] not in SCHEDULERS:
         raise SweepError(f"{path}: scheduler: use one of {', '.join(SCHEDULERS)}")
+    if spec["eval_frequency"] > spec["max_steps"]:
+        raise SweepError(
+            f"{path}: eval_frequency {spec['eval_frequency']} > max_steps {spec['max_steps']}: "
+            "a trial would report no score to compare"
+        )
     return spec
 
 
@@ -164,12 +170,9 @@ def run_ray(trials, settings, storage: Path, spec: dict[str, Any], cpus: int):
     print(f"sweeping on {where}", flush=True)
     scheduler = None
     if spec["scheduler"] == "asha":
-        scheduler = ASHAScheduler(
-            time_attr="step",
-            max_t=spec["max_steps"],
-            grace_period=min(spec["grace_period"], spec["max_steps"]),
-            reduction_factor=spec["reduction_factor"],
-        )
+        grace_period = min(spec["grace_period"], spec["max_steps"])
+        scheduler = ASHAScheduler(time_attr="step", max_t=spec["max_steps"], grace_period=grace_period,
+                                  reduction_factor=spec["reduction_factor"])  # fmt: skip
     tuner = tune.Tuner(
         tune.with_resources(tune.with_parameters(tune_trainable, **settings), {"cpu": 1}),
         param_space={"trial": tune.grid_search([{"index": i, "params": p} for i, p in enumerate(trials)])},
@@ -208,22 +211,6 @@ class Backend(str, Enum):
     sequential = "sequential"
 
 
-def sweep_spec(
-    sweep_path: Path, num_samples: Optional[int], max_steps: Optional[int], eval_frequency: Optional[int]
-) -> dict[str, Any]:
-    """The sweep file's settings, with the command line's overrides, checked."""
-    spec = load_sweep(sweep_path)
-    for key, value in (("num_samples", num_samples), ("max_steps", max_steps), ("eval_frequency", eval_frequency)):
-        if value:
-            spec[key] = value
-    if spec["eval_frequency"] > spec["max_steps"]:
-        raise SweepError(
-            f"{sweep_path}: eval_frequency {spec['eval_frequency']} > max_steps {spec['max_steps']}: "
-            "a trial would report no score to compare"
-        )
-    return spec
-
-
 def sweep(
     *, base_config: Path, sweep_path: Path, train_path: Path, dev_path: Path, best_path: Path, output: Path,
     storage: Path, cpus: int = 2, seed: int = 0, backend: str = "ray", num_samples: Optional[int] = None,
@@ -231,7 +218,7 @@ def sweep(
 ) -> dict[str, Any]:  # fmt: skip
     """Run the sweep; write the best config and metrics/sweep.json; return what was written there."""
     # long: mostly the result record, one field per line
-    spec = sweep_spec(sweep_path, num_samples, max_steps, eval_frequency)
+    spec = load_sweep(sweep_path, num_samples=num_samples, max_steps=max_steps, eval_frequency=eval_frequency)
     filled = filled_config(base_config)
     check_keys(filled, base_config, list(spec["space"]), sweep_path)
     trials = sample_trials(spec["space"], spec["num_samples"], seed)
@@ -256,24 +243,13 @@ def sweep(
         raise SweepError(f"no trial reported a {spec['metric']!r} score: {errors}")
     best = max(scored, key=lambda r: r["best"])
     result = {
-        "metric": spec["metric"],
-        "best": best,
-        "trials": records,
-        "backend": backend,
-        "scheduler": spec["scheduler"] if backend == "ray" else "fifo",
-        "cpus": cpus,
-        "seconds": seconds,
-        "steps_trained": sum(r["last_step"] for r in records),
-        "num_samples": spec["num_samples"],
-        "max_steps": spec["max_steps"],
-        "seed": seed,
-        "base_config": str(base_config),
-        "base_config_md5": checksum(base_config),
-        "sweep_file": str(sweep_path),
-        "space": spec["space"],
-        "ray_version": ray.__version__,
+        "metric": spec["metric"], "best": best, "trials": records, "backend": backend, "cpus": cpus, "seed": seed,
+        "scheduler": spec["scheduler"] if backend == "ray" else "fifo", "seconds": seconds,
+        "steps_trained": sum(r["last_step"] for r in records), "num_samples": spec["num_samples"],
+        "max_steps": spec["max_steps"], "base_config": str(base_config), "base_config_md5": checksum(base_config),
+        "sweep_file": str(sweep_path), "space": spec["space"], "ray_version": ray.__version__,
         "spacy_version": spacy.__version__,
-    }
+    }  # fmt: skip
     write_best_config(filled, base_config, best["params"], best, best_path, spec["metric"])
     write_json(output, result)
     return result
