@@ -6,8 +6,9 @@ lemma, head, dep), sentences and entities as character offsets; or .spacy.
 
 JSONL output is resumable: rerun the same command after an interruption and records already written
 are skipped; none is duplicated or dropped. OUTPUT.state.json holds the model's and the input's md5:
-when either changed, the run starts over instead of resuming. Bad input records (invalid JSON, no text) go with their
-line number to the reject file and the run goes on. Memory stays constant for text and JSONL input.
+when either changed, the run starts over instead of resuming. Bad input records (invalid JSON, no text, a lone
+surrogate) go with their line number to the reject file and the run goes on; a text over nlp.max_length is
+annotated in pieces with its offsets kept (pt_pipelines/annotating.py). Memory stays constant for text and JSONL.
 """
 
 from __future__ import annotations
@@ -19,16 +20,19 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
-from typing import Optional
+from typing import IO, Optional
 
 import spacy
 import typer
 from spacy.tokens import DocBin
 from tqdm import tqdm
 
-from pt_pipelines.files import LockHeld, atomic_path, checksum, run_lock, write_json
-from pt_pipelines.records import Annotated, BadRecord, Record, parse_line, record_json
+from pt_pipelines.annotating import pipe_records, read_record
+from pt_pipelines.errors import ConfigError, step_errors
+from pt_pipelines.files import atomic_path, checksum, run_lock, write_json
+from pt_pipelines.records import Annotated, BadRecord, Record, record_json
 from pt_pipelines.textio import CorpusError, read_lines
 
 INPUT_FORMATS = ("auto", "text", "jsonl", "spacy")
@@ -42,14 +46,24 @@ def input_format(path: Path, fmt: str) -> str:
     return {".jsonl": "jsonl", ".spacy": "spacy"}.get(path.suffix.lower(), "text")
 
 
+def spacy_records(path: Path, vocab) -> Iterator[Record]:
+    """The documents of a DocBin as records numbered from 1, with the fields annotate stored in them."""
+    try:
+        docs = DocBin().from_disk(path).get_docs(vocab)
+    except ValueError:  # spaCy's E1014: not zlib-compressed msgpack of a DocBin
+        fix = "pass a .spacy file, or text or .jsonl with --format"
+        raise CorpusError(path, "whole file", "not a spaCy DocBin (.spacy) file", fix) from None
+    for i, doc in enumerate(docs, start=1):
+        yield Record(i, doc.text, dict(doc.user_data.get("fields", {})) if doc.user_data else {})
+
+
 def read_records(path: Path, fmt: str, vocab) -> Iterator[Record | BadRecord]:
     """Stream the input's records (and its bad ones) in order."""
     if fmt == "spacy":
-        for i, doc in enumerate(DocBin().from_disk(path).get_docs(vocab), start=1):
-            yield Record(i, doc.text, dict(doc.user_data.get("fields", {})) if doc.user_data else {})
+        yield from spacy_records(path, vocab)
         return
     for lineno, line in read_lines(path):
-        rec = parse_line(lineno, line, fmt)
+        rec = read_record(lineno, line, fmt)
         if rec is not None:
             yield rec
 
@@ -60,16 +74,16 @@ def local_results(
     """Annotate with nlp.pipe in this process (or n_process); yield results and bad records in input order."""
     pending: deque[BadRecord] = deque()
 
-    def good_records() -> Iterator[tuple[str, Record]]:
+    def good_records() -> Iterator[Record]:
         for rec in read_records(input_path, fmt, nlp.vocab):
             if rec.line <= done:
                 counts["already_done"] += 1
             elif isinstance(rec, BadRecord):
                 pending.append(rec)
             else:
-                yield rec.text, rec
+                yield rec
 
-    for doc, rec in nlp.pipe(good_records(), as_tuples=True, batch_size=batch_size, n_process=n_process):
+    for doc, rec in pipe_records(nlp, good_records(), batch_size, n_process):
         while pending and pending[0].line < rec.line:
             yield pending.popleft()
         if keep_docs:
@@ -88,15 +102,12 @@ def last_written_line(path: Path, key: str) -> int:
             if not raw.endswith(b"\n"):
                 break  # written partly when the run was interrupted
             try:
-                value = json.loads(raw)
-                last = value[key]["line"]
-            except (ValueError, KeyError, TypeError):
+                last = json.loads(raw)[key]["line"]
+            except (ValueError, KeyError, TypeError, RecursionError):
                 raise CorpusError(
-                    path,
-                    lineno,
-                    f"{raw[:60]!r}... was not written by annotate",
+                    path, lineno, f"{raw[:60]!r}... was not written by annotate",
                     "pass another output path, or --overwrite to start over",
-                ) from None
+                ) from None  # fmt: skip
             good_size += len(raw)
     if good_size != path.stat().st_size:
         with path.open("r+b") as f:
@@ -105,38 +116,41 @@ def last_written_line(path: Path, key: str) -> int:
 
 
 def annotate(
-    model: Path,
-    input_path: Path | str,
-    output: Path,
-    rejects: Path,
-    fmt: str = "auto",
-    batch_size: int = 64,
-    n_process: int = 1,
-    overwrite: bool = False,
-    interactive: bool = False,
-    backend: str = "local",
-    max_actors: int = 2,
-    ray_cpus: int = 2,
-) -> dict[str, int]:
+    model: Path, input_path: Path | str, output: Path, rejects: Path, fmt: str = "auto", batch_size: int = 64,
+    n_process: int = 1, overwrite: bool = False, interactive: bool = False, backend: str = "local",
+    max_actors: int = 2, ray_cpus: int = 2,
+) -> dict[str, int]:  # fmt: skip
     """Annotate input into output; return counts of written, skipped-as-done and rejected records.
 
     backend "ray" runs the pipeline on Ray Data actors (input may then be an object-storage URI) and
     writes the same lines in the same order as "local".
     """
     if backend == "ray":  # first, so that a missing Ray stops the run before any file is touched
-        from pt_pipelines.distributed.ray_annotate import ray_results  # noqa: F401
+        from pt_pipelines.distributed.ray_annotate import ray_results
     is_uri = "://" in str(input_path)
     fmt = input_format(Path(str(input_path).split("://")[-1]), fmt)
     to_jsonl = output.suffix.lower() != ".spacy"
     if backend == "ray" and (fmt == "spacy" or not to_jsonl):
-        raise ValueError(RAY_FORMATS)
+        raise ConfigError(RAY_FORMATS)
     output.parent.mkdir(parents=True, exist_ok=True)
     rejects.parent.mkdir(parents=True, exist_ok=True)
+    state = {
+        "tool": "annotate",
+        "rejects": str(rejects.resolve()),
+        "model_md5": checksum(model),
+        "input_md5": str(input_path) if is_uri else checksum(Path(input_path)),
+        "input_format": fmt,
+    }
+    counts = {"written": 0, "already_done": 0, "rejected": 0, "words": 0}
     with run_lock(output):  # a second run on this output would write every record twice
-        return _annotate_locked(
-            model, input_path, output, rejects, fmt, to_jsonl, is_uri, batch_size, n_process, overwrite,
-            interactive, backend, max_actors, ray_cpus,
-        )  # fmt: skip
+        # an object in storage cannot be checksummed cheaply, so its output never resumes
+        done = start_or_resume(output, rejects, state, overwrite or is_uri, to_jsonl)
+        if backend == "ray":
+            results = ray_results(model, str(input_path), fmt, done, batch_size, max_actors, ray_cpus, counts)
+        else:
+            nlp = spacy.load(model)
+            results = local_results(nlp, Path(input_path), fmt, done, batch_size, n_process, not to_jsonl, counts)
+        return write_results(results, str(input_path), output, rejects, interactive, counts)
 
 
 def state_file(output: Path) -> Path:
@@ -164,73 +178,52 @@ def owned_by(prior: Optional[dict], path: Path, output: Path) -> bool:
     return recorded == str(path.resolve())
 
 
-def _annotate_locked(
-    model, input_path, output: Path, rejects: Path, fmt: str, to_jsonl: bool, is_uri: bool, batch_size: int,
-    n_process: int, overwrite: bool, interactive: bool, backend: str, max_actors: int, ray_cpus: int,
-) -> dict[str, int]:  # fmt: skip
-    # long: resume, read, annotate and write are one streaming loop that must stay in step
+def start_or_resume(output: Path, rejects: Path, state: dict, overwrite: bool, to_jsonl: bool) -> int:
+    """Refuse files annotate did not write, then resume or start over; return the last input line done."""
     state_path = state_file(output)
-    state = {
-        "tool": "annotate",
-        "rejects": str(rejects.resolve()),
-        "model_md5": checksum(model),
-        "input_md5": str(input_path) if is_uri else checksum(Path(input_path)),
-        "input_format": fmt,
-    }
     prior = read_state(state_path)
-    if is_uri:  # an object in storage cannot be checksummed cheaply, so its output never resumes
-        overwrite = True
-    if not overwrite:
-        for path in (output, rejects):
-            if path.exists() and not owned_by(prior, path, output):
-                raise CorpusError(
-                    path,
-                    "existing file",
-                    f"not written by annotate for {output.name} (no matching {state_path.name})",
-                    "pass --overwrite to replace it, or another output path",
-                )
+    for path in () if overwrite else (output, rejects):
+        if path.exists() and not owned_by(prior, path, output):
+            raise CorpusError(
+                path, "existing file", f"not written by annotate for {output.name} (no matching {state_path.name})",
+                "pass --overwrite to replace it, or another output path",
+            )  # fmt: skip
     resume = to_jsonl and not overwrite and prior == state
     if to_jsonl and not overwrite and prior is not None and not resume and output.exists():
         changed = [k for k in state if prior.get(k) != state[k]]
         print(f"{', '.join(changed)} changed since {output} was started: starting over", file=sys.stderr)
     if not resume:  # .spacy output is written whole at the end, so it always starts over
         for path in (output, rejects) if to_jsonl else (rejects,):
-            if path.exists():
-                path.unlink()
+            path.unlink(missing_ok=True)
     write_json(state_path, state)
-    done = max(last_written_line(output, "spacy"), last_written_line(rejects, "reject")) if resume else 0
-    counts = {"written": 0, "already_done": 0, "rejected": 0, "words": 0}
-    if backend == "ray":
-        from pt_pipelines.distributed.ray_annotate import ray_results
+    return max(last_written_line(output, "spacy"), last_written_line(rejects, "reject")) if resume else 0
 
-        results = ray_results(model, str(input_path), fmt, done, batch_size, max_actors, ray_cpus, counts)
-    else:
-        nlp = spacy.load(model)
-        results = local_results(nlp, Path(input_path), fmt, done, batch_size, n_process, not to_jsonl, counts)
 
-    out = output.open("a", encoding="utf8") if to_jsonl else None
-    rej = rejects.open("a", encoding="utf8")
-    docbin = DocBin(store_user_data=True) if not to_jsonl else None
-    bar = tqdm(unit=" words", unit_scale=True, disable=not interactive, desc="annotating")
+def write_reject(item: BadRecord, input_path: str, rej: IO[str], rejects: Path) -> None:
+    where = f"{input_path}:{item.line}: {item.error}"
+    rej.write(json.dumps({"reject": {"line": item.line, "error": where}, "record": item.raw}, ensure_ascii=False))
+    rej.write("\n")
+    rej.flush()
+    print(f"⚠ {where}: written to {rejects}", file=sys.stderr, flush=True)
+
+
+def write_results(
+    results: Iterator[Annotated | BadRecord], input_path: str, output: Path, rejects: Path, interactive: bool,
+    counts: dict,
+) -> dict[str, int]:  # fmt: skip
+    """Append results to the JSONL output (or a DocBin written whole at the end) and bad records to rejects."""
+    to_jsonl = output.suffix.lower() != ".spacy"
+    docbin = DocBin(store_user_data=True)
     started = last_report = time.perf_counter()
-    try:
+    bar = tqdm(unit=" words", unit_scale=True, disable=not interactive, desc="annotating")
+    jsonl = output.open("a", encoding="utf8") if to_jsonl else nullcontext()
+    with jsonl as out, rejects.open("a", encoding="utf8") as rej, bar:
         for item in results:
             if isinstance(item, BadRecord):
                 if out is not None:
                     out.flush()  # a reject is on disk only after every good record before it
-                rej.write(
-                    json.dumps(
-                        {
-                            "reject": {"line": item.line, "error": f"{input_path}:{item.line}: {item.error}"},
-                            "record": item.raw,
-                        },
-                        ensure_ascii=False,
-                    )
-                    + "\n"
-                )
-                rej.flush()
+                write_reject(item, input_path, rej, rejects)
                 counts["rejected"] += 1
-                print(f"⚠ {input_path}:{item.line}: {item.error}: written to {rejects}", file=sys.stderr, flush=True)
                 continue
             if out is not None:
                 out.write(item.json + "\n")
@@ -239,23 +232,36 @@ def _annotate_locked(
             counts["written"] += 1
             counts["words"] += item.words
             bar.update(item.words)
-            now = time.perf_counter()
-            if not interactive and now - last_report > 10:
-                print(
-                    f"annotated {counts['written']} records, {counts['words'] / (now - started):.0f} words/s",
-                    flush=True,
-                )
-                last_report = now
-    finally:
-        bar.close()
-        if out is not None:
-            out.close()
-        rej.close()
-    if docbin is not None:
+            if not interactive and time.perf_counter() - last_report > 10:
+                last_report = time.perf_counter()
+                words_per_s = counts["words"] / (last_report - started)
+                print(f"annotated {counts['written']} records, {words_per_s:.0f} words/s", flush=True)
+    if not to_jsonl:
         with atomic_path(output) as tmp:
             docbin.to_disk(tmp)
     counts["seconds"] = round(time.perf_counter() - started, 2)
     return counts
+
+
+def usage_problem(input_path: str, output: str, rejects: str, fmt: str, backend: str) -> Optional[str]:
+    """What is wrong with the command line, before anything is read or written."""
+    local = [p for p in (input_path, output, rejects) if "://" not in p]
+    uris = [p for p in (input_path, output, rejects) if "://" in p]
+    if fmt not in INPUT_FORMATS:
+        return f"--format {fmt}: use one of {', '.join(INPUT_FORMATS)}"
+    if backend not in BACKENDS:
+        return f"--backend {backend}: use one of {', '.join(BACKENDS)}"
+    if rejects in local and Path(rejects).resolve() in {Path(p).resolve() for p in (output, input_path) if p in local}:
+        return f"--rejects {rejects}: the same file as the output or the input: pass another rejects path"
+    if uris and backend != "ray":
+        return f"{uris[0]}: only the ray backend reads and writes URIs; pass --backend ray"
+    if input_path in local and not Path(input_path).is_file():
+        return f"{input_path}: no such file"
+    if {input_path, output} <= set(local) and Path(output).resolve() == Path(input_path).resolve():
+        return "the output would overwrite the input: pass another output path"
+    if backend == "ray" and (input_format(Path(input_path), fmt) == "spacy" or output.lower().endswith(".spacy")):
+        return RAY_FORMATS
+    return None
 
 
 def main(
@@ -276,50 +282,14 @@ def main(
     ray_cpus: int = typer.Option(2, min=1, help="ray: CPUs of the local Ray (ignored with RAY_ADDRESS)"),
 ) -> None:
     """Annotate documents; rerun the same command to resume an interrupted run."""
-    # long: one line per typer option, then the error messages
-    if fmt not in INPUT_FORMATS:
-        typer.echo(f"✘ --format {fmt}: use one of {', '.join(INPUT_FORMATS)}", err=True)
-        raise typer.Exit(2)
-    if backend not in BACKENDS:
-        typer.echo(f"✘ --backend {backend}: use one of {', '.join(BACKENDS)}", err=True)
-        raise typer.Exit(2)
     rejects = rejects or output + ".rejects.jsonl"
-    if "://" not in rejects and Path(rejects).resolve() in {
-        Path(p).resolve() for p in (output, input_path) if "://" not in p
-    }:
-        typer.echo(
-            f"✘ --rejects {rejects}: the same file as the output or the input: pass another rejects path "
-            "(default: OUTPUT.rejects.jsonl)",
-            err=True,
-        )
+    problem = usage_problem(input_path, output, rejects, fmt, backend)
+    if problem:
+        typer.echo(f"✘ {problem}", err=True)
         raise typer.Exit(2)
-    for path in (input_path, output, rejects):
-        if "://" in path and backend != "ray":
-            typer.echo(f"✘ {path}: only the ray backend reads and writes URIs; pass --backend ray", err=True)
-            raise typer.Exit(2)
-    if "://" not in input_path and not Path(input_path).is_file():
-        typer.echo(f"✘ {input_path}: no such file", err=True)
-        raise typer.Exit(2)
-    if "://" not in input_path + output and Path(output).resolve() == Path(input_path).resolve():
-        typer.echo("✘ the output would overwrite the input: pass another output path", err=True)
-        raise typer.Exit(2)
-    if backend == "ray" and (
-        input_format(Path(input_path.split("://")[-1]), fmt) == "spacy" or output.lower().endswith(".spacy")
-    ):
-        typer.echo(f"✘ {RAY_FORMATS}", err=True)
-        raise typer.Exit(2)
-    try:
+    with step_errors():
         counts = run_annotate(model, input_path, output, rejects, fmt, batch_size, n_process, overwrite, backend,
                               max_actors, ray_cpus)  # fmt: skip
-    except LockHeld as e:
-        typer.echo(f"✘ {e}", err=True)
-        raise typer.Exit(1) from None
-    except Exception as e:
-        cause = located_error(e)
-        if cause is None:
-            raise
-        typer.echo(f"✘ {cause}", err=True)
-        raise typer.Exit(1) from None
     typer.echo(
         f"✔ {counts['written']} records written to {output}, {counts['already_done']} already done, "
         f"{counts['rejected']} rejected to {rejects}; {counts['words'] / max(counts['seconds'], 1e-9):.0f} words/s"
@@ -347,20 +317,16 @@ def run_annotate(
         local_out, local_rej = (
             Path(tmp) / Path(p.split("://")[-1]).name if "://" in p else Path(p) for p in (output, rejects)
         )
-        counts = annotate(
-            model,
-            input_path if "://" in input_path else Path(input_path),
-            local_out,
-            local_rej,
-            fmt,
-            batch_size,
-            n_process,
-            overwrite or "://" in output + rejects,  # an upload replaces the object: no resuming
-            sys.stderr.isatty(),
-            backend,
-            max_actors,
-            ray_cpus,
-        )
+        source = input_path if "://" in input_path else Path(input_path)
+        try:
+            counts = annotate(model, source, local_out, local_rej, fmt, batch_size, n_process,
+                              overwrite or "://" in output + rejects, sys.stderr.isatty(), backend, max_actors,
+                              ray_cpus)  # fmt: skip
+        except Exception as e:
+            cause = located_error(e)  # Ray wraps what its tasks raised
+            if cause is None or cause is e:
+                raise
+            raise cause from None
         for local, uri in ((local_out, output), (local_rej, rejects)):
             if "://" in uri:
                 upload(local, uri)

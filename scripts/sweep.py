@@ -25,18 +25,41 @@ from spacy import util
 
 from pt_pipelines.distributed.ray_setup import init_ray, ray
 from pt_pipelines.distributed.tune_trial import run_trial, tune_trainable
+from pt_pipelines.errors import StepError, step_errors
 from pt_pipelines.files import atomic_path, checksum, remove_path, write_json
 
 DISTRIBUTIONS = ("uniform", "loguniform", "randint", "choice")
 SCHEDULERS = ("asha", "fifo")
 
 
-class SweepError(ValueError):
-    """A problem in the sweep file, named by file and key."""
+class SweepError(StepError, ValueError):
+    """A problem in the sweep file, named by file and key, or a sweep in which no trial scored."""
 
 
-def load_sweep(path: Path) -> dict[str, Any]:
-    """Read and check the sweep file; raise SweepError naming the key and what to write instead."""
+SETTINGS = {"num_samples": 8, "max_steps": 1000, "eval_frequency": 100, "metric": "score", "scheduler": "asha",
+            "grace_period": 200, "reduction_factor": 2}  # fmt: skip
+
+
+def distribution_problem(dist: Any) -> Optional[str]:
+    """What is wrong with one `space:` entry, or None."""
+    if not isinstance(dist, dict) or len(dist) != 1 or next(iter(dist)) not in DISTRIBUTIONS:
+        return f"write one of {', '.join(f'{{{d}: [...]}}' for d in DISTRIBUTIONS)}"
+    ((kind, args),) = dist.items()
+    if not isinstance(args, list) or not args:
+        return f"{kind} takes a list, e.g. {{{kind}: [1, 2]}}"
+    if kind == "choice":
+        return None
+    if len(args) != 2 or not all(isinstance(a, (int, float)) for a in args) or args[0] > args[1]:
+        return f"{kind} takes [low, high] numbers with low <= high"
+    if kind == "loguniform" and args[0] <= 0:
+        return "loguniform needs low > 0"
+    if kind == "randint" and not all(isinstance(a, int) for a in args):
+        return "randint takes integers"
+    return None
+
+
+def load_sweep(path: Path, **overrides: Optional[int]) -> dict[str, Any]:
+    """Read and check the sweep file, with the command line's overrides; raise SweepError naming the key."""
     try:
         spec = srsly.read_yaml(path)
     except Exception as e:  # ruamel's errors carry the line and column
@@ -44,34 +67,21 @@ def load_sweep(path: Path) -> dict[str, Any]:
     if not isinstance(spec, dict) or not isinstance(spec.get("space"), dict) or not spec["space"]:
         raise SweepError(f"{path}: no `space:` mapping of dotted config keys to distributions")
     for key, dist in spec["space"].items():
-        where = f"{path}: space.{key}"
-        if not isinstance(dist, dict) or len(dist) != 1 or next(iter(dist)) not in DISTRIBUTIONS:
-            raise SweepError(f"{where}: write one of {', '.join(f'{{{d}: [...]}}' for d in DISTRIBUTIONS)}")
-        ((kind, args),) = dist.items()
-        if not isinstance(args, list) or not args:
-            raise SweepError(f"{where}: {kind} takes a list, e.g. {{{kind}: [1, 2]}}")
-        if kind != "choice":
-            if len(args) != 2 or not all(isinstance(a, (int, float)) for a in args) or args[0] > args[1]:
-                raise SweepError(f"{where}: {kind} takes [low, high] numbers with low <= high")
-            if kind == "loguniform" and args[0] <= 0:
-                raise SweepError(f"{where}: loguniform needs low > 0")
-            if kind == "randint" and not all(isinstance(a, int) for a in args):
-                raise SweepError(f"{where}: randint takes integers")
-    defaults = {
-        "num_samples": 8,
-        "max_steps": 1000,
-        "eval_frequency": 100,
-        "metric": "score",
-        "scheduler": "asha",
-        "grace_period": 200,
-        "reduction_factor": 2,
-    }
-    for key, default in defaults.items():
-        value = spec.setdefault(key, default)
+        problem = distribution_problem(dist)
+        if problem:
+            raise SweepError(f"{path}: space.{key}: {problem}")
+    for key, default in SETTINGS.items():
+        value = overrides.get(key) or spec.setdefault(key, default)
+        spec[key] = value
         if not isinstance(value, type(default)) or (isinstance(default, int) and value < 1):
             raise SweepError(f"{path}: {key}: expected a {'positive integer' if isinstance(default, int) else 'name'}")
     if spec["scheduler"] not in SCHEDULERS:
         raise SweepError(f"{path}: scheduler: use one of {', '.join(SCHEDULERS)}")
+    if spec["eval_frequency"] > spec["max_steps"]:
+        raise SweepError(
+            f"{path}: eval_frequency {spec['eval_frequency']} > max_steps {spec['max_steps']}: "
+            "a trial would report no score to compare"
+        )
     return spec
 
 
@@ -160,12 +170,9 @@ def run_ray(trials, settings, storage: Path, spec: dict[str, Any], cpus: int):
     print(f"sweeping on {where}", flush=True)
     scheduler = None
     if spec["scheduler"] == "asha":
-        scheduler = ASHAScheduler(
-            time_attr="step",
-            max_t=spec["max_steps"],
-            grace_period=min(spec["grace_period"], spec["max_steps"]),
-            reduction_factor=spec["reduction_factor"],
-        )
+        grace_period = min(spec["grace_period"], spec["max_steps"])
+        scheduler = ASHAScheduler(time_attr="step", max_t=spec["max_steps"], grace_period=grace_period,
+                                  reduction_factor=spec["reduction_factor"])  # fmt: skip
     tuner = tune.Tuner(
         tune.with_resources(tune.with_parameters(tune_trainable, **settings), {"cpu": 1}),
         param_space={"trial": tune.grid_search([{"index": i, "params": p} for i, p in enumerate(trials)])},
@@ -204,41 +211,14 @@ class Backend(str, Enum):
     sequential = "sequential"
 
 
-def sweep_spec(
-    sweep_path: Path, num_samples: Optional[int], max_steps: Optional[int], eval_frequency: Optional[int]
-) -> dict[str, Any]:
-    """The sweep file's settings, with the command line's overrides, checked."""
-    spec = load_sweep(sweep_path)
-    for key, value in (("num_samples", num_samples), ("max_steps", max_steps), ("eval_frequency", eval_frequency)):
-        if value:
-            spec[key] = value
-    if spec["eval_frequency"] > spec["max_steps"]:
-        raise SweepError(
-            f"{sweep_path}: eval_frequency {spec['eval_frequency']} > max_steps {spec['max_steps']}: "
-            "a trial would report no score to compare"
-        )
-    return spec
-
-
 def sweep(
-    *,
-    base_config: Path,
-    sweep_path: Path,
-    train_path: Path,
-    dev_path: Path,
-    best_path: Path,
-    output: Path,
-    storage: Path,
-    cpus: int = 2,
-    seed: int = 0,
-    backend: str = "ray",
-    num_samples: Optional[int] = None,
-    max_steps: Optional[int] = None,
-    eval_frequency: Optional[int] = None,
-) -> dict[str, Any]:
+    *, base_config: Path, sweep_path: Path, train_path: Path, dev_path: Path, best_path: Path, output: Path,
+    storage: Path, cpus: int = 2, seed: int = 0, backend: str = "ray", num_samples: Optional[int] = None,
+    max_steps: Optional[int] = None, eval_frequency: Optional[int] = None,
+) -> dict[str, Any]:  # fmt: skip
     """Run the sweep; write the best config and metrics/sweep.json; return what was written there."""
     # long: mostly the result record, one field per line
-    spec = sweep_spec(sweep_path, num_samples, max_steps, eval_frequency)
+    spec = load_sweep(sweep_path, num_samples=num_samples, max_steps=max_steps, eval_frequency=eval_frequency)
     filled = filled_config(base_config)
     check_keys(filled, base_config, list(spec["space"]), sweep_path)
     trials = sample_trials(spec["space"], spec["num_samples"], seed)
@@ -260,27 +240,16 @@ def sweep(
     scored = [r for r in records if r["best"] is not None]
     if not scored:
         errors = "; ".join(r.get("error", "no evaluation reported") for r in records)
-        raise RuntimeError(f"no trial reported a {spec['metric']!r} score: {errors}")
+        raise SweepError(f"no trial reported a {spec['metric']!r} score: {errors}")
     best = max(scored, key=lambda r: r["best"])
     result = {
-        "metric": spec["metric"],
-        "best": best,
-        "trials": records,
-        "backend": backend,
-        "scheduler": spec["scheduler"] if backend == "ray" else "fifo",
-        "cpus": cpus,
-        "seconds": seconds,
-        "steps_trained": sum(r["last_step"] for r in records),
-        "num_samples": spec["num_samples"],
-        "max_steps": spec["max_steps"],
-        "seed": seed,
-        "base_config": str(base_config),
-        "base_config_md5": checksum(base_config),
-        "sweep_file": str(sweep_path),
-        "space": spec["space"],
-        "ray_version": ray.__version__,
+        "metric": spec["metric"], "best": best, "trials": records, "backend": backend, "cpus": cpus, "seed": seed,
+        "scheduler": spec["scheduler"] if backend == "ray" else "fifo", "seconds": seconds,
+        "steps_trained": sum(r["last_step"] for r in records), "num_samples": spec["num_samples"],
+        "max_steps": spec["max_steps"], "base_config": str(base_config), "base_config_md5": checksum(base_config),
+        "sweep_file": str(sweep_path), "space": spec["space"], "ray_version": ray.__version__,
         "spacy_version": spacy.__version__,
-    }
+    }  # fmt: skip
     write_best_config(filled, base_config, best["params"], best, best_path, spec["metric"])
     write_json(output, result)
     return result
@@ -305,25 +274,12 @@ def main(
     if best_path.resolve() == base_config.resolve():
         typer.echo(f"✘ --best {best_path} would overwrite the base config: sweep from another config", err=True)
         raise typer.Exit(2)
-    try:
+    with step_errors():
         result = sweep(
-            base_config=base_config,
-            sweep_path=sweep_path,
-            train_path=train_path,
-            dev_path=dev_path,
-            best_path=best_path,
-            output=output,
-            storage=storage,
-            cpus=cpus,
-            seed=seed,
-            backend=backend.value,
-            num_samples=num_samples or None,
-            max_steps=max_steps or None,
-            eval_frequency=eval_frequency or None,
-        )
-    except SweepError as e:
-        typer.echo(f"✘ {e}", err=True)
-        raise typer.Exit(1) from None
+            base_config=base_config, sweep_path=sweep_path, train_path=train_path, dev_path=dev_path,
+            best_path=best_path, output=output, storage=storage, cpus=cpus, seed=seed, backend=backend.value,
+            num_samples=num_samples or None, max_steps=max_steps or None, eval_frequency=eval_frequency or None,
+        )  # fmt: skip
     best = result["best"]
     stopped = sum(r["status"] == "stopped early" for r in result["trials"])
     typer.echo(

@@ -134,3 +134,60 @@ def test_missing_parent_folders_of_the_output_and_rejects_are_created(model, tmp
     code, message = run(model, src, tmp_path / "fresh/out.jsonl", "--rejects", rejects)
     assert code == 0, message
     assert rejects.exists() and len(lines_of(tmp_path / "fresh/out.jsonl")) == 2
+
+
+def test_deep_json_and_lone_surrogates_are_located_rejects_and_every_other_record_is_written(model, tmp_path):
+    src = tmp_path / "in.jsonl"
+    lines = [
+        json.dumps({"n": 0, "text": "Uma frase."}),
+        "[" * 50_000 + "]" * 50_000,  # RecursionError in json
+        '{"n": 2, "text": "Meia \\ud800 letra."}',  # a lone surrogate: cannot be written as UTF-8
+        '{"n": 3, "text": "Boa.", "meta": {"note": "\\udfff"}}',
+        json.dumps({"n": 4, "text": "Um par \U0001f600 inteiro."}),  # ensure_ascii: a valid \ud83d\ude00 pair
+    ]
+    src.write_text("\n".join(lines) + "\n", encoding="utf8")
+    code, message = run(model, src, tmp_path / "o.jsonl")
+    assert code == 0 and "Traceback" not in message, message
+    assert [r["n"] for r in lines_of(tmp_path / "o.jsonl")] == [0, 4]
+    rejects = lines_of(tmp_path / "o.jsonl.rejects.jsonl")
+    assert [r["reject"]["line"] for r in rejects] == [2, 3, 4]
+    assert [r["record"] for r in rejects] == lines[1:4]  # kept verbatim: nothing is lost
+    assert f"{src}:2: JSON nested deeper" in rejects[0]["reject"]["error"]
+    assert all(f"{src}:{n}: a lone surrogate \\ud" in r["reject"]["error"] for n, r in zip((3, 4), rejects[1:]))
+
+
+def test_a_text_over_max_length_is_annotated_in_pieces_with_offsets_into_the_whole_text(model, tmp_path):
+    paragraph = "Primeira frase do parágrafo. Segunda frase, mais longa, com vírgulas.\n\n"
+    text = paragraph * (spacy.blank("pt").max_length // len(paragraph) + 2)
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"n": 0, "text": text}) + "\n" + json.dumps({"n": 1, "text": "Fim."}) + "\n")
+    code, message = run(model, src, tmp_path / "o.jsonl")
+    assert code == 0 and "2 records written" in message, message
+    long, short = lines_of(tmp_path / "o.jsonl")
+    assert long["text"] == text and short["text"] == "Fim."
+    nlp = spacy.load(model)
+    nlp.max_length = len(text)  # what the user would get from spaCy reading the text in one go
+    whole = nlp(text)
+    assert [(t["text"], t["start"], t["ws"]) for t in long["spacy"]["tokens"]] == [
+        (t.text, t.idx, bool(t.whitespace_)) for t in whole
+    ]
+    # a cut falls after a paragraph's "\n\n", which the sentencizer then ends a sentence with
+    assert {text[a:b].strip() for a, b in long["spacy"]["sents"]} == {s.text.strip() for s in whole.sents}
+
+
+def test_long_texts_are_cut_after_the_best_break_and_joined_without_a_character_lost():
+    from pt_pipelines.annotating import split_text
+
+    assert split_text("aaaa bbbb.\ncc dd. ee ff", 14) == ["aaaa bbbb.\n", "cc dd. ee ff"]
+    assert split_text("aaaa. bbbb cc dddd", 10) == ["aaaa. ", "bbbb cc ", "dddd"]
+    assert split_text("x" * 25, 10) == ["x" * 10, "x" * 10, "x" * 5]  # no break at all: cut hard
+    assert split_text("", 10) == [""]
+
+
+def test_a_spacy_input_that_is_not_a_docbin_is_a_located_error(model, tmp_path):
+    src = tmp_path / "notes.spacy"
+    src.write_bytes(b"my notes, not a DocBin")
+    code, message = run(model, src, tmp_path / "o.jsonl")
+    assert code == 1 and "Traceback" not in message, message
+    assert f"✘ {src} (whole file): not a spaCy DocBin" in message and "--format" in message
+    assert not (tmp_path / "o.jsonl").exists() or (tmp_path / "o.jsonl").read_text() == ""

@@ -19,8 +19,9 @@ from typing import Any
 
 import spacy
 
+from pt_pipelines.annotating import pipe_records, read_record
 from pt_pipelines.distributed.ray_setup import INSTALL_HINT, init_ray, ray
-from pt_pipelines.records import Annotated, BadRecord, parse_line, record_json
+from pt_pipelines.records import Annotated, BadRecord, Record, record_json
 from pt_pipelines.textio import CorpusError, decode_lines, read_lines
 
 try:  # after ray_setup, which says what to install when Ray is missing; pyarrow comes with Ray's extra
@@ -28,6 +29,11 @@ try:  # after ray_setup, which says what to install when Ray is missing; pyarrow
     import pyarrow.fs  # noqa: F401  (pa.fs)
 except ImportError:
     raise SystemExit(INSTALL_HINT) from None
+
+COLUMNS = {  # what an actor returns per input line
+    "line": pa.int64(), "json": pa.large_string(), "words": pa.int64(), "error": pa.large_string(),
+    "raw": pa.large_string(), "fatal": pa.large_string(),
+}  # fmt: skip
 
 
 def model_files(model: Path) -> dict[str, bytes]:
@@ -50,41 +56,22 @@ class PipelineActor:
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         # Arrow in and out: numpy would pad every string to the batch's longest and drop trailing NULs
-        out: dict[str, list[Any]] = {"line": [], "json": [], "words": [], "error": [], "raw": []}
-        lines, raws = batch.column("line").to_pylist(), batch.column("raw").to_pylist()
-        fatal = batch.column("fatal").to_pylist()
+        lines, raws, fatal = (batch.column(name).to_pylist() for name in ("line", "raw", "fatal"))
         parsed = [
-            parse_line(n, raw, self.fmt) if not f else BadRecord(n, f, "") for n, raw, f in zip(lines, raws, fatal)
+            (read_record(n, raw, self.fmt) if not f else BadRecord(n, f, ""), f)
+            for n, raw, f in zip(lines, raws, fatal)
         ]
-        good = [rec for rec in parsed if rec is not None and not isinstance(rec, BadRecord)]
-        docs = iter(self.nlp.pipe((rec.text for rec in good), batch_size=self.batch_size))
-        out["fatal"] = []
-        for rec, f in zip(parsed, fatal):
-            if rec is None:
-                continue
-            out["fatal"].append(f)
-            out["line"].append(rec.line)
-            if isinstance(rec, BadRecord):
-                out["json"].append("")
-                out["words"].append(0)
-                out["error"].append(rec.error)
-                out["raw"].append(rec.raw)
-            else:
-                doc = next(docs)
-                out["json"].append(record_json(rec, doc))
-                out["words"].append(len(doc))
-                out["error"].append("")
-                out["raw"].append("")
-        return pa.table(
-            {
-                "line": pa.array(out["line"], pa.int64()),
-                "json": pa.array(out["json"], pa.large_string()),
-                "words": pa.array(out["words"], pa.int64()),
-                "error": pa.array(out["error"], pa.large_string()),
-                "raw": pa.array(out["raw"], pa.large_string()),
-                "fatal": pa.array(out["fatal"], pa.large_string()),
-            }
-        )
+        good = [rec for rec, _ in parsed if isinstance(rec, Record)]
+        docs = {rec.line: doc for doc, rec in pipe_records(self.nlp, good, self.batch_size)}
+        rows = [
+            (rec.line, "", 0, rec.error, rec.raw, f)
+            if isinstance(rec, BadRecord)
+            else (rec.line, record_json(rec, docs[rec.line]), len(docs[rec.line]), "", "", f)
+            for rec, f in parsed
+            if rec is not None
+        ]
+        columns = list(zip(*rows)) or [()] * len(COLUMNS)
+        return pa.table({name: pa.array(col, kind) for (name, kind), col in zip(COLUMNS.items(), columns)})
 
     def __del__(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -108,15 +95,9 @@ def numbered_lines(row: dict[str, Any], done: int = 0) -> list[dict[str, Any]]:
 
 
 def ray_results(
-    model: Path,
-    input_uri: str,
-    fmt: str,
-    done: int,
-    batch_size: int,
-    max_actors: int,
-    num_cpus: int,
+    model: Path, input_uri: str, fmt: str, done: int, batch_size: int, max_actors: int, num_cpus: int,
     counts: dict[str, int],
-) -> Iterator[Annotated | BadRecord]:
+) -> Iterator[Annotated | BadRecord]:  # fmt: skip
     """Annotate on Ray; yield results and bad records in input order, like annotate.local_results."""
     where = init_ray(num_cpus)
     print(f"annotating on {where}, up to {max_actors} pipeline actors", flush=True)
@@ -150,7 +131,7 @@ def ray_results(
                 break
             counts["already_done"] += bool(line.strip())
     for batch in ds.iter_batches(batch_size=None, batch_format="pyarrow"):
-        columns = [batch.column(name).to_pylist() for name in ("line", "json", "words", "error", "raw", "fatal")]
+        columns = [batch.column(name).to_pylist() for name in COLUMNS]
         for line, text, words, error, raw, fatal in zip(*columns):
             if fatal:
                 error = json.loads(fatal)  # named as the user named the input, not by its resolved path

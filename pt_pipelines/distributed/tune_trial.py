@@ -74,17 +74,9 @@ def trial_config(
 
 
 def run_trial(
-    params: dict[str, Any],
-    *,
-    base_config: str,
-    train: bytes,
-    dev: bytes,
-    max_steps: int,
-    eval_frequency: int,
-    seed: int,
-    workdir: Path,
-    reporter: Reporter,
-) -> None:
+    params: dict[str, Any], *, base_config: str, train: bytes, dev: bytes, max_steps: int, eval_frequency: int,
+    seed: int, workdir: Path, reporter: Reporter,
+) -> None:  # fmt: skip
     """Train one trial in workdir (its own folder: trials never share files); report each evaluation."""
     global _reporter
     workdir.mkdir(parents=True, exist_ok=True)
