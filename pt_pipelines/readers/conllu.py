@@ -127,7 +127,7 @@ def read_conllu(path: Path | str, on_error: OnError = raise_error) -> Iterator[S
 
 
 def _add_line(sent: Sentence, path: Path, lineno: int, line: str) -> None:
-    # long: one check per CoNLL-U column, each with its own located message
+    """Validate one word or multiword-token line and add it to the sentence."""
     cols = line.split("\t")
     if len(cols) != N_COLUMNS:
         hint = " (the columns look space-separated)" if len(cols) == 1 and len(line.split()) >= N_COLUMNS else ""
@@ -140,65 +140,64 @@ def _add_line(sent: Sentence, path: Path, lineno: int, line: str) -> None:
     id_, form, lemma, upos, xpos, feats, head, deprel, _deps, misc = cols
     if EMPTY_NODE.match(id_):
         return  # empty nodes belong to enhanced dependencies, which spaCy does not train
-    if not form:
-        raise CorpusError(path, lineno, "empty FORM", "write the word in the second column ('_' if it is unknown)")
-    expected = len(sent.words) + 1
+    problem = _column_problem(sent, id_, form, upos, feats, head)
+    if problem:
+        raise CorpusError(path, lineno, *problem)
     if "-" in id_:
-        start_s, _, end_s = id_.partition("-")
-        if not (NUMBER.match(start_s) and NUMBER.match(end_s)):
-            raise CorpusError(path, lineno, f"bad multiword token ID {id_!r}", "use a range such as 3-4")
-        start, end = int(start_s), int(end_s)
-        if start != expected or end <= start:
-            raise CorpusError(
-                path,
-                lineno,
+        start, end = map(int, id_.split("-"))
+        sent.multiword.append(MultiwordToken(start, end, form, misc, lineno))
+    else:
+        head_id = None if head == "_" else int(head)
+        sent.words.append(Word(int(id_), form, lemma, upos, xpos, feats, head_id, deprel, misc, lineno))
+
+
+def _column_problem(sent: Sentence, id_: str, form: str, upos: str, feats: str, head: str) -> Optional[tuple[str, str]]:
+    """(problem, fix) of the first column of a word line that is not valid CoNLL-U, or None."""
+    expected = len(sent.words) + 1
+    if not form:
+        return "empty FORM", "write the word in the second column ('_' if it is unknown)"
+    if "-" in id_:
+        start, _, end = id_.partition("-")
+        previous = sent.multiword[-1] if sent.multiword else None
+        if not (NUMBER.match(start) and NUMBER.match(end)):
+            return f"bad multiword token ID {id_!r}", "use a range such as 3-4"
+        if int(start) != expected or int(end) <= int(start):
+            return (
                 f"multiword token {id_} out of order (next word is {expected})",
                 "a range must start at the next word's ID and cover at least two words",
             )
-        previous = sent.multiword[-1] if sent.multiword else None
-        if previous is not None and start <= previous.end:
+        if previous is not None and int(start) <= previous.end:
             # the words would be spelled twice, and the Doc's text would no longer match '# text'
-            raise CorpusError(
-                path,
-                lineno,
+            return (
                 f"multiword token {id_} overlaps {previous.start}-{previous.end}",
                 "a word belongs to at most one multiword token: fix the ranges",
             )
-        sent.multiword.append(MultiwordToken(start, end, form, misc, lineno))
-        return
-    if upos != "_" and (not upos or upos not in POS_IDS):
-        raise CorpusError(
-            path,
-            lineno,
+        return None
+    checks = [
+        (
+            upos != "_" and upos not in POS_IDS,
             f"UPOS {upos!r} is not a Universal Dependencies tag",
             "use one of ADJ ADP ADV AUX CCONJ DET INTJ NOUN NUM PART PRON PROPN PUNCT SCONJ SYM VERB X, or '_' "
             "(language-specific tags go in XPOS)",
-        )
-    if feats != "_" and not all(FEATURE.match(f) for f in feats.split("|")):
-        raise CorpusError(
-            path,
-            lineno,
+        ),
+        (
+            feats != "_" and not all(FEATURE.match(f) for f in feats.split("|")),
             f"FEATS {feats!r} is not Feature=Value pairs separated by '|'",
             "write features like Gender=Fem|Number=Sing, or '_' for none",
-        )
-    if not NUMBER.match(id_):
-        raise CorpusError(path, lineno, f"word ID {id_!r} is not an integer", "number words 1, 2, 3, ... per sentence")
-    if int(id_) != expected:
-        raise CorpusError(
-            path,
-            lineno,
+        ),
+        (not NUMBER.match(id_), f"word ID {id_!r} is not an integer", "number words 1, 2, 3, ... per sentence"),
+        (
+            NUMBER.match(id_) and int(id_) != expected,
             f"word ID {id_} out of order (expected {expected})",
             "number words 1, 2, 3, ... per sentence and separate sentences by a blank line",
-        )
-    if head == "_":
-        head_id = None
-    elif NUMBER.match(head):
-        head_id = int(head)
-    else:
-        raise CorpusError(
-            path, lineno, f"HEAD {head!r} is not an integer", "HEAD is the ID of the head word, 0 for the root"
-        )
-    sent.words.append(Word(int(id_), form, lemma, upos, xpos, feats, head_id, deprel, misc, lineno))
+        ),
+        (
+            head != "_" and not NUMBER.match(head),
+            f"HEAD {head!r} is not an integer",
+            "HEAD is the ID of the head word, 0 for the root",
+        ),
+    ]
+    return next(((problem, fix) for failed, problem, fix in checks if failed), None)
 
 
 def _check_sentence(sent: Sentence) -> None:
