@@ -30,7 +30,7 @@ from wasabi import msg
 
 from pt_pipelines.errors import ConfigError, step_errors
 from pt_pipelines.files import CONVERT_MARKER, checksum, fault_point, remove_path, run_lock, write_json, write_text
-from pt_pipelines.held_out import TOKEN_PREFIX, normalise
+from pt_pipelines.held_out import TOKEN_PREFIX, doc_sentences, normalise
 from pt_pipelines.readers import ReadOptions
 from pt_pipelines.readers.formats import FORMATS, read
 from pt_pipelines.readers.tags import SCHEMES
@@ -174,19 +174,13 @@ def duplicates_across_splits(splits: dict[str, list[Doc]]) -> dict[str, int]:
     return {f"{a}/{b}": len(texts[a] & texts[b]) for a, b in (("train", "dev"), ("train", "test"), ("dev", "test"))}
 
 
-def _sentences(doc: Doc) -> Iterable[str]:
-    if doc.has_annotation("SENT_START") or doc.has_annotation("DEP"):
-        return (sent.text for sent in doc.sents)
-    return (doc.text,)
-
-
 def sentence_leakage(splits: dict[str, list[Doc]]) -> dict[str, dict]:
     """Per pair, how many sentences of the evaluated split also occur in the other split (normalised as
     held_out does: case, spacing and punctuation aside). A leak hides inside documents that differ as a whole,
     so documents are not the unit. Sentences under LEAK_MIN_WORDS words ("Sim.") recur in any language and
     are not counted."""
     keys = {
-        split: [k for doc in docs for sent in _sentences(doc) if len(k := normalise(sent)) >= LEAK_MIN_WORDS]
+        split: [k for doc in docs for sent in doc_sentences(doc) if len(k := normalise(sent)) >= LEAK_MIN_WORDS]
         for split, docs in splits.items()
     }
     out = {}

@@ -81,14 +81,15 @@ def iter_records(path: Path | str, options: ReadOptions) -> Iterator[tuple[Where
         options.on_error(error, line)
 
 
+DEEP = ("JSON nested too deeply", "records are objects with a text and a list of spans")
+
+
 def _loads(text: str) -> Any:
     """json.loads, with nesting deeper than Python's recursion limit as a CorpusError (located by the caller)."""
     try:
         return json.loads(text)
     except RecursionError:
-        raise CorpusError(
-            "", 0, "JSON nested too deeply", "records are objects with a text and a list of spans"
-        ) from None
+        raise CorpusError("", 0, *DEEP) from None
 
 
 def _check_value(value: Any) -> None:
@@ -97,17 +98,10 @@ def _check_value(value: Any) -> None:
     try:
         json.dumps(value, ensure_ascii=False).encode("utf-8")
     except RecursionError:
-        raise CorpusError(
-            "", 0, "JSON nested too deeply", "records are objects with a text and a list of spans"
-        ) from None
+        raise CorpusError("", 0, *DEEP) from None
     except UnicodeEncodeError as e:
-        code = ord(e.object[e.start])
-        raise CorpusError(
-            "",
-            0,
-            f"lone surrogate \\u{code:04x} (half of a UTF-16 pair, escaped in the JSON)",
-            "fix the export: text must be valid Unicode",
-        ) from None
+        problem = f"lone surrogate \\u{ord(e.object[e.start]):04x} (half of a UTF-16 pair, escaped in the JSON)"
+        raise CorpusError("", 0, problem, "fix the export: text must be valid Unicode") from None
 
 
 def _is_v2_tuple(value: Any) -> bool:
