@@ -20,12 +20,15 @@ from pt_pipelines.textio import CorpusError
 
 WINDOW = 8  # words: long enough that a shared run is a copied sentence, not a common phrase
 WORD = re.compile(r"[^\W_]+")
+# a language tag glued to a token (`pt:Lisboa`), as some corpus exports write: not a word of the text
+TOKEN_PREFIX = re.compile(r"^([a-z]{2,3}:)(?=\S)")
+GLUED_PREFIX = re.compile(r"(?<!\S)[a-z]{2,3}:(?=[^\W\d_])")
 SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 
 
 def normalise(text: str) -> tuple[str, ...]:
-    """The words of a text, lower-cased, without punctuation or spacing."""
-    return tuple(WORD.findall(text.lower()))
+    """The words of a text, lower-cased, without punctuation, spacing or a language tag glued to a word."""
+    return tuple(WORD.findall(GLUED_PREFIX.sub("", text.lower())))
 
 
 def split_sentences(text: str) -> list[str]:

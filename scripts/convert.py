@@ -18,31 +18,23 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 from typing import Optional
 
 import spacy
 import typer
-from spacy.language import Language
-from spacy.tokens import Doc, DocBin
-from tqdm import tqdm
+from spacy.tokens import Doc, DocBin, Span
 from wasabi import msg
 
-from pt_pipelines.files import (
-    CONVERT_MARKER,
-    LockHeld,
-    checksum,
-    fault_point,
-    remove_path,
-    run_lock,
-    write_json,
-    write_text,
-)
-from pt_pipelines.held_out import normalise
-from pt_pipelines.readers.formats import FORMATS, detect_format, looks_tagged, make_segmenter, read_docs
+from pt_pipelines.errors import ConfigError, step_errors
+from pt_pipelines.files import CONVERT_MARKER, checksum, fault_point, remove_path, run_lock, write_json, write_text
+from pt_pipelines.held_out import TOKEN_PREFIX, doc_sentences, normalise
+from pt_pipelines.readers import ReadOptions
+from pt_pipelines.readers.formats import FORMATS, read
 from pt_pipelines.readers.tags import SCHEMES
-from pt_pipelines.textio import CorpusError, ReadOptions, Reject
+from pt_pipelines.textio import CorpusError, Reject
 
 SPLITS = ("train", "dev", "test")
 SPLIT_ALIASES = {"train": ("train",), "dev": ("dev", "valid", "val", "validation"), "test": ("test",)}
@@ -50,8 +42,8 @@ CORPUS_SUFFIXES = {".conllu", ".conll", ".iob", ".bio", ".tsv", ".txt", ".json",
 LAYERS = ("lemma", "pos", "morph", "dep", "ner")
 LEAK_MIN_WORDS = 3
 LEAK_WARN_SHARE = 0.01  # of the evaluated split's sentences: more is reported as leakage
-TOKEN_PREFIX = re.compile(r"^([a-z]{2,3}:)(?=\S)")
 PREFIX_WARN_SHARE = 0.3
+LABEL_MAP_FIX = "map it with --vars.label_map (LABEL=TARGET, or LABEL= to drop it), or fix the label"
 
 
 def find_split_file(folder: Path, split: str) -> Optional[Path]:
@@ -67,10 +59,16 @@ def find_split_file(folder: Path, split: str) -> Optional[Path]:
         raise CorpusError(
             folder,
             split,
-            f"several {split} files: {', '.join(p.name for p in hits)}",
-            f"keep one {split} file in the folder or pass the file itself",
+            f"{len(hits)} {split} files: {some_names(hits)}",
+            f"keep one {split} file in the folder (concatenate per-document files into one) or pass the file itself",
         )
     return hits[0] if hits else None
+
+
+def some_names(paths: list[Path], shown: int = 5) -> str:
+    """The first few file names and how many there are: a folder of 967 files must not make a 30 KB message."""
+    names = ", ".join(p.name for p in paths[:shown])
+    return f"{names} and {len(paths) - shown} more ({len(paths)} files)" if len(paths) > shown else names
 
 
 def resolve_sources(train: Path, dev: Path, test: Path) -> dict[str, Optional[Path]]:
@@ -88,8 +86,8 @@ def resolve_sources(train: Path, dev: Path, test: Path) -> dict[str, Optional[Pa
         if given.is_dir():
             found = find_split_file(given, split)
             if found is None and not same_as_train:
-                named = [p.name for p in sorted(given.iterdir()) if split in p.name.lower() and p.is_file()]
-                other = f" ({', '.join(named)}: an extension convert does not read)" if named else ""
+                named = [p for p in sorted(given.iterdir()) if split in p.name.lower() and p.is_file()]
+                other = f" ({some_names(named)}: an extension convert does not read)" if named else ""
                 raise CorpusError(
                     given,
                     split,
@@ -176,19 +174,13 @@ def duplicates_across_splits(splits: dict[str, list[Doc]]) -> dict[str, int]:
     return {f"{a}/{b}": len(texts[a] & texts[b]) for a, b in (("train", "dev"), ("train", "test"), ("dev", "test"))}
 
 
-def _sentences(doc: Doc) -> Iterable[str]:
-    if doc.has_annotation("SENT_START") or doc.has_annotation("DEP"):
-        return (sent.text for sent in doc.sents)
-    return (doc.text,)
-
-
 def sentence_leakage(splits: dict[str, list[Doc]]) -> dict[str, dict]:
     """Per pair, how many sentences of the evaluated split also occur in the other split (normalised as
     held_out does: case, spacing and punctuation aside). A leak hides inside documents that differ as a whole,
     so documents are not the unit. Sentences under LEAK_MIN_WORDS words ("Sim.") recur in any language and
     are not counted."""
     keys = {
-        split: [k for doc in docs for sent in _sentences(doc) if len(k := normalise(sent)) >= LEAK_MIN_WORDS]
+        split: [k for doc in docs for sent in doc_sentences(doc) if len(k := normalise(sent)) >= LEAK_MIN_WORDS]
         for split, docs in splits.items()
     }
     out = {}
@@ -215,38 +207,47 @@ def token_prefix(docs: Iterable[Doc]) -> Optional[dict]:
     return {"prefix": prefix, "share": round(k / n, 4)} if k / n >= PREFIX_WARN_SHARE else None
 
 
-def read_source(
-    path: Path,
-    fmt: str,
-    nlp: Language,
-    opts: ReadOptions,
-    sentencizer: str = "sentencizer",
-    lang: str = "pt",
-    name: str = "train",
-) -> tuple[str, list[Doc]]:
-    """(format, Docs) of one input file: the format detected, a sentence splitter made when it needs one.
+def strip_token_prefix(doc: Doc, prefix: str) -> tuple[Doc, int]:
+    """The doc with `prefix` cut from every token (and lemma) that starts with it, and how many tokens had it.
 
-    A file that looks like tagged columns is never read as text: that would train the tags as words and
-    find no entities."""
-    found = detect_format(path, fmt)
-    if found == "text" and (line := looks_tagged(path)) is not None:
-        raise CorpusError(
-            path,
-            line,
-            "the file looks tagged (a token and a tag per line) but was read as text",
-            "pass --vars.format iob (or auto), or remove the tag column",
-        )
-    if found in ("json", "text") and opts.segmenter is None:
-        opts.segmenter = make_segmenter(sentencizer, lang)
-    docs: Iterable[Doc] = read_docs(path, found, nlp, opts)
-    if sys.stderr.isatty():
-        docs = tqdm(docs, desc=f"{name}: {path.name}", unit=" docs", leave=False)
-    else:
-        print(f"reading {name} from {path} ({found})", flush=True)
-    out = list(docs)
-    if found == "iob" and out and not any(doc.ents for doc in out) and (line := looks_tagged(path)) is not None:
-        raise CorpusError(path, line, "the file looks tagged but no entities were read", "check the tag column")
-    return found, out
+    Only the token texts change: the Doc is rebuilt token for token, so every annotation (entities included)
+    stays on the same tokens. A token that is only the prefix is kept as it is."""
+    cut = [t.text[len(prefix) :] if t.text.startswith(prefix) and len(t.text) > len(prefix) else t.text for t in doc]
+    n = sum(a != t.text for a, t in zip(cut, doc))
+    if not n:
+        return doc, 0
+    tree = ["HEAD", "DEP"] if doc.has_annotation("DEP") else ["SENT_START"]
+    attrs = ["TAG", "POS", "MORPH", "LEMMA", *tree, "ENT_IOB", "ENT_TYPE"]
+    out = Doc(doc.vocab, words=cut, spaces=[bool(t.whitespace_) for t in doc])
+    out.from_array(attrs, doc.to_array(attrs))
+    for token in out:
+        if token.lemma_.startswith(prefix) and len(token.lemma_) > len(prefix):
+            token.lemma_ = token.lemma_[len(prefix) :]
+    return out, n
+
+
+def parse_label_map(spec: str) -> dict[str, str]:
+    """`PER=PESSOA,MISC=` as {"PER": "PESSOA", "MISC": ""} (an empty target drops the label)."""
+    pairs = [item.partition("=") for item in spec.split(",") if item.strip()]
+    bad = [f"{a}{eq}{b}" for a, eq, b in pairs if not eq or not a.strip()]
+    if bad:
+        raise ConfigError(f"--label-map {spec!r}: {', '.join(bad)} is not LABEL=TARGET (LABEL= drops the label)")
+    return {a.strip(): b.strip() for a, _, b in pairs}
+
+
+def relabel(docs: list[Doc], label_map: dict[str, str]) -> dict:
+    """Rename the entities of `docs` by the map (in place); a dropped entity's tokens become missing, not O,
+    since the other corpus may call them something this one has. Returns the counts for stats.json."""
+    mapped: Counter = Counter()
+    for doc in docs:
+        kept = [Span(doc, e.start, e.end, label=label_map.get(e.label_, e.label_)) for e in doc.ents]
+        dropped = [Span(doc, e.start, e.end) for e, k in zip(doc.ents, kept) if not k.label_]
+        mapped.update(e.label_ for e in doc.ents if e.label_ in label_map)
+        doc.set_ents([k for k in kept if k.label_], missing=dropped, default="unmodified")
+    return {
+        "mapped": {a: {"to": b, "entities": mapped[a]} for a, b in label_map.items() if b},
+        "dropped": {a: mapped[a] for a, b in label_map.items() if not b},
+    }
 
 
 def convert(
@@ -263,64 +264,74 @@ def convert(
     skip_bad: bool = False,
     sentencizer: str = "sentencizer",
     extra_train: Optional[Path] = None,
+    strip_prefix: str = "",
+    label_map: Optional[dict[str, str]] = None,
 ) -> dict:
     """Convert the corpus; write the DocBins, stats.json and rejects.jsonl; return the stats.
 
     extra_train adds more annotated files to the training split only, after dev and test are settled, so
-    none of it can reach an evaluation split."""
+    none of it can reach an evaluation split. label_map renames (or drops) the entity labels of extra_train
+    only: the main corpus's labels are the ones the model is evaluated on, and stay as they are."""
     # long: read, split, add extra training data and write: the steps share the documents read
     started = time.perf_counter()
     sources = resolve_sources(train, dev, test)
     extra_files = extra_train_files(extra_train, train)
+    if label_map and not extra_files:
+        raise ConfigError("--label-map renames extra_train's labels, but no extra_train is given: pass both or neither")
     opts = options or ReadOptions()
-    rejects: list[Reject] = []
-    if skip_bad:
-        opts.on_error = lambda error, record: rejects.append(Reject(error, record))
     nlp = spacy.blank(lang)
-    read: dict[str, list[Doc]] = {}
-    formats: dict[str, str] = {}
-    skipped: dict[str, int] = {}
-    schemes: dict[str, str] = {}
-    for split in SPLITS:
-        path = sources[split]
-        if path is not None:
-            before = len(rejects)
-            formats[split], read[split] = read_source(path, fmt, nlp, opts, sentencizer, lang, split)
-            skipped[split] = len(rejects) - before
-            if str(path) in opts.detected_schemes:
-                schemes[split] = opts.detected_schemes[str(path)]
-                print(f"tag scheme: {schemes[split]} (detected in {path})", flush=True)
+    stats: dict = {"formats": {}, "skipped_records": {}, "tag_schemes": {}}
+    rejects: list[Reject] = []
+
+    def read_file(path: Path, name: str, file_opts: ReadOptions) -> list[Doc]:
+        found = read(path, fmt, nlp, file_opts, skip_bad, sentencizer)
+        print(f"read {name} from {path} ({found.fmt}): {len(found.docs)} documents", flush=True)
+        rejects.extend(found.rejects)
+        stats["skipped_records"][name] = len(found.rejects)
+        if name in SPLITS:
+            stats["formats"][name] = found.fmt
+            if found.scheme:
+                stats["tag_schemes"][name] = found.scheme
+                print(f"tag scheme: {found.scheme} (detected in {path})", flush=True)
+        return found.docs
+
+    docs = {split: read_file(path, split, opts) for split, path in sources.items() if path is not None}
     to_split = [s for s in ("dev", "test") if sources[s] is None]
     if to_split:
         try:
-            read["train"], dev_docs, test_docs = split_documents(
-                read["train"], dev_ratio, test_ratio, seed, "dev" in to_split, "test" in to_split
+            docs["train"], dev_docs, test_docs = split_documents(
+                docs["train"], dev_ratio, test_ratio, seed, "dev" in to_split, "test" in to_split
             )
         except ValueError as e:
             raise CorpusError(
                 sources["train"], "split", str(e), "add documents or pass --vars.dev_file/--vars.test_file"
             ) from None
-        read.setdefault("dev", dev_docs)
-        read.setdefault("test", test_docs)
-    for path in extra_files:
-        before = len(rejects)
-        read["train"] += read_source(path, fmt, nlp, opts, sentencizer, lang, "extra train")[1]
-        skipped[f"extra:{path.name}"] = len(rejects) - before
+        docs.setdefault("dev", dev_docs)
+        docs.setdefault("test", test_docs)
+    if label_map:
+        known = opts.labels or frozenset(e.label_ for split in docs.values() for doc in split for e in doc.ents)
+        opts = replace(opts, labels=known | set(label_map), unknown_label_fix=LABEL_MAP_FIX)
+    extra = [doc for path in extra_files for doc in read_file(path, f"extra:{path.name}", opts)]
+    stats["label_map"] = relabel(extra, label_map) if label_map else {}
+    docs["train"] += extra
+    n_stripped = 0
+    if strip_prefix:
+        for split in SPLITS:
+            pairs = [strip_token_prefix(doc, strip_prefix) for doc in docs[split]]
+            docs[split] = [doc for doc, _ in pairs]
+            n_stripped += sum(n for _, n in pairs)
     output_dir.mkdir(parents=True, exist_ok=True)
-    stats: dict = {
+    stats = {
         "sources": {s: (str(p) if p else f"split from train (seed {seed})") for s, p in sources.items()},
-        "formats": formats,
+        **stats,
         "checksums": {s: checksum(p) for s, p in sources.items() if p},
         "extra_train": {str(p): checksum(p) for p in extra_files},
-        "skipped_records": skipped,
-        "tag_schemes": schemes,
-        "duplicates": duplicates_across_splits(read),
-        "leakage": sentence_leakage(read),
-        "token_prefixes": {s: p for s in SPLITS if (p := token_prefix(read[s])) is not None},
-        "splits": {},
+        "strip_prefix": {"prefix": strip_prefix, "tokens": n_stripped} if strip_prefix else {},
+        "duplicates": duplicates_across_splits(docs),
+        "leakage": sentence_leakage(docs),
+        "token_prefixes": {s: p for s in SPLITS if (p := token_prefix(docs[s])) is not None},
+        "splits": {split: split_stats(docs[split]) for split in SPLITS},
     }
-    for split in SPLITS:
-        stats["splits"][split] = split_stats(read[split])
     stats["labels"] = sorted({lab for s in stats["splits"].values() for lab in s["entities_per_label"]})
     lines = [
         json.dumps(
@@ -330,7 +341,7 @@ def convert(
         for r in rejects
     ]
     stats["seconds"] = round(time.perf_counter() - started, 2)
-    write_corpus(output_dir=output_dir, docs=read, stats=stats, rejects="".join(line + "\n" for line in lines))
+    write_corpus(output_dir=output_dir, docs=docs, stats=stats, rejects="".join(line + "\n" for line in lines))
     return stats
 
 
@@ -399,39 +410,21 @@ def main(
     ),
     alignment_mode: AlignmentMode = typer.Option("strict", help="Char spans to tokens"),
     labels: str = typer.Option("", help="Comma-separated entity labels to accept (empty: any)"),
-    skip_bad: Switch = typer.Option(
-        Switch.false, help="true: skip bad records (written to rejects.jsonl) instead of stopping"
-    ),
+    skip_bad: Switch = typer.Option(Switch.false, help="true: skip bad records (to rejects.jsonl) instead of stopping"),
     text_unit: TextUnit = typer.Option("auto", help="Plain text: a document per line, per blank-line block, or auto"),
     sentencizer: str = typer.Option(
-        "sentencizer", help="JSON/text sentence splitting: sentencizer, none, or a pipeline path"
+        "sentencizer", help="JSON/text sentence splitting: sentencizer, none or a pipeline"
     ),
     split_multiword: bool = typer.Option(False, help="CoNLL-U: keep multiword tokens' words as separate tokens"),
     extra_train: Optional[Path] = typer.Option(
         None, help="More annotated files (a file or folder) for the training split only; the train input = none"
     ),
+    strip_prefix: str = typer.Option("", help="Cut this prefix (such as 'pt:') from every token that has it"),
+    label_map: str = typer.Option("", help="extra_train's entity labels to this corpus's: PER=PESSOA,MISC= (drop)"),
 ) -> None:
     """Convert a raw corpus into train/dev/test .spacy files, stats.json and rejects.jsonl."""
-    # long: one line per typer option and option check
-    problems = []
-    for name, ratio in (("dev-ratio", dev_ratio), ("test-ratio", test_ratio)):
-        if not 0 < ratio < 0.5:
-            problems.append(f"--{name} {ratio}: must be between 0 and 0.5")
-    try:
-        spacy.util.get_lang_class(lang)
-    except (ImportError, ValueError):
-        problems.append(f"--lang {lang}: spaCy has no language {lang!r}; use a code such as pt, en or es")
-    if sentencizer not in ("sentencizer", "none") and not (
-        Path(sentencizer).exists() or spacy.util.is_package(sentencizer)
-    ):
-        problems.append(
-            f"--sentencizer {sentencizer}: no such pipeline (folder or installed package); "
-            "use sentencizer, none or a trained pipeline's path"
-        )
-    for problem in problems:
-        typer.echo(f"✘ {problem}", err=True)
-    if problems:
-        raise typer.Exit(2)
+    # long: one line per typer option
+    check_options(dev_ratio, test_ratio, lang, sentencizer)
     options = ReadOptions(
         n_sents=n_sents,
         merge_multiword=not split_multiword,
@@ -441,7 +434,7 @@ def main(
         text_unit=text_unit.value,
         labels=frozenset(x.strip() for x in labels.split(",") if x.strip()) or None,
     )
-    try:
+    with step_errors():
         stats = convert(
             train,
             dev or train,
@@ -456,44 +449,61 @@ def main(
             bool(skip_bad),
             sentencizer,
             extra_train,
+            strip_prefix,
+            parse_label_map(label_map),
         )
-    except (CorpusError, LockHeld) as e:
-        typer.echo(f"✘ {e}", err=True)
-        raise typer.Exit(1) from None
     print_stats(stats, output_dir)
+
+
+def check_options(dev_ratio: float, test_ratio: float, lang: str, sentencizer: str) -> None:
+    """Exit 2 (a usage error, as typer's own checks) naming each option whose value cannot work."""
+    problems = [
+        f"--{n} {r}: must be between 0 and 0.5"
+        for n, r in (("dev-ratio", dev_ratio), ("test-ratio", test_ratio))
+        if not 0 < r < 0.5
+    ]
+    try:
+        spacy.util.get_lang_class(lang)
+    except (ImportError, ValueError):
+        problems.append(f"--lang {lang}: spaCy has no language {lang!r}; use a code such as pt, en or es")
+    if sentencizer not in ("sentencizer", "none") and not (
+        Path(sentencizer).exists() or spacy.util.is_package(sentencizer)
+    ):
+        problems.append(
+            f"--sentencizer {sentencizer}: no such pipeline (folder or installed package); "
+            "use sentencizer, none or a trained pipeline's path"
+        )
+    for problem in problems:
+        print(f"✘ {problem}", file=sys.stderr)
+    if problems:
+        raise SystemExit(2)
 
 
 def print_stats(stats: dict, output_dir: Path) -> None:
     """The split table, then the warnings a user must see: skipped records, leakage, token prefixes."""
-    rows = [
-        [
-            split,
-            *(stats["splits"][split][k] for k in ("documents", "sentences", "tokens", "entities")),
-            stats["sources"][split],
-        ]
-        for split in SPLITS
-    ]
-    msg.table(
-        rows,
-        header=["split", "documents", "sentences", "tokens", "entities", "source"],
-        divider=True,
-        aligns=("l", "r", "r", "r", "r", "l"),
-    )
+    header = ["split", "documents", "sentences", "tokens", "entities"]
+    rows = [[split, *(stats["splits"][split][k] for k in header[1:]), stats["sources"][split]] for split in SPLITS]
+    msg.table(rows, header=[*header, "source"], divider=True, aligns=("l", "r", "r", "r", "r", "l"))
     n_skipped = sum(stats["skipped_records"].values())
     if n_skipped:
-        typer.echo(f"⚠ skipped {n_skipped} bad records; they are in {output_dir / 'rejects.jsonl'} with their errors")
+        print(f"⚠ skipped {n_skipped} bad records; they are in {output_dir / 'rejects.jsonl'} with their errors")
     for pair, leak in stats["leakage"].items():
         if leak["share"] > LEAK_WARN_SHARE:
             evaluated, other = pair.split(" in ")
-            typer.echo(
+            print(
                 f"⚠ {leak['share']:.0%} of {evaluated} sentences ({leak['shared']} of {leak['sentences']}) also occur "
                 f"in {other}: scores are inflated by leakage; remove them from one side (see stats.json 'leakage')"
             )
     for split, found in stats["token_prefixes"].items():
-        typer.echo(
+        print(
             f"⚠ {found['share']:.0%} of {split} tokens start with {found['prefix']!r}: real text has no such prefix, "
-            "so the model will not transfer; strip it from the corpus"
+            f"so the model will not transfer; strip it in convert with --vars.strip_prefix {found['prefix']!r}"
         )
+    if stats["strip_prefix"] and not stats["strip_prefix"]["tokens"]:
+        print(f"⚠ no token starts with {stats['strip_prefix']['prefix']!r}: --vars.strip_prefix changed nothing")
+    unknown = {m["to"] for m in stats["label_map"].get("mapped", {}).values()} - set(stats["labels"])
+    if stats["label_map"] and unknown:
+        print(f"⚠ label_map targets {', '.join(sorted(unknown))} are not labels of the corpus")
 
 
 if __name__ == "__main__":

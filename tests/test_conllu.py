@@ -7,8 +7,9 @@ import spacy
 from spacy.training.converters.conllu_to_docs import conllu_to_docs
 
 from conftest import ANA_SENTENCE, conllu_line
+from pt_pipelines.readers import ReadOptions
 from pt_pipelines.readers.conllu import read_conllu, read_docs
-from pt_pipelines.textio import CorpusError, ReadOptions
+from pt_pipelines.textio import CorpusError
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import conllu_line, sentences
-from pt_pipelines.readers.formats import detect_format, read_docs
+from pt_pipelines.readers import ReadOptions
+from pt_pipelines.readers.formats import detect_format, read
 from pt_pipelines.readers.tags import detect_scheme, spans_to_tags, tags_to_spans
-from pt_pipelines.textio import CorpusError, ReadOptions
+from pt_pipelines.textio import CorpusError
 from scripts.convert import convert
 
 NLP = spacy.blank("pt")
@@ -24,11 +25,8 @@ def ents(doc):
     return [(e.text, e.label_) for e in doc.ents]
 
 
-def read(path, fmt="auto", **options):
-    opts = ReadOptions(**options)
-    if detect_format(path, fmt) in ("json", "text") and opts.segmenter is None:
-        opts.segmenter = spacy.blank("pt").add_pipe("sentencizer")
-    return list(read_docs(path, detect_format(path, fmt), NLP, opts))
+def read_all(path, fmt="auto", **options):
+    return read(path, fmt, NLP, ReadOptions(**options)).docs
 
 
 # ---- CoNLL / IOB columns -------------------------------------------------------------------------------------------
@@ -37,14 +35,14 @@ LENER = "O\tO\nSupremo B-ORGANIZACAO\nTribunal I-ORGANIZACAO\nFederal I-ORGANIZA
 
 
 def test_two_column_space_separated_keeps_label_names(write):
-    (doc,) = read(write("lener.conll", LENER.replace("O\tO\n", "")))
+    (doc,) = read_all(write("lener.conll", LENER.replace("O\tO\n", "")))
     assert ents(doc) == [("Supremo Tribunal Federal", "ORGANIZACAO"), ("João", "PESSOA")]
     assert [s.text for s in doc.sents] == ["Supremo Tribunal Federal julgou .", "João falou"]
 
 
 def test_conll2003_four_columns_docstart_and_tabs(write):
     text = "-DOCSTART- -X- -X- O\n\nAna\tNNP\tB-NP\tB-PER\nmora\tVB\tB-VP\tO\n\n-DOCSTART- -X- -X- O\n\nPorto\tNNP\tB-NP\tB-LOC\n"
-    docs = read(write("c.iob", text))
+    docs = read_all(write("c.iob", text))
     assert [ents(d) for d in docs] == [[("Ana", "PER")], [("Porto", "LOC")]]
 
 
@@ -66,8 +64,8 @@ def test_tag_schemes_are_detected_and_decoded(tags, scheme, expected):
 def test_iob2_inside_after_outside_fails_unless_repaired(write):
     path = write("bad.conll", "Ana O\nSilva I-PER\nmora O\n")
     with pytest.raises(CorpusError, match=r"bad.conll:2: I-PER follows O \(IOB2 opens every entity with B-\)"):
-        read(path, tag_scheme="iob2")
-    (doc,) = read(path, tag_scheme="iob2", repair_tags=True)
+        read_all(path, tag_scheme="iob2")
+    (doc,) = read_all(path, tag_scheme="iob2", repair_tags=True)
     assert ents(doc) == [("Silva", "PER")]
 
 
@@ -82,7 +80,7 @@ def test_iob2_inside_after_outside_fails_unless_repaired(write):
 def test_iob_errors_are_located(write, text, line, message):
     path = write("e.iob", text)
     with pytest.raises(CorpusError) as err:
-        read(path, fmt="iob", tag_scheme="biluo" if "L-" in text else "auto")
+        read_all(path, fmt="iob", tag_scheme="biluo" if "L-" in text else "auto")
     assert str(err.value).startswith(f"{path}:{line}: ") and message in str(err.value)
 
 
@@ -152,20 +150,20 @@ FLAVOURS = [as_spacy, as_doccano, as_doccano_entities, as_label_studio, as_prodi
 def test_json_flavours(write, flavour, ext):
     record = flavour(TEXT, SPANS)
     text = json.dumps(record) + "\n" if ext == "jsonl" else json.dumps([record, record])
-    docs = read(write(f"data.{ext}", text))
+    docs = read_all(write(f"data.{ext}", text))
     assert [ents(d) for d in docs] == [EXPECTED] * len(docs)
 
 
 def test_spacy_v2_training_tuples_and_entities_key(write):
     data = [[TEXT, {"entities": [list(s) for s in SPANS]}]]
-    assert [ents(d) for d in read(write("v2.json", json.dumps(data)))] == [EXPECTED]
+    assert [ents(d) for d in read_all(write("v2.json", json.dumps(data)))] == [EXPECTED]
     record = {"text": TEXT, "entities": [{"start": s, "end": e, "label": lab} for s, e, lab in SPANS]}
-    assert [ents(d) for d in read(write("e.jsonl", json.dumps(record)))] == [EXPECTED]
+    assert [ents(d) for d in read_all(write("e.jsonl", json.dumps(record)))] == [EXPECTED]
 
 
 def test_prodigy_rejected_answers_are_left_out(write):
     accepted, rejected = as_prodigy(TEXT, SPANS), dict(as_prodigy(TEXT, SPANS), answer="reject")
-    assert len(read(write("p.jsonl", json.dumps(accepted) + "\n" + json.dumps(rejected) + "\n"))) == 1
+    assert len(read_all(write("p.jsonl", json.dumps(accepted) + "\n" + json.dumps(rejected) + "\n"))) == 1
 
 
 def test_long_document_is_split_into_sentences_without_cutting_an_entity(write):
@@ -177,7 +175,7 @@ def test_long_document_is_split_into_sentences_without_cutting_an_entity(write):
         "end": start + len("Museu Nac. de Arte"),
         "label": "LOCAL",
     }  # start/end too
-    (doc,) = read(write("harem.json", json.dumps([record])))
+    (doc,) = read_all(write("harem.json", json.dumps([record])))
     assert ents(doc) == [("Museu Nac. de Arte", "LOCAL")]
     ent = doc.ents[0]
     assert all(not t.is_sent_start for t in ent[1:])
@@ -199,20 +197,20 @@ def test_long_document_is_split_into_sentences_without_cutting_an_entity(write):
 def test_span_errors_name_record_and_text(write, spans, message):
     path = write("bad.jsonl", json.dumps({"text": TEXT, "label": [list(s) for s in spans]}) + "\n")
     with pytest.raises(CorpusError) as err:
-        read(path)
+        read_all(path)
     assert str(err.value).startswith(f"{path}:1: ") and message in str(err.value)
 
 
 def test_alignment_mode_expand_snaps_spans_to_tokens(write):
     path = write("a.jsonl", json.dumps(as_doccano(TEXT, [(1, 9, "PER")])) + "\n")
-    assert [ents(d) for d in read(path, alignment_mode="expand")] == [[("Ana Silva", "PER")]]
-    assert [ents(d) for d in read(path, alignment_mode="contract")] == [[("Silva", "PER")]]
-    (doc,) = read(path, alignment_mode="split")
+    assert [ents(d) for d in read_all(path, alignment_mode="expand")] == [[("Ana Silva", "PER")]]
+    assert [ents(d) for d in read_all(path, alignment_mode="contract")] == [[("Silva", "PER")]]
+    (doc,) = read_all(path, alignment_mode="split")
     assert ents(doc) == [("na Silva", "PER")] and doc.text == TEXT and [t.text for t in doc][:3] == ["A", "na", "Silva"]
     padded = write("p.jsonl", json.dumps(as_doccano(TEXT, [(0, 10, "PER")])) + "\n")
-    assert [ents(d) for d in read(padded)] == [[("Ana Silva", "PER")]], "edge whitespace is trimmed"
+    assert [ents(d) for d in read_all(padded)] == [[("Ana Silva", "PER")]], "edge whitespace is trimmed"
     hyphen = "O DCC- Departamento de Cultura"
-    (doc,) = read(write("h.jsonl", json.dumps(as_doccano(hyphen, [(2, 5, "ORG")])) + "\n"), alignment_mode="split")
+    (doc,) = read_all(write("h.jsonl", json.dumps(as_doccano(hyphen, [(2, 5, "ORG")])) + "\n"), alignment_mode="split")
     assert ents(doc) == [("DCC", "ORG")] and doc.text == hyphen
 
 
@@ -220,33 +218,33 @@ def test_shifted_offsets_and_unknown_labels(write):
     shifted = as_harem(TEXT, SPANS)
     shifted["entities"][0]["text"] = "Ana Silv"
     with pytest.raises(CorpusError, match=r"\(record 1\): span \[0, 9\) PER covers 'Ana Silva' but says 'Ana Silv'"):
-        read(write("h.json", json.dumps([shifted])))
-    with pytest.raises(CorpusError, match=r"unknown label 'LOC' \(declared: ORG, PER\).*--vars.labels"):
-        read(write("l.jsonl", json.dumps(as_spacy(TEXT, SPANS))), labels=frozenset({"PER", "ORG"}))
+        read_all(write("h.json", json.dumps([shifted])))
+    with pytest.raises(CorpusError, match=r"unknown label 'LOC' \(known: ORG, PER\).*--vars.labels"):
+        read_all(write("l.jsonl", json.dumps(as_spacy(TEXT, SPANS))), labels=frozenset({"PER", "ORG"}))
 
 
 def test_bad_json_empty_files_and_encoding(write):
     with pytest.raises(CorpusError, match=r"x.jsonl:2: invalid JSON"):
-        read(write("x.jsonl", json.dumps(as_spacy(TEXT, SPANS)) + "\n{oops\n"))
+        read_all(write("x.jsonl", json.dumps(as_spacy(TEXT, SPANS)) + "\n{oops\n"))
     with pytest.raises(CorpusError, match=r"y.json:1: the file is empty"):
-        read(write("y.json", "  \n"))
+        read_all(write("y.json", "  \n"))
     with pytest.raises(CorpusError, match=r"z.jsonl:1: not valid UTF-8"):
-        read(write("z.jsonl", json.dumps({"text": "ação"}, ensure_ascii=False), encoding="latin-1"))
+        read_all(write("z.jsonl", json.dumps({"text": "ação"}, ensure_ascii=False), encoding="latin-1"))
     with pytest.raises(CorpusError, match=r"no text field"):
-        read(write("n.jsonl", json.dumps({"body": TEXT})))
+        read_all(write("n.jsonl", json.dumps({"body": TEXT})))
     bom_crlf = write("b.jsonl", "\ufeff" + json.dumps(as_spacy(TEXT, SPANS)) + "\r\n")
-    assert [ents(d) for d in read(bom_crlf)] == [EXPECTED]
+    assert [ents(d) for d in read_all(bom_crlf)] == [EXPECTED]
 
 
 # ---- plain text ------------------------------------------------------------------------------------------------------
 
 
 def test_plain_text_lines_or_blocks(write):
-    assert [d.text for d in read(write("l.txt", "Primeiro texto.\nSegundo texto.\n"))] == [
+    assert [d.text for d in read_all(write("l.txt", "Primeiro texto.\nSegundo texto.\n"))] == [
         "Primeiro texto.",
         "Segundo texto.",
     ]
-    docs = read(write("b.txt", "Um parágrafo\nem duas linhas.\n\nOutro.\n"))
+    docs = read_all(write("b.txt", "Um parágrafo\nem duas linhas.\n\nOutro.\n"))
     assert [d.text for d in docs] == ["Um parágrafo em duas linhas.", "Outro."]
     assert not docs[0].has_annotation("ENT_IOB")
 
@@ -347,7 +345,7 @@ def test_iob_round_trip(write, data, scheme):
     words, spans = data
     tags = spans_to_tags(spans, len(words), scheme)
     path = write("rt.iob", "".join(f"{w}\t{t}\n" for w, t in zip(words, tags)))
-    (doc,) = read(path, tag_scheme=scheme)
+    (doc,) = read_all(path, tag_scheme=scheme)
     assert token_spans(doc) == spans
 
 
@@ -356,7 +354,7 @@ def test_iob_round_trip(write, data, scheme):
 def test_io_round_trip(write, data):
     words, spans = data
     path = write("rt.iob", "".join(f"{w} {t}\n" for w, t in zip(words, spans_to_tags(spans, len(words), "io"))))
-    (doc,) = read(path, tag_scheme="io")
+    (doc,) = read_all(path, tag_scheme="io")
     assert token_spans(doc) == spans
 
 
@@ -371,7 +369,7 @@ def test_conllu_round_trip(write, data, scheme):
         )
         for i, (w, t) in enumerate(zip(words, tags))
     ]
-    (doc,) = read(write("rt.conllu", "\n".join(lines) + "\n\n"), tag_scheme=scheme)
+    (doc,) = read_all(write("rt.conllu", "\n".join(lines) + "\n\n"), tag_scheme=scheme)
     assert token_spans(doc) == spans
 
 
@@ -380,7 +378,7 @@ def test_conllu_round_trip(write, data, scheme):
 def test_json_round_trip(write, data, flavour):
     words, spans = data
     text, chars = char_spans(words, spans)
-    (doc,) = read(write("rt.jsonl", json.dumps(flavour(text, chars)) + "\n"))
+    (doc,) = read_all(write("rt.jsonl", json.dumps(flavour(text, chars)) + "\n"))
     assert [(e.start_char, e.end_char, e.label_) for e in doc.ents] == chars
 
 
@@ -432,7 +430,7 @@ def test_trained_pipeline_as_sentence_splitter(tmp_path, write):
     nlp.to_disk(tmp_path / "senter-model")
     record = as_harem("Ana Silva mora em Lisboa. Rui mora no Porto.", SPANS)
     opts = ReadOptions(segmenter=make_segmenter(str(tmp_path / "senter-model"), "pt"))
-    (doc,) = read_docs(write("h.json", json.dumps([record])), "json", NLP, opts)
+    (doc,) = read(write("h.json", json.dumps([record])), "json", NLP, opts).docs
     assert doc.has_annotation("SENT_START") and ents(doc) == EXPECTED
     assert all(not t.is_sent_start for e in doc.ents for t in e[1:])
     with pytest.raises(CorpusError, match="neither a senter nor a parser"):
@@ -442,9 +440,9 @@ def test_trained_pipeline_as_sentence_splitter(tmp_path, write):
 
 def test_whitespace_only_span_and_unclosed_biluo_entity_are_errors(write):
     with pytest.raises(CorpusError, match=r"span \[1, 2\) X covers only whitespace"):
-        read(write("w.jsonl", json.dumps(as_doccano("a  b", [(1, 2, "X")])) + "\n"))
+        read_all(write("w.jsonl", json.dumps(as_doccano("a  b", [(1, 2, "X")])) + "\n"))
     with pytest.raises(CorpusError, match=r"u.iob:2: entity PER opened by B- is not closed at the end"):
-        read(write("u.iob", "Ana B-PER\nSilva I-PER\n"), tag_scheme="biluo")
+        read_all(write("u.iob", "Ana B-PER\nSilva I-PER\n"), tag_scheme="biluo")
     padded = as_doccano("Ana  Silva", [(0, 4, "PER"), (4, 10, "PER")])
-    (doc,) = read(write("t.jsonl", json.dumps(padded) + "\n"))
+    (doc,) = read_all(write("t.jsonl", json.dumps(padded) + "\n"))
     assert ents(doc) == [("Ana", "PER"), ("Silva", "PER")], "trimmed before the overlap check"

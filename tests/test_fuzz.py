@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from spacy.tokens import DocBin
 
 from conftest import ANA_SENTENCE, conllu_line, sentences
-from pt_pipelines.textio import CorpusError, ReadOptions
-from scripts.convert import read_source
+from pt_pipelines.readers import ReadOptions
+from pt_pipelines.readers.formats import read
+from pt_pipelines.textio import CorpusError
 
 NLP = spacy.blank("pt")
 SHORT = spacy.blank("pt")
@@ -232,14 +233,13 @@ def check(name: str, data: bytes, options: dict, short: bool) -> None:
     path.write_bytes(data)
     nlp = SHORT if short else NLP
     for skip in (False, True):
-        rejects: list[str] = []
-        opts = ReadOptions(**options, segmenter=SEGMENTER)
-        if skip:
-            opts.on_error = lambda error, record, out=rejects: out.append(
-                json.dumps({"where": error.where, "error": str(error), "record": record}, ensure_ascii=False)
-            )
         try:
-            _fmt, docs = read_source(path, "auto", nlp, opts)
+            found = read(path, "auto", nlp, ReadOptions(**options, segmenter=SEGMENTER), skip_bad=skip)
+            docs = found.docs
+            rejects = [
+                json.dumps({"where": r.error.where, "error": str(r.error), "record": r.record}, ensure_ascii=False)
+                for r in found.rejects
+            ]
         except CorpusError as e:
             assert str(e).startswith(str(path)), str(e)
             continue
@@ -285,5 +285,5 @@ def test_every_json_shape_reads_unmutated(name):
     for ext in (".jsonl", ".json", ""):
         path = WORKDIR / f"ok-{name}{ext}"
         path.write_text(json.dumps(RECORDS[name]) + "\n")
-        _fmt, docs = read_source(path, "auto", NLP, ReadOptions(segmenter=SEGMENTER))
+        docs = read(path, "auto", NLP, ReadOptions(segmenter=SEGMENTER)).docs
         assert [(e.text, e.label_) for d in docs for e in d.ents] == [("Ana Silva", "PER"), ("Lisboa", "LOC")]

@@ -14,24 +14,23 @@ import weasel.cli.run as weasel_run
 from spacy.tokens import DocBin
 
 from conftest import ANA_SENTENCE, GENERATED, ROOT, conllu_line, sentences
-from pt_pipelines.readers.formats import detect_format, read_docs
+from pt_pipelines.readers import ReadOptions
+from pt_pipelines.readers.formats import detect_format, read
 from pt_pipelines.readers.tags import analyse_scheme, tags_to_spans
-from pt_pipelines.textio import CorpusError, ReadOptions
+from pt_pipelines.textio import CorpusError
 from scripts.convert import convert
 
 NLP = spacy.blank("pt")
 TEXT = "Ana Silva mora em Lisboa."
 
 
-def read(path, fmt="auto", nlp=NLP, **options):
-    opts = ReadOptions(**options)
-    return list(read_docs(path, detect_format(path, fmt), nlp, opts))
+def read_all(path, fmt="auto", nlp=NLP, **options):
+    return read(path, fmt, nlp, ReadOptions(**options)).docs
 
 
 def read_skipping(path, fmt="auto", nlp=NLP, **options):
-    rejects = []
-    opts = ReadOptions(on_error=lambda error, record: rejects.append(error), **options)
-    return list(read_docs(path, detect_format(path, fmt), nlp, opts)), rejects
+    found = read(path, fmt, nlp, ReadOptions(**options), skip_bad=True)
+    return found.docs, [r.error for r in found.rejects]
 
 
 def cli(*args, **kwargs):
@@ -64,7 +63,7 @@ def test_json_fields_of_the_wrong_type_are_located_errors(write, name):
     record, message = WRONG_TYPES[name]
     path = write("w.jsonl", json.dumps(GOOD) + "\n" + json.dumps(record) + "\n")
     with pytest.raises(CorpusError) as err:
-        read(path)
+        read_all(path)
     assert str(err.value).startswith(f"{path}:2: ") and message in str(err.value), str(err.value)
     docs, rejects = read_skipping(path)
     assert len(docs) == 1 and [e.where for e in rejects] == [2]
@@ -77,9 +76,9 @@ def test_label_studio_result_without_value_is_an_error_and_relations_are_ignored
     ]
     record = {"data": {"text": TEXT}, "annotations": [{"result": result}]}
     with pytest.raises(CorpusError, match=r":1: Label Studio result 2 has no 'value'"):
-        read(write("ls.jsonl", json.dumps(record) + "\n"))
+        read_all(write("ls.jsonl", json.dumps(record) + "\n"))
     result[1] = {"type": "relation", "from_id": "a", "to_id": "b"}
-    (doc,) = read(write("ls.jsonl", json.dumps(record) + "\n"))
+    (doc,) = read_all(write("ls.jsonl", json.dumps(record) + "\n"))
     assert [(e.text, e.label_) for e in doc.ents] == [("Ana Silva", "PER")]
 
 
@@ -87,14 +86,14 @@ def test_deep_nesting_and_lone_surrogates_are_located(write, tmp_path):
     deep = "[" * 100_000 + "]" * 100_000
     path = write("deep.jsonl", json.dumps(GOOD) + "\n" + deep + "\n")
     with pytest.raises(CorpusError, match=r"deep.jsonl:2: JSON nested too deeply"):
-        read(path)
+        read_all(path)
     assert len(read_skipping(path)[0]) == 1
     with pytest.raises(CorpusError, match=r"deep.json:1: JSON nested too deeply"):
-        read(write("deep.json", deep))
+        read_all(write("deep.json", deep))
     surrogate = '{"text": "Ana \\ud800 Silva", "spans": []}'
     path = write("s.jsonl", json.dumps(GOOD) + "\n" + surrogate + "\n" + (json.dumps(GOOD) + "\n") * 4)
     with pytest.raises(CorpusError, match=r"s.jsonl:2: lone surrogate \\ud800"):
-        read(path)
+        read_all(path)
     stats = convert(path, path, path, tmp_path / "out", skip_bad=True, sentencizer="none")
     assert stats["skipped_records"] == {"train": 1}
     # the reject file is written as UTF-8, surrogates included (as escapes)
@@ -109,14 +108,14 @@ def test_text_longer_than_max_length_is_rejected_not_a_crash(write):
     nlp.max_length = 30
     long = "palavra " * 10
     with pytest.raises(CorpusError, match=r"l.jsonl:2: the text has 80 characters, more than nlp.max_length \(30\)"):
-        read(write("l.jsonl", json.dumps(GOOD) + "\n" + json.dumps({"text": long}) + "\n"), nlp=nlp)
+        read_all(write("l.jsonl", json.dumps(GOOD) + "\n" + json.dumps({"text": long}) + "\n"), nlp=nlp)
     with pytest.raises(CorpusError, match=r"l.txt:2: the text has 79 characters, more than nlp.max_length"):
-        read(write("l.txt", "Curto.\n" + long + "\n"), nlp=nlp)
+        read_all(write("l.txt", "Curto.\n" + long + "\n"), nlp=nlp)
     docs, rejects = read_skipping(write("l.txt", "Curto.\n" + long + "\n"), nlp=nlp)
     assert [d.text for d in docs] == ["Curto."] and [e.where for e in rejects] == [2]
     # the tokenizer takes quadratic time over a run without spaces (minutes for 100,000 brackets)
     with pytest.raises(CorpusError, match=r"r.txt:2: a run of 100000 characters without whitespace"):
-        read(write("r.txt", "Curto.\n" + "[" * 100_000 + "\n"))
+        read_all(write("r.txt", "Curto.\n" + "[" * 100_000 + "\n"))
 
 
 def test_a_million_character_line_in_convert_is_a_located_error(write, tmp_path):
@@ -146,7 +145,7 @@ def test_a_million_character_line_in_convert_is_a_located_error(write, tmp_path)
 def test_conllu_unicode_digits_odd_ids_and_empty_forms_are_located(write, bad_line, message):
     path = write("u.conllu", f"{sentences(1)}# sent_id = 2\n{bad_line}\n\n")
     with pytest.raises(CorpusError) as err:
-        read(path)
+        read_all(path)
     assert str(err.value).startswith(f"{path}:5: ") and message in str(err.value), str(err.value)
     docs, rejects = read_skipping(path)
     assert len(docs) == 1 and len(rejects) == 1
@@ -164,7 +163,7 @@ def test_overlapping_multiword_ranges_are_an_error(write):
         ]
     )
     with pytest.raises(CorpusError, match=r"o.conllu:4: multiword token 2-3 overlaps 1-2"):
-        read(write("o.conllu", text + "\n\n"))
+        read_all(write("o.conllu", text + "\n\n"))
 
 
 def test_unspecified_lemma_is_missing_not_the_lemma_underscore(write, tmp_path):
@@ -177,7 +176,7 @@ def test_unspecified_lemma_is_missing_not_the_lemma_underscore(write, tmp_path):
         ]
     )
     path = write("l.conllu", text + "\n\n" + sentences(20))
-    (doc, *_) = read(path)
+    (doc, *_) = read_all(path)
     assert [t.lemma_ for t in doc[:3]] == ["", "_", "cair"], "a real '_' token keeps its lemma '_'"
     stats = convert(path, path, path, tmp_path / "out", dev_ratio=0.2, test_ratio=0.2, options=ReadOptions(n_sents=1))
     missing = {split: s["missing"] for split, s in stats["splits"].items()}
@@ -193,7 +192,7 @@ def test_unspecified_lemma_is_missing_not_the_lemma_underscore(write, tmp_path):
 def test_empty_token_in_a_column_file_is_located(write):
     path = write("e.iob", "Ana\tB-PER\n\tO\n\nRui\tB-PER\n")
     with pytest.raises(CorpusError, match=r"e.iob:2: empty token"):
-        read(path)
+        read_all(path)
     docs, rejects = read_skipping(path)
     assert [[t.text for t in d] for d in docs] == [["Rui"]] and [e.where for e in rejects] == [2]
 
@@ -205,7 +204,7 @@ def test_bare_label_io_is_detected_and_read_as_io(write, tmp_path):
     path = write("bare.conll", BARE_IO)
     assert detect_format(path) == "iob"
     assert analyse_scheme([["PESSOA", "PESSOA", "O", "LOCAL"]])[0] == "io"
-    (doc,) = read(path)
+    (doc,) = read_all(path)
     assert [(e.text, e.label_) for e in doc.ents] == [("Maria Silva", "PESSOA"), ("Lisboa", "LOCAL"), ("Rui", "PESSOA")]
     path = write("bare.conll", BARE_IO + "\n" + BARE_IO)
     stats = convert(path, path, path, tmp_path / "out", options=ReadOptions(n_sents=1))
@@ -222,16 +221,16 @@ def test_stray_tag_of_another_scheme_is_an_error_at_its_line(write):
     iob2 = "".join(f"Ana{i} B-PER\nSilva I-PER\nmora O\n\n" for i in range(5))
     path = write("s.iob", iob2 + "Rui I-PER\nfoi O\n")
     with pytest.raises(CorpusError, match=r"s.iob:21: I-PER follows the sentence start"):
-        read(path)
+        read_all(path)
     with pytest.raises(CorpusError, match=r"s.iob:21: E-PER is a BILUO tag"):
-        read(write("s.iob", iob2 + "Rui E-PER\nfoi O\n"))
+        read_all(write("s.iob", iob2 + "Rui E-PER\nfoi O\n"))
     with pytest.raises(CorpusError, match=r"s.iob:21: bare label 'PER' among prefixed tags"):
-        read(write("s.iob", iob2 + "Rui PER\nfoi O\n"))
+        read_all(write("s.iob", iob2 + "Rui PER\nfoi O\n"))
     docs, rejects = read_skipping(write("s.iob", iob2 + "Rui I-PER\nfoi O\n"), n_sents=1)
     assert len(docs) == 5 and [e.where for e in rejects] == [21]
     biluo = "".join(f"Ana{i} B-PER\nSilva L-PER\nmora O\n\n" for i in range(5))
     with pytest.raises(CorpusError, match=r"s.iob:21: B-PER ends an entity in a BILUO file"):
-        read(write("s.iob", biluo + "Rui B-PER\nfoi O\n"))
+        read_all(write("s.iob", biluo + "Rui B-PER\nfoi O\n"))
     assert tags_to_spans(["PESSOA", "O"], "io") == [(0, 1, "PESSOA")]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -20,8 +20,9 @@ from spacy.parts_of_speech import IDS as POS_IDS
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
-from pt_pipelines.readers.tags import TagError, analyse_scheme, tags_to_spans
-from pt_pipelines.textio import CorpusError, OnError, ReadOptions, blocks, check_label, raise_error
+from pt_pipelines.readers import ReadOptions, check_label, scheme_of
+from pt_pipelines.readers.tags import TagError, tags_to_spans
+from pt_pipelines.textio import CorpusError, OnError, blocks, raise_error
 
 N_COLUMNS = 10
 # ASCII digits only: str.isdigit() also accepts "²" and other digits that int() then rejects
@@ -126,7 +127,7 @@ def read_conllu(path: Path | str, on_error: OnError = raise_error) -> Iterator[S
 
 
 def _add_line(sent: Sentence, path: Path, lineno: int, line: str) -> None:
-    # long: one check per CoNLL-U column, each with its own located message
+    """Validate one word or multiword-token line and add it to the sentence."""
     cols = line.split("\t")
     if len(cols) != N_COLUMNS:
         hint = " (the columns look space-separated)" if len(cols) == 1 and len(line.split()) >= N_COLUMNS else ""
@@ -139,65 +140,64 @@ def _add_line(sent: Sentence, path: Path, lineno: int, line: str) -> None:
     id_, form, lemma, upos, xpos, feats, head, deprel, _deps, misc = cols
     if EMPTY_NODE.match(id_):
         return  # empty nodes belong to enhanced dependencies, which spaCy does not train
-    if not form:
-        raise CorpusError(path, lineno, "empty FORM", "write the word in the second column ('_' if it is unknown)")
-    expected = len(sent.words) + 1
+    problem = _column_problem(sent, id_, form, upos, feats, head)
+    if problem:
+        raise CorpusError(path, lineno, *problem)
     if "-" in id_:
-        start_s, _, end_s = id_.partition("-")
-        if not (NUMBER.match(start_s) and NUMBER.match(end_s)):
-            raise CorpusError(path, lineno, f"bad multiword token ID {id_!r}", "use a range such as 3-4")
-        start, end = int(start_s), int(end_s)
-        if start != expected or end <= start:
-            raise CorpusError(
-                path,
-                lineno,
+        start, end = map(int, id_.split("-"))
+        sent.multiword.append(MultiwordToken(start, end, form, misc, lineno))
+    else:
+        head_id = None if head == "_" else int(head)
+        sent.words.append(Word(int(id_), form, lemma, upos, xpos, feats, head_id, deprel, misc, lineno))
+
+
+def _column_problem(sent: Sentence, id_: str, form: str, upos: str, feats: str, head: str) -> Optional[tuple[str, str]]:
+    """(problem, fix) of the first column of a word line that is not valid CoNLL-U, or None."""
+    expected = len(sent.words) + 1
+    if not form:
+        return "empty FORM", "write the word in the second column ('_' if it is unknown)"
+    if "-" in id_:
+        start, _, end = id_.partition("-")
+        previous = sent.multiword[-1] if sent.multiword else None
+        if not (NUMBER.match(start) and NUMBER.match(end)):
+            return f"bad multiword token ID {id_!r}", "use a range such as 3-4"
+        if int(start) != expected or int(end) <= int(start):
+            return (
                 f"multiword token {id_} out of order (next word is {expected})",
                 "a range must start at the next word's ID and cover at least two words",
             )
-        previous = sent.multiword[-1] if sent.multiword else None
-        if previous is not None and start <= previous.end:
+        if previous is not None and int(start) <= previous.end:
             # the words would be spelled twice, and the Doc's text would no longer match '# text'
-            raise CorpusError(
-                path,
-                lineno,
+            return (
                 f"multiword token {id_} overlaps {previous.start}-{previous.end}",
                 "a word belongs to at most one multiword token: fix the ranges",
             )
-        sent.multiword.append(MultiwordToken(start, end, form, misc, lineno))
-        return
-    if upos != "_" and (not upos or upos not in POS_IDS):
-        raise CorpusError(
-            path,
-            lineno,
+        return None
+    checks = [
+        (
+            upos != "_" and upos not in POS_IDS,
             f"UPOS {upos!r} is not a Universal Dependencies tag",
             "use one of ADJ ADP ADV AUX CCONJ DET INTJ NOUN NUM PART PRON PROPN PUNCT SCONJ SYM VERB X, or '_' "
             "(language-specific tags go in XPOS)",
-        )
-    if feats != "_" and not all(FEATURE.match(f) for f in feats.split("|")):
-        raise CorpusError(
-            path,
-            lineno,
+        ),
+        (
+            feats != "_" and not all(FEATURE.match(f) for f in feats.split("|")),
             f"FEATS {feats!r} is not Feature=Value pairs separated by '|'",
             "write features like Gender=Fem|Number=Sing, or '_' for none",
-        )
-    if not NUMBER.match(id_):
-        raise CorpusError(path, lineno, f"word ID {id_!r} is not an integer", "number words 1, 2, 3, ... per sentence")
-    if int(id_) != expected:
-        raise CorpusError(
-            path,
-            lineno,
+        ),
+        (not NUMBER.match(id_), f"word ID {id_!r} is not an integer", "number words 1, 2, 3, ... per sentence"),
+        (
+            NUMBER.match(id_) and int(id_) != expected,
             f"word ID {id_} out of order (expected {expected})",
             "number words 1, 2, 3, ... per sentence and separate sentences by a blank line",
-        )
-    if head == "_":
-        head_id = None
-    elif NUMBER.match(head):
-        head_id = int(head)
-    else:
-        raise CorpusError(
-            path, lineno, f"HEAD {head!r} is not an integer", "HEAD is the ID of the head word, 0 for the root"
-        )
-    sent.words.append(Word(int(id_), form, lemma, upos, xpos, feats, head_id, deprel, misc, lineno))
+        ),
+        (
+            head != "_" and not NUMBER.match(head),
+            f"HEAD {head!r} is not an integer",
+            "HEAD is the ID of the head word, 0 for the root",
+        ),
+    ]
+    return next(((problem, fix) for failed, problem, fix in checks if failed), None)
 
 
 def _check_sentence(sent: Sentence) -> None:
@@ -329,18 +329,17 @@ def has_ner(sentences: Iterable[Sentence]) -> bool:
     return any(_ne_tag(w) != "O" or "NE=O" in w.misc.split("|") for s in sentences for w in s.words)
 
 
-def sentence_entities(
-    sent: Sentence, scheme: str, repair: bool = False, labels: Optional[frozenset[str]] = None
-) -> list[tuple[int, int, str]]:
+def sentence_entities(sent: Sentence, scheme: str, options: Optional[ReadOptions] = None) -> list[tuple[int, int, str]]:
     """Entities of a sentence as (first word index, end word index, label) from the MISC NE tags."""
+    options = options or ReadOptions()
     tags = [_ne_tag(w) for w in sent.words]
     try:
-        spans = tags_to_spans(tags, scheme, repair)
+        spans = tags_to_spans(tags, scheme, options.repair_tags)
     except TagError as e:
         raise CorpusError(sent.path, sent.words[e.index].line, e.problem, e.fix) from None
     mwt_of = {i: m for m in sent.multiword for i in range(m.start, m.end + 1)}
     for start, end, label in spans:
-        check_label(label, labels, sent.path, sent.words[start].line)
+        check_label(label, options, sent.path, sent.words[start].line)
         first, last = mwt_of.get(start + 1), mwt_of.get(end)
         if (first is not None and first.start != start + 1) or (last is not None and last.end != end):
             raise CorpusError(
@@ -403,6 +402,29 @@ def _surface_spaces(sent: Sentence) -> list[bool]:
     return spaces
 
 
+def _add_sentence(layers: dict[str, list], sent: Sentence, merge_multiword: bool, has_heads: bool) -> dict[int, int]:
+    """Append the sentence's tokens to each layer of the document; return the token index of each word ID."""
+    offset = len(layers["words"])
+    units = _units(sent, merge_multiword)
+    token_of = {w.id: offset + idx for idx, (ws, _) in enumerate(units) for w in ws}
+    surface_spaces = iter(sent.spaces)
+    layers["sent_starts"].extend([True] + [False] * (len(units) - 1))
+    for ws, mwt in units:
+        root = _span_root(ws, sent) if len(ws) > 1 else ws[0]
+        inside_split_mwt = len(ws) == 1 and mwt is None and any(m.start <= ws[0].id < m.end for m in sent.multiword)
+        word_tags = [_word_tag(w) for w in ws]
+        layers["words"].append(mwt.form if len(ws) > 1 else ws[0].form)
+        layers["spaces"].append(False if inside_split_mwt else next(surface_spaces))
+        layers["tags"].append("_".join(word_tags) if any(word_tags) else "")
+        layers["pos"].append(root.upos if root.upos != "_" else "")
+        layers["morphs"].append(_merged_morph(ws))
+        layers["lemmas"].append(_lemma(ws))
+        if has_heads:
+            layers["heads"].append(token_of[root.head] if root.head else token_of[root.id])
+            layers["deps"].append("ROOT" if root.head == 0 else root.deprel)
+    return token_of
+
+
 def sentences_to_doc(
     vocab: Vocab,
     sentences: list[Sentence],
@@ -411,12 +433,8 @@ def sentences_to_doc(
 ) -> Doc:
     """Build one Doc (one document) from validated sentences.
 
-    `entities` holds each sentence's entities in word indices; None leaves NER missing.
-    """
-    # long: the Doc's layers are built together in one pass over the merged tokens
-    words, spaces, tags, pos, morphs, lemmas, heads, deps = ([] for _ in range(8))
-    sent_starts: list[bool] = []
-    ents: list[tuple[int, int, str]] = []
+    `entities` holds each sentence's entities in word indices (checked by sentence_entities not to cut a
+    multiword token); None leaves NER missing."""
     has_heads = all(w.head is not None for s in sentences for w in s.words)
     if not has_heads and any(w.head is not None for s in sentences for w in s.words):
         print(
@@ -424,98 +442,47 @@ def sentences_to_doc(
             "its dependencies are left out (spaCy needs heads for all sentences of a document or none)",
             file=sys.stderr,
         )
+    layers: dict[str, list] = {k: [] for k in ("words", "spaces", "tags", "pos", "morphs", "lemmas", "heads", "deps")}
+    layers["sent_starts"] = []
+    ents: list[tuple[int, int, str]] = []
     for k, sent in enumerate(sentences):
-        offset = len(words)
-        units = _units(sent, merge_multiword)
-        token_of: dict[int, int] = {}
-        unit_start: dict[int, int] = {}
-        unit_end: dict[int, int] = {}
-        for idx, (ws, _mwt) in enumerate(units):
-            unit_start[ws[0].id] = unit_end[ws[-1].id] = offset + idx
-            for w in ws:
-                token_of[w.id] = offset + idx
-        surface_spaces = iter(sent.spaces)
-        sent_starts.extend([True] + [False] * (len(units) - 1))
-        for ws, mwt in units:
-            root = _span_root(ws, sent) if len(ws) > 1 else ws[0]
-            words.append(mwt.form if len(ws) > 1 else ws[0].form)
-            inside_split_mwt = len(ws) == 1 and mwt is None and any(m.start <= ws[0].id < m.end for m in sent.multiword)
-            spaces.append(False if inside_split_mwt else next(surface_spaces))
-            word_tags = [_word_tag(w) for w in ws]
-            tags.append("_".join(word_tags) if any(word_tags) else "")
-            pos.append(root.upos if root.upos != "_" else "")
-            morphs.append(_merged_morph(ws))
-            lemmas.append(_lemma(ws))
-            if has_heads:
-                heads.append(token_of[root.head] if root.head else token_of[root.id])
-                deps.append("ROOT" if root.head == 0 else root.deprel)
+        token_of = _add_sentence(layers, sent, merge_multiword, has_heads)
         if k + 1 < len(sentences):
-            spaces[-1] = True  # sentences of one document are separated by a space
+            layers["spaces"][-1] = True  # sentences of one document are separated by a space
         for start, end, label in entities[k] if entities is not None else []:
-            first, last = sent.words[start], sent.words[end - 1]
-            if first.id not in unit_start or last.id not in unit_end:
-                word = first if first.id not in unit_start else last
-                raise CorpusError(
-                    sent.path,
-                    word.line,
-                    f"entity {label} starts or ends inside a multiword token",
-                    "tag the whole contraction (all its words) or none of it",
-                )
-            ents.append((unit_start[first.id], unit_end[last.id] + 1, label))
-    doc = Doc(
-        vocab,
-        words=words,
-        spaces=spaces,
-        tags=tags,
-        pos=pos,
-        morphs=morphs,
-        lemmas=lemmas,
-        heads=heads if has_heads else None,
-        deps=deps if has_heads else None,
-        sent_starts=None if has_heads else sent_starts,
-    )
+            ents.append((token_of[sent.words[start].id], token_of[sent.words[end - 1].id] + 1, label))
+    if has_heads:
+        del layers["sent_starts"]
+    else:
+        del layers["heads"], layers["deps"]
+    doc = Doc(vocab, **layers)
     if entities is not None:
         doc.ents = [Span(doc, s, e, label=lab) for s, e, lab in ents]
     return doc
 
 
-def read_docs(path: Path | str, vocab: Vocab, options: Optional[ReadOptions] = None) -> Iterator[Doc]:
-    """Yield one Doc per document of a CoNLL-U file; bad sentences go to options.on_error."""
+def read_docs(
+    path: Path | str, vocab: Vocab, options: Optional[ReadOptions] = None
+) -> Generator[Doc, None, Optional[str]]:
+    """Yield one Doc per document of a CoNLL-U file; bad sentences go to options.on_error.
+
+    Returns (as the generator's value) the tag scheme detected when the options say `auto`, else None."""
     opts = options or ReadOptions()
     sentences = list(read_conllu(path, opts.on_error))
     ner = has_ner(sentences)
     scheme = opts.tag_scheme
-    if ner and scheme == "auto":
-        scheme, strays = analyse_scheme([[_ne_tag(w) for w in s.words] for s in sentences], opts.repair_tags)
-        opts.detected_schemes[str(path)] = scheme
-        bad: dict[int, CorpusError] = {}
-        for s_index, t_index, problem, fix in strays:
-            bad.setdefault(s_index, CorpusError(path, sentences[s_index].words[t_index].line, problem, fix))
-        for s_index, error in sorted(bad.items()):
-            opts.on_error(error, sentences[s_index].raw)
-        kept: list[Sentence] = []
-        newdoc_pending = False
-        for k, sent in enumerate(sentences):
-            if k in bad:
-                newdoc_pending = newdoc_pending or sent.newdoc  # a rejected sentence still ends its document
-                continue
-            sent.newdoc = sent.newdoc or newdoc_pending
-            newdoc_pending = False
-            kept.append(sent)
-        sentences = kept
+    if ner:
+        tags_of = lambda s: [_ne_tag(w) for w in s.words]  # noqa: E731
+        scheme, sentences = scheme_of(path, sentences, tags_of, lambda s, t: s.words[t].line, opts)
     for group in group_sentences(sentences, n_sents=opts.n_sents):
         kept, entities = [], []
         for sent in group:
             try:
                 if ner:
-                    entities.append(sentence_entities(sent, scheme, opts.repair_tags, opts.labels))
+                    entities.append(sentence_entities(sent, scheme, opts))
                 kept.append(sent)
             except CorpusError as e:
                 opts.on_error(e, sent.raw)
-        if not kept:
-            continue
-        try:
+        if kept:
             yield sentences_to_doc(vocab, kept, opts.merge_multiword, entities if ner else None)
-        except CorpusError as e:
-            opts.on_error(e, "\n\n".join(sent.raw for sent in kept))
-
+    return scheme if ner and opts.tag_scheme == "auto" else None

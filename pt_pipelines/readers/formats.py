@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import sys
 from collections import Counter
-from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from itertools import islice
 from pathlib import Path
 from typing import Callable, Optional
@@ -12,10 +14,11 @@ from typing import Callable, Optional
 import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
+from tqdm import tqdm
 
-from pt_pipelines.readers import conllu, iob, plaintext, span_json
+from pt_pipelines.readers import ReadOptions, conllu, iob, plaintext, span_json
 from pt_pipelines.readers.tags import BARE, TAG
-from pt_pipelines.textio import CorpusError, ReadOptions, read_lines
+from pt_pipelines.textio import CorpusError, Reject, read_lines
 
 FORMATS = ("conllu", "iob", "json", "text")
 BY_EXTENSION = {".conllu": "conllu", ".json": "json", ".jsonl": "json"}
@@ -70,17 +73,67 @@ def detect_format(path: Path | str, fmt: str = "auto") -> str:
     return BY_EXTENSION.get(Path(path).suffix.lower()) or sniff(path)
 
 
-def read_docs(path: Path | str, fmt: str, nlp: Language, options: Optional[ReadOptions] = None) -> Iterator[Doc]:
-    """Read a corpus file of format `fmt` (already detected) into Docs."""
-    readers: dict[str, Callable[..., Iterator[Doc]]] = {
-        "conllu": lambda: conllu.read_docs(path, nlp.vocab, options),
-        "iob": lambda: iob.read_docs(path, nlp.vocab, options),
-        "json": lambda: span_json.read_docs(path, nlp, options),
-        "text": lambda: plaintext.read_docs(path, nlp, options),
+@dataclass
+class Read:
+    """What reading one file found: its format, its Docs, the tag scheme `auto` detected (None when the scheme
+    was given or the file has no entity tags) and the records skipped (only with skip_bad: else they raise)."""
+
+    fmt: str
+    docs: list[Doc]
+    scheme: Optional[str] = None
+    rejects: list[Reject] = field(default_factory=list)
+
+
+def read(
+    path: Path | str,
+    fmt: str,
+    nlp: Language,
+    options: Optional[ReadOptions] = None,
+    skip_bad: bool = False,
+    sentencizer: str = "sentencizer",
+) -> Read:
+    """Read one corpus file of format `fmt` (or `auto`); JSON and text are split into sentences by the
+    options' segmenter, or when it has none by make_segmenter(sentencizer).
+
+    A file that looks like tagged columns is never read as text: that would train the tags as words and
+    find no entities."""
+    opts = options or ReadOptions()
+    found = detect_format(path, fmt)
+    if found == "text" and (line := looks_tagged(path)) is not None:
+        raise CorpusError(
+            path,
+            line,
+            "the file looks tagged (a token and a tag per line) but was read as text",
+            "pass --vars.format iob (or auto), or remove the tag column",
+        )
+    if found in ("json", "text") and opts.segmenter is None:
+        opts = replace(opts, segmenter=make_segmenter(sentencizer, nlp.lang))
+    rejects: list[Reject] = []
+    if skip_bad:
+        opts = replace(opts, on_error=lambda error, record: rejects.append(Reject(error, record)))
+    readers = {
+        "conllu": lambda: conllu.read_docs(path, nlp.vocab, opts),
+        "iob": lambda: iob.read_docs(path, nlp.vocab, opts),
+        "json": lambda: span_json.read_docs(path, nlp, opts),
+        "text": lambda: plaintext.read_docs(path, nlp, opts),
     }
-    return readers[fmt]()
+    docs = readers[found]()
+    bar = tqdm(desc=Path(path).name, unit=" docs", leave=False, disable=not sys.stderr.isatty())
+    out: list[Doc] = []
+    while True:  # the readers return the detected scheme as their generator's value
+        try:
+            out.append(next(docs))
+            bar.update()
+        except StopIteration as stop:
+            bar.close()
+            scheme = stop.value
+            break
+    if found == "iob" and out and not any(doc.ents for doc in out) and (line := looks_tagged(path)) is not None:
+        raise CorpusError(path, line, "the file looks tagged but no entities were read", "check the tag column")
+    return Read(found, out, scheme, rejects)
 
 
+@lru_cache(maxsize=4)  # a trained pipeline is loaded once for all the files of a convert
 def make_segmenter(spec: str, lang: str) -> Optional[Callable[[Doc], Doc]]:
     """A Doc -> Doc sentence splitter: "sentencizer" (rules), a trained pipeline's path (its senter or
     parser, copying only the boundaries), or "none"."""

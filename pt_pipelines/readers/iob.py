@@ -9,7 +9,7 @@ labels are kept as they are. Middle columns (POS, chunk) are not used.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -17,8 +17,9 @@ from typing import Optional
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
-from pt_pipelines.readers.tags import TagError, analyse_scheme, parse_tag, tags_to_spans
-from pt_pipelines.textio import CorpusError, ReadOptions, blocks, check_label
+from pt_pipelines.readers import ReadOptions, check_label, scheme_of
+from pt_pipelines.readers.tags import TagError, parse_tag, tags_to_spans
+from pt_pipelines.textio import CorpusError, blocks
 
 DOCSTART = "-DOCSTART-"
 
@@ -101,24 +102,19 @@ def sentence_spans(sent: TaggedSentence, scheme: str, options: ReadOptions) -> l
     except TagError as e:
         raise CorpusError(sent.path, sent.lines[e.index], e.problem, e.fix) from None
     for start, _end, label in spans:
-        check_label(label, options.labels, sent.path, sent.lines[start])
+        check_label(label, options, sent.path, sent.lines[start])
     return spans
 
 
-def read_docs(path: Path | str, vocab: Vocab, options: Optional[ReadOptions] = None) -> Iterator[Doc]:
-    """Yield one Doc per document (by -DOCSTART-, else every options.n_sents sentences)."""
+def read_docs(
+    path: Path | str, vocab: Vocab, options: Optional[ReadOptions] = None
+) -> Generator[Doc, None, Optional[str]]:
+    """Yield one Doc per document (by -DOCSTART-, else every options.n_sents sentences).
+
+    Returns (as the generator's value) the tag scheme detected when the options say `auto`, else None."""
     opts = options or ReadOptions()
     sentences = list(read_sentences(path, opts))
-    scheme = opts.tag_scheme
-    if scheme == "auto":
-        scheme, strays = analyse_scheme([s.tags for s in sentences], opts.repair_tags)
-        opts.detected_schemes[str(path)] = scheme
-        bad: dict[int, CorpusError] = {}
-        for s_index, t_index, problem, fix in strays:
-            bad.setdefault(s_index, CorpusError(path, sentences[s_index].lines[t_index], problem, fix))
-        for s_index, error in sorted(bad.items()):
-            opts.on_error(error, sentences[s_index].raw)
-        sentences = [s for k, s in enumerate(sentences) if k not in bad]
+    scheme, sentences = scheme_of(path, sentences, lambda s: s.tags, lambda s, t: s.lines[t], opts)
     by_docstart = any(s.newdoc for s in sentences)
     group: list[tuple[TaggedSentence, list[tuple[int, int, str]]]] = []
     for sent in sentences:
@@ -132,6 +128,7 @@ def read_docs(path: Path | str, vocab: Vocab, options: Optional[ReadOptions] = N
             opts.on_error(e, sent.raw)
     if group:
         yield _doc(vocab, group)
+    return scheme if opts.tag_scheme == "auto" else None
 
 
 def _doc(vocab: Vocab, group: list[tuple[TaggedSentence, list[tuple[int, int, str]]]]) -> Doc:

@@ -14,8 +14,9 @@ from typing import Optional
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from pt_pipelines.readers import ReadOptions
 from pt_pipelines.readers.span_json import segment
-from pt_pipelines.textio import CorpusError, ReadOptions, blocks, check_length, read_lines
+from pt_pipelines.textio import CorpusError, blocks, check_length, read_lines
 
 UNITS = ("auto", "line", "block")
 

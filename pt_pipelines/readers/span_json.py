@@ -22,16 +22,8 @@ from typing import Any, Optional
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from pt_pipelines.textio import (
-    CorpusError,
-    ReadOptions,
-    Where,
-    check_label,
-    check_length,
-    context,
-    read_lines,
-    read_text,
-)
+from pt_pipelines.readers import ReadOptions, check_label
+from pt_pipelines.textio import CorpusError, Where, check_length, context, read_lines, read_text
 
 Spans = list[tuple[int, int, str, Optional[str]]]  # start, end, label, the text the record says it covers
 
@@ -78,7 +70,9 @@ def iter_records(path: Path | str, options: ReadOptions) -> Iterator[tuple[Where
             record = _loads(line)
             _check_value(record)
         except json.JSONDecodeError as e:
-            error = CorpusError(path, lineno, f"invalid JSON: {e.msg} at column {e.colno}", "write one JSON object per line")
+            error = CorpusError(
+                path, lineno, f"invalid JSON: {e.msg} at column {e.colno}", "write one JSON object per line"
+            )
         except CorpusError as e:
             error = CorpusError(path, lineno, e.problem, e.fix)
         else:
@@ -87,12 +81,15 @@ def iter_records(path: Path | str, options: ReadOptions) -> Iterator[tuple[Where
         options.on_error(error, line)
 
 
+DEEP = ("JSON nested too deeply", "records are objects with a text and a list of spans")
+
+
 def _loads(text: str) -> Any:
     """json.loads, with nesting deeper than Python's recursion limit as a CorpusError (located by the caller)."""
     try:
         return json.loads(text)
     except RecursionError:
-        raise CorpusError("", 0, "JSON nested too deeply", "records are objects with a text and a list of spans") from None
+        raise CorpusError("", 0, *DEEP) from None
 
 
 def _check_value(value: Any) -> None:
@@ -101,15 +98,10 @@ def _check_value(value: Any) -> None:
     try:
         json.dumps(value, ensure_ascii=False).encode("utf-8")
     except RecursionError:
-        raise CorpusError("", 0, "JSON nested too deeply", "records are objects with a text and a list of spans") from None
+        raise CorpusError("", 0, *DEEP) from None
     except UnicodeEncodeError as e:
-        code = ord(e.object[e.start])
-        raise CorpusError(
-            "",
-            0,
-            f"lone surrogate \\u{code:04x} (half of a UTF-16 pair, escaped in the JSON)",
-            "fix the export: text must be valid Unicode",
-        ) from None
+        problem = f"lone surrogate \\u{ord(e.object[e.start]):04x} (half of a UTF-16 pair, escaped in the JSON)"
+        raise CorpusError("", 0, problem, "fix the export: text must be valid Unicode") from None
 
 
 def _is_v2_tuple(value: Any) -> bool:
@@ -234,7 +226,7 @@ def parse_record(record: Any) -> tuple[str, Spans, Optional[list[tuple[str, bool
     return text, spans, tokens, keep
 
 
-def check_spans(text: str, spans: Spans, path: Path | str, where: Where, labels: Optional[frozenset[str]]) -> Spans:
+def check_spans(text: str, spans: Spans, path: Path | str, where: Where, options: ReadOptions) -> Spans:
     """Sort and validate spans: in range, matching their stated text, known labels, no overlaps.
     Whitespace at a span's edges is trimmed (annotation tools often include it; it is never part of a token)."""
     unique = sorted({_trim(text, span, path, where) for span in spans}, key=lambda s: (s[0], s[1]))
@@ -253,7 +245,7 @@ def check_spans(text: str, spans: Spans, path: Path | str, where: Where, labels:
                 f"span [{start}, {end}) {label} covers {text[start:end]!r} but says {covered!r}",
                 "the offsets are shifted: fix them or the text",
             )
-        check_label(label, labels, path, where)
+        check_label(label, options, path, where)
     for a, b in zip(unique, unique[1:]):
         if b[0] < a[1]:
             raise CorpusError(
@@ -361,7 +353,7 @@ def read_docs(path: Path | str, nlp: Language, options: Optional[ReadOptions] = 
                 raise CorpusError(path, where, str(e), "see the README for the JSON flavours this reads") from None
             if not keep:
                 continue
-            spans = check_spans(text, spans, path, where, opts.labels)
+            spans = check_spans(text, spans, path, where, opts)
             doc = record_to_doc(nlp, text, spans, tokens, path, where, opts)
         except CorpusError as e:
             opts.on_error(e, raw)

@@ -35,9 +35,34 @@ def parse_tag(tag: str, index: int = 0, bare: bool = False) -> tuple[str, str]:
     return (m.group(1), m.group(2)) if m.group(1) else ("O", "")
 
 
-def is_tag(tag: str) -> bool:
-    """Whether `tag` is O, a prefixed tag or a bare label."""
-    return bool(TAG.match(tag) or BARE.match(tag))
+def _evidence(sentences: Sequence[Sequence[str]]) -> dict[str, list[tuple[int, int]]]:
+    """(sentence, token) positions of what each scheme leaves behind, by kind of evidence."""
+    found: dict[str, list[tuple[int, int]]] = {
+        k: [] for k in ("bare", "prefixed", "biluo", "iob_ends", "i_opens", "b_opens")
+    }
+    for s, tags in enumerate(sentences):
+        parsed = [("bare", tag) if not TAG.match(tag) and BARE.match(tag) else _split(tag) for tag in tags]
+        parsed.append(("O", ""))  # so that the last tag has a next one
+        for t, (prefix, label) in enumerate(parsed[:-1]):
+            prev, nxt = parsed[t - 1] if t else ("O", ""), parsed[t + 1]
+            continues = prev[0] in ("B", "I") and prev[1] == label
+            kinds = {
+                "bare": prefix == "bare",
+                "prefixed": prefix not in ("O", "bare"),
+                "biluo": prefix in ("E", "L", "S", "U"),
+                "iob_ends": prefix in ("B", "I") and not (nxt[0] in ("I", "L", "E") and nxt[1] == label),
+                "i_opens": prefix == "I" and not continues,
+                "b_opens": prefix == "B" and not continues,
+            }
+            for kind in (k for k, yes in kinds.items() if yes):
+                found[kind].append((s, t))
+    return found
+
+
+def _split(tag: str) -> tuple[str, str]:
+    """(prefix, label) of a tag, O for what is not a tag at all (left to the decoder to report)."""
+    m = TAG.match(tag)
+    return (m.group(1) or "O", m.group(2) or "") if m else ("O", "")
 
 
 def analyse_scheme(sentences: Sequence[Sequence[str]], repair: bool = False) -> tuple[str, list[Stray]]:
@@ -46,61 +71,24 @@ def analyse_scheme(sentences: Sequence[Sequence[str]], repair: bool = False) -> 
     Each scheme leaves evidence that the others cannot: BILUO tags (E/L/S/U) against entities that end on B-/I-;
     an I- that opens an entity (IOB1, IO) against a B- that opens one after O (IOB2); bare labels against
     prefixed tags. The majority decides, so that one stray tag is reported at its line instead of silently
-    switching how the whole file is read. Tags that are not tags at all are left to the decoder."""
-    bare: list[tuple[int, int]] = []
-    prefixed: list[tuple[int, int]] = []
-    biluo: list[tuple[int, int]] = []
-    iob_ends: list[tuple[int, int]] = []
-    i_opens: list[tuple[int, int]] = []
-    b_opens: list[tuple[int, int]] = []
-    for s, tags in enumerate(sentences):
-        parsed = []
-        for tag in tags:
-            m = TAG.match(tag)
-            if m:
-                parsed.append((m.group(1) or "O", m.group(2) or ""))
-            elif BARE.match(tag):
-                parsed.append(("bare", tag))
-            else:
-                parsed.append(("O", ""))
-        for t, (prefix, label) in enumerate(parsed):
-            prev = parsed[t - 1] if t else ("O", "")
-            nxt = parsed[t + 1] if t + 1 < len(parsed) else ("O", "")
-            if prefix == "bare":
-                bare.append((s, t))
-                continue
-            if prefix != "O":
-                prefixed.append((s, t))
-            if prefix in ("E", "L", "S", "U"):
-                biluo.append((s, t))
-            continues = prev[0] in ("B", "I") and prev[1] == label
-            if prefix in ("B", "I") and not (nxt[0] in ("I", "L", "E") and nxt[1] == label):
-                iob_ends.append((s, t))
-            if prefix == "I" and not continues:
-                i_opens.append((s, t))
-            if prefix == "B" and not continues:
-                b_opens.append((s, t))
-
-    def stray(positions: list[tuple[int, int]], problem: str, fix: str) -> list[Stray]:
-        return [(s, t, problem.format(tag=sentences[s][t]), fix) for s, t in positions]
-
+    switching how the whole file is read."""
+    ev = _evidence(sentences)
     fix = "fix the tag, or pass --vars.tag_scheme to say how the file is tagged"
-    if bare and len(bare) >= len(prefixed):
+
+    def stray(kind: str, problem: str) -> list[Stray]:
+        return [(s, t, problem.format(tag=sentences[s][t]), fix) for s, t in ev[kind]]
+
+    if ev["bare"] and len(ev["bare"]) >= len(ev["prefixed"]):
         return "io", []  # prefixed tags read as IO too: I-X and B-X both mark X
-    strays = stray(bare, "bare label {tag!r} among prefixed tags", fix)
-    if biluo and len(biluo) > len(iob_ends):
-        if repair:
-            return "biluo", strays
-        return "biluo", strays + stray(iob_ends, "{tag} ends an entity in a BILUO file (which ends them with L-/U-)", fix)
-    strays += stray(biluo, "{tag} is a BILUO tag in a file of IOB tags", fix)
-    if "B" not in _prefixes(sentences):
+    strays = stray("bare", "bare label {tag!r} among prefixed tags")
+    if ev["biluo"] and len(ev["biluo"]) > len(ev["iob_ends"]):
+        ends = [] if repair else stray("iob_ends", "{tag} ends an entity in a BILUO file (which ends them with L-/U-)")
+        return "biluo", strays + ends
+    strays += stray("biluo", "{tag} is a BILUO tag in a file of IOB tags")
+    if not any(p == "B" for tags in sentences for p, _ in map(_split, tags)):
         return "io", strays
     # an I- that opens an entity in a mostly IOB2 file is left to the IOB2 decoder, which reports it at its line
-    return ("iob1" if len(i_opens) >= len(b_opens) else "iob2"), strays
-
-
-def _prefixes(sentences: Sequence[Sequence[str]]) -> set[str]:
-    return {m.group(1) for tags in sentences for tag in tags if (m := TAG.match(tag)) and m.group(1)}
+    return ("iob1" if len(ev["i_opens"]) >= len(ev["b_opens"]) else "iob2"), strays
 
 
 def detect_scheme(tags: Iterable[str]) -> str:
