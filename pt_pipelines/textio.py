@@ -7,9 +7,9 @@ record), what is wrong and what to do about it. Input files are only read.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Callable, Optional, Union
+from typing import IO, Any, Callable, Union
 
 from pt_pipelines.errors import StepError
 
@@ -93,17 +93,6 @@ def context(text: str, start: int, end: int, width: int = 25) -> str:
     return f"«{left}[{text[start:end]}]{right}»".replace("\n", "⏎")
 
 
-def check_label(label: str, labels: Optional[frozenset[str]], path: Path | str, where: Where) -> None:
-    """Raise a CorpusError when a declared label set does not have `label`."""
-    if labels is not None and label not in labels:
-        raise CorpusError(
-            path,
-            where,
-            f"unknown label {label!r} (declared: {', '.join(sorted(labels))})",
-            "fix the label, or add it to --vars.labels",
-        )
-
-
 MAX_WORD = 1000  # characters without whitespace: spaCy's tokenizer takes quadratic time over such a run
 
 
@@ -125,22 +114,3 @@ def check_length(nlp: Any, text: str, path: Path | str, where: Where) -> None:
             f"a run of {len(longest)} characters without whitespace ({longest[:20]!r}...)",
             f"this is not running text: remove it, or break it with spaces (at most {MAX_WORD} characters a word)",
         )
-
-
-@dataclass
-class ReadOptions:
-    """How to read a corpus file; every reader takes the fields that apply to its format."""
-
-    n_sents: int = 10  # sentences per document when the file marks no documents
-    merge_multiword: bool = True  # CoNLL-U: "do" = "de" + "o" becomes one token
-    tag_scheme: str = "auto"  # iob1, iob2, biluo, io, or auto (detected per file)
-    repair_tags: bool = False  # read an IOB2 I- that opens an entity as IOB1 does
-    alignment_mode: str = (
-        "strict"  # char spans to tokens: strict, split (cut tokens at span boundaries), contract, expand
-    )
-    labels: Optional[frozenset[str]] = None  # declared entity labels; None accepts any
-    text_unit: str = "auto"  # plain text: line, block (blank-line separated) or auto
-    segmenter: Optional[Callable[[Any], Any]] = None  # Doc -> Doc with sentence boundaries (sentencizer or senter)
-    on_error: OnError = raise_error
-    # filled in by the readers: the tag scheme `auto` found, by file, for convert to report
-    detected_schemes: dict[str, str] = field(default_factory=dict)
