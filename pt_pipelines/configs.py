@@ -254,7 +254,7 @@ def fill(base_config: Path, settings: Settings, experiments: list[str] = (), lan
     defaults and a [pretraining] block, then every setting of `settings`."""
     if base_config.as_posix().endswith(AUTO):
         _, base_config = choose_base_config(Path(settings.train), lang)
-    elif "nlp" not in spacy.util.load_config(base_config, interpolate=False):
+    elif not re.search(r"^\[nlp\]", base_config.read_text(encoding="utf8"), re.M):
         raise ConfigError(f"{base_config} is an experiment, not a base config: use --vars.experiment {base_config.stem}")
     merged = with_experiments(base_config, list(experiments))
     with tempfile.TemporaryDirectory() as tmp:

@@ -10,18 +10,18 @@ import numpy
 import pytest
 import spacy
 import srsly
-import typer
 from spacy import util
 
 from conftest import ROOT, run_all
+from pt_pipelines.configs import Settings
+from pt_pipelines.errors import ConfigError
 from pt_pipelines.pretraining import pretrain
 from pt_pipelines.vectors import train_vectors
-from pt_pipelines.weights import init_overrides
 from scripts.fill_config import fill_config
 from scripts.init_weights import Method, init_weights
 
 FAST = {"vars.max_steps": "60"}
-RETRAIN = ["init-weights", "init-vectors", "train", "evaluate", "report"]
+RETRAIN = ["fill-config", "init-weights", "train", "evaluate", "report"]
 
 
 def test_vectors_are_deterministic_and_cover_unseen_words(tmp_path):
@@ -41,37 +41,34 @@ def test_vectors_are_deterministic_and_cover_unseen_words(tmp_path):
 
 @pytest.fixture
 def filled_config(tmp_path) -> Path:
-    """The full base config filled as the fill-config step does (with [pretraining]), without training."""
-    fill_config(base_config=ROOT / "configs" / "base_config.cfg", output=tmp_path / "filled.cfg", train=Path("unused"))
+    """The full base config filled as the fill-config step does for init pretrain, without training."""
+    settings = Settings(train="unused", init="pretrain", raw_text=str(tmp_path / "short.jsonl"), pretrain_epochs=1)
+    fill_config(base_config=ROOT / "configs" / "base_config.cfg", output=tmp_path / "filled.cfg", settings=settings)
     return tmp_path / "filled.cfg"
 
 
 def test_pretrain_needs_a_pretraining_block_and_some_text(filled_config, tmp_path):
     config = util.load_config(filled_config, interpolate=False)
     srsly.write_jsonl(tmp_path / "short.jsonl", [{"text": "Ana mora."}, {"text": "Rui não."}])
-    with pytest.raises(typer.BadParameter, match="shorter than min_length"):
-        pretrain(filled_config, tmp_path / "out", tmp_path / "short.jsonl", epochs=1)
+    with pytest.raises(ConfigError, match="shorter than min_length"):
+        pretrain(filled_config, tmp_path / "out")
     del config["pretraining"]
     config.to_disk(tmp_path / "config.cfg")
-    with pytest.raises(typer.BadParameter, match="fill-config .*--pretraining"):
-        pretrain(tmp_path / "config.cfg", tmp_path / "out2", tmp_path / "short.jsonl", epochs=1)
+    with pytest.raises(ConfigError, match="no \\[pretraining\\] block: run fill-config"):
+        pretrain(tmp_path / "config.cfg", tmp_path / "out2")
     assert not (tmp_path / "out2").exists()
-    # train refuses pretrained weights the config would silently ignore
-    init = init_weights(Method.none, tmp_path / "init", tmp_path / "short.jsonl", tmp_path / "config.cfg")
-    assert init["init"] == "none" and init_overrides(tmp_path / "config.cfg", tmp_path / "init") == {}
-    srsly.write_json(tmp_path / "init" / "init.json", {"init": "pretrain", "vectors": None, "init_tok2vec": "x.bin"})
-    with pytest.raises(typer.BadParameter, match="no \\[pretraining\\] block"):
-        init_overrides(tmp_path / "config.cfg", tmp_path / "init")
 
 
-def test_vectors_switch_on_static_vectors_in_every_embed(filled_config, tmp_path):
-    (tmp_path / "init").mkdir()
-    srsly.write_json(tmp_path / "init" / "init.json", {"init": "vectors", "vectors": "vectors", "init_tok2vec": None})
-    overrides = init_overrides(filled_config, tmp_path / "init")
-    assert overrides == {
-        "components.tok2vec.model.embed.include_static_vectors": True,
-        "paths.vectors": (tmp_path / "init" / "vectors").as_posix(),
-    }
+def test_init_weights_leaves_its_folder_alone_when_what_it_follows_from_is_unchanged(filled_config, tmp_path):
+    """A config edit elsewhere (max_steps) reruns the step, not a 10-minute floret or pretraining run."""
+    srsly.write_jsonl(tmp_path / "raw.jsonl", [{"text": "Ana mora em Lisboa."}])
+    args = {"method": Method.none, "output_dir": tmp_path / "init", "raw_text": tmp_path / "raw.jsonl"}
+    assert init_weights(**args, config=filled_config)["changed"]
+    config = util.load_config(filled_config, interpolate=False)
+    config["training"]["max_steps"] = 7
+    config.to_disk(tmp_path / "other.cfg")
+    assert not init_weights(**args, config=tmp_path / "other.cfg")["changed"]
+    assert init_weights(**{**args, "method": Method.vectors}, config=filled_config, vectors_epochs=1)["changed"]
 
 
 @pytest.fixture(scope="module")
@@ -90,8 +87,8 @@ def summary(project: Path) -> dict:
 
 
 @pytest.mark.slow
-def test_switching_init_retrains_from_the_new_start_and_reruns_nothing_after(project):
-    assert run_all(project, FAST) == ["init-vectors", "train", "evaluate", "report"]
+def test_switching_init_retrains_from_the_new_start_and_a_rerun_runs_nothing(project):
+    assert run_all(project, FAST) == RETRAIN  # init-weights runs, finds nothing changed, leaves training/init
     plain = first_evaluation(project)
     assert summary(project)["init"] == "none"
 
@@ -104,21 +101,22 @@ def test_switching_init_retrains_from_the_new_start_and_reruns_nothing_after(pro
         "log.jsonl",
         "model-last.bin",
     ]
-    assert summary(project)["init_files"] == {"paths.init_tok2vec": "training/init/pretrain/model-last.bin"}
+    config = util.load_config(project / "configs" / "config.cfg", interpolate=False)
+    assert config["paths"]["init_tok2vec"] == "training/init/pretrain/model-last.bin"
     # Same config, data and seed: only the starting weights differ, so the first dev scores do (the first losses
     # do not: the output layers start at zero).
     assert first_evaluation(project)["scores"] != plain["scores"]
-    record = json.loads((project / "metrics" / "sample-auto.json").read_text())
+    record = json.loads((project / "metrics/runs" / f"sample-full-{summary(project)['run_id']}.json").read_text())
     assert record["init"] == "pretrain" and record["config"].endswith("init pretrain")
     assert record["init_seconds"] == manifest["summary"]["seconds"] > 0
-    assert run_all(project, pretrained) == ["init-vectors"]
+    assert run_all(project, pretrained) == []
 
     with_vectors = {**FAST, "vars.init": "vectors", "vars.vectors_epochs": "2"}
     assert run_all(project, with_vectors) == RETRAIN
     nlp = spacy.load(project / "training" / "model-best")
     assert nlp.vocab.vectors.mode == "floret" and nlp.vocab.vectors.shape == (50000, 100)
     assert nlp.config["components"]["tok2vec"]["model"]["embed"]["include_static_vectors"] is True
-    assert run_all(project, with_vectors) == ["init-vectors"]
+    assert run_all(project, with_vectors) == []
 
     assert run_all(project, FAST) == RETRAIN
     assert first_evaluation(project) == plain

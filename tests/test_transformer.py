@@ -18,12 +18,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
-import typer
+import spacy
 from spacy import util
+from spacy.tokens import Doc, DocBin
 
 from conftest import GENERATED, ROOT, run_all
-from pt_pipelines.pretraining import check_pretraining_block
-from scripts.train import transformer_overrides
+from pt_pipelines.configs import ConfigError, Settings, fill
 
 BERTIMBAU = "neuralmind/bert-base-portuguese-cased"
 # each transformer config next to its CPU counterpart (ud_base_config.cfg etc.)
@@ -91,30 +91,38 @@ def test_trf_config_fills_with_pretraining_and_validates(name, tmp_path):
     assert training["logger"] and config["components"]["transformer"]["model"]["name"] == BERTIMBAU
 
 
-def test_pretrain_on_a_transformer_config_is_a_clear_error(tmp_path):
-    config = tmp_path / "config.cfg"
-    text = (ROOT / "configs/trf_ud_base_config.cfg").read_text(encoding="utf8")
-    config.write_text(text + '\n[pretraining]\ncomponent = "tok2vec"\nlayer = ""\n', encoding="utf8")
-    with pytest.raises(typer.BadParameter, match="init none"):
-        check_pretraining_block(config)
+def test_init_on_a_transformer_config_stops_in_fill_config(tmp_path, monkeypatch):
+    need_trf()
+    monkeypatch.chdir(ROOT)
+    train = ner_docbin(tmp_path)
+    for init in ("vectors", "pretrain"):
+        with pytest.raises(ConfigError, match="init none"):
+            fill(ROOT / "configs/trf_ner_base_config.cfg", Settings(train=train, max_steps=10, init=init))
 
 
-# ---- train --transformer -----------------------------------------------------------------------------------------
+# ---- the transformer var -----------------------------------------------------------------------------------------
 
 
-def test_transformer_override_only_applies_to_a_config_with_a_transformer(tmp_path, monkeypatch):
+def test_the_transformer_var_names_the_model_and_cpu_turns_mixed_precision_off(tmp_path, monkeypatch):
+    """fill-config writes the transformer's name into a config that has one (and only there); mixed precision
+    needs CUDA (thinc's grad scaler fails on CPU): off on CPU, as configured on a GPU."""
+    need_trf()
+    monkeypatch.chdir(ROOT)
+    train = ner_docbin(tmp_path)
     trf = ROOT / "configs/trf_ner_base_config.cfg"
-    key, mixed = "components.transformer.model.name", "components.transformer.model.mixed_precision"
-    for cpu in ("base_config.cfg", "ner_base_config.cfg", "ud_base_config.cfg"):
-        assert transformer_overrides(ROOT / "configs" / cpu, BERTIMBAU, gpu_id=-1) == {}, cpu
-    assert transformer_overrides(trf, BERTIMBAU, gpu_id=0) == {key: BERTIMBAU}
-    assert transformer_overrides(trf, "", gpu_id=0) == transformer_overrides(trf, None, gpu_id=0) == {}
-    # mixed precision needs CUDA (thinc's grad scaler fails on CPU): off on CPU, as configured on a GPU
-    assert transformer_overrides(trf, BERTIMBAU, gpu_id=-1) == {key: BERTIMBAU, mixed: False}
-    # a local folder (save_pretrained), relative to where train runs, becomes absolute
-    (tmp_path / "models/tiny").mkdir(parents=True)
-    monkeypatch.chdir(tmp_path)
-    assert transformer_overrides(trf, "models/tiny", gpu_id=0) == {key: str(tmp_path / "models/tiny")}
+    for cpu in ("base_config.cfg", "ner_base_config.cfg"):
+        assert "transformer" not in fill(ROOT / "configs" / cpu, Settings(train=train, transformer="x"))["components"]
+    model = fill(trf, Settings(train=train, transformer="models/tiny"))["components"]["transformer"]["model"]
+    assert model["name"] == "models/tiny" and model["mixed_precision"] is False
+    model = fill(trf, Settings(train=train, gpu_id=0))["components"]["transformer"]["model"]
+    assert model["name"] == BERTIMBAU and model["mixed_precision"] is True
+
+
+def ner_docbin(tmp_path: Path) -> str:
+    nlp = spacy.blank("pt")
+    doc = Doc(nlp.vocab, words=["Ana", "mora", "em", "Lisboa"], ents=["O", "O", "O", "B-LOC"])
+    DocBin(docs=[doc]).to_disk(tmp_path / "train.spacy")
+    return str(tmp_path / "train.spacy")
 
 
 def test_project_passes_the_transformer_var_to_both_trainings():
@@ -123,8 +131,8 @@ def test_project_passes_the_transformer_var_to_both_trainings():
     config = load_project_config(ROOT)
     assert config["vars"]["transformer"] == BERTIMBAU
     commands = {c["name"]: c for c in config["commands"]}
-    for name in ("train", "train-baseline"):
-        assert f'--transformer "{BERTIMBAU}"' in commands[name]["script"][-1], name
+    for name in ("fill-config", "train-baseline"):
+        assert f'--transformer "{BERTIMBAU}"' in commands[name]["script"][0], name
 
 
 # ---- end to end --------------------------------------------------------------------------------------------------
