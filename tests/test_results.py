@@ -9,7 +9,14 @@ import pytest
 from conftest import ROOT
 from scripts.evaluate import result_record
 from scripts.results_table import (
-    HEADER, LeversError, load_anchors, load_records, render, render_levers, render_page, write_results,
+    HEADER,
+    LeversError,
+    load_anchors,
+    load_records,
+    render,
+    render_levers,
+    render_page,
+    write_results,
 )
 
 ANCHORS = load_anchors(ROOT / "results")
