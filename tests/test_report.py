@@ -235,8 +235,15 @@ def test_report_numbers_equal_scores_json(trained):
     ):
         assert section in html, section
     assert html.count("<svg") >= 2, "dependency error renders"
-    for image in ("learning_curves", "ner_confusion", "pos_confusion"):
+    for image in ("ner_confusion", "pos_confusion"):
         assert f"report/{image}.png" in md and (trained / f"metrics/report/{image}.png").stat().st_size > 5000
+    # a curve from five evaluations or more, else the reason in both files and no one-point figure
+    log = (trained / "training/log.jsonl").read_text(encoding="utf8").splitlines()
+    curve = trained / "metrics/report/learning_curves.png"
+    if len(log) >= MIN_CURVE_POINTS:
+        assert "report/learning_curves.png" in md and curve.stat().st_size > 5000
+    else:
+        assert not curve.exists() and "No learning curves" in md and "No learning curves" in html
 
 
 @pytest.mark.slow
