@@ -39,8 +39,7 @@ from pt_pipelines import scoring  # noqa: E402
 from pt_pipelines.errors import step_errors  # noqa: E402
 from pt_pipelines.files import checksum, write_json, write_text  # noqa: E402
 
-HEADLINE = {"token_acc": "Tokens", "pos_acc": "POS", "morph_acc": "Morphology", "lemma_acc": "Lemma", "dep_uas": "UAS"}
-HEADLINE |= {"dep_las": "LAS", "sents_f": "Sentences F", "ents_p": "NER P", "ents_r": "NER R", "ents_f": "NER F"}
+HEADLINE = scoring.HEADLINE
 OVERFIT_GAP = 0.05  # dev above test by more than this is flagged
 # ...but only on a test set where a gap that size is more than noise: 0.05 is two standard errors of a score
 # measured on n independent units when 2 * sqrt(p * (1 - p) / n) <= 0.05, which for the widest case (p = 0.5)
