@@ -14,6 +14,9 @@ from dataclasses import dataclass
 
 from spacy.training import Example
 
+# the scores a person reads first, in the order the report and a package's description show them
+HEADLINE = {"token_acc": "Tokens", "pos_acc": "POS", "morph_acc": "Morphology", "lemma_acc": "Lemma", "dep_uas": "UAS"}
+HEADLINE |= {"dep_las": "LAS", "sents_f": "Sentences F", "ents_p": "NER P", "ents_r": "NER R", "ents_f": "NER F"}
 MISSED = "(missed)"  # a gold entity with no predicted entity over the same characters
 SPURIOUS = "(spurious)"  # a predicted entity with no gold entity over the same characters
 

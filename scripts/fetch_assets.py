@@ -17,6 +17,7 @@ import typer
 from weasel.cli.assets import fetch_asset
 from weasel.util import load_project_config
 
+from pt_pipelines.errors import StepError, step_errors
 from pt_pipelines.files import checksum
 
 
@@ -63,12 +64,21 @@ def check_asset(project_dir: Path, asset: dict[str, Any], mirror: Path | None = 
         where = f"download {url} and save it" if url else "put the file"
         return f"{asset['dest']}: missing. {where.capitalize()} at {dest}"
     if expected and checksum(dest) != expected:
-        return (
-            f"{asset['dest']}: md5 is {checksum(dest)}, project.yml expects {expected}. "
-            f"Restore the original file (git checkout / download again), or if you changed it on purpose, "
-            f"update its checksum in project.yml"
-        )
+        return changed_asset(asset["dest"], checksum(dest), expected, downloaded=bool(url))
     return None
+
+
+def changed_asset(dest: str, md5: str, expected: str, downloaded: bool) -> str:
+    """The problem of an asset edited in place: a checked asset stays as published (results on it compare), so
+    an edited copy is run as the user's own corpus, which no checksum pins."""
+    folder = Path(dest).parent.as_posix()
+    mine = f"assets/my{Path(folder).name}"
+    restore = "delete it to download it again" if downloaded else f"git checkout {dest}"
+    return (
+        f"{dest}: md5 is {md5}, project.yml expects {expected}: the file was changed. To train on your edited "
+        f"version, run it as your own corpus: cp -r {folder} {mine} && python -m spacy project run all . "
+        f"--vars.corpus my{Path(folder).name} (then {restore} to restore the original)"
+    )
 
 
 def verify(project_dir: Path, inputs: list[Path], mirror: Path | None = None) -> list[str]:
@@ -96,14 +106,12 @@ def main(
     mirror: str = typer.Option("", help="Folder searched for missing assets (by name and md5) before downloading"),
 ) -> None:
     """Fetch the corpus's assets and fail unless every one is present with the right checksum."""
-    if mirror and not Path(mirror).is_dir():
-        typer.echo(f"✘ --mirror {mirror}: not a folder", err=True)
-        raise typer.Exit(2)
-    problems = verify(project_dir, list(dict.fromkeys(inputs)), Path(mirror) if mirror else None)
-    for p in problems:
-        typer.echo(f"✘ {p}", err=True)
-    if problems:
-        raise typer.Exit(1)
+    with step_errors():
+        if mirror and not Path(mirror).is_dir():
+            raise StepError(f"--mirror {mirror}: not a folder")
+        problems = verify(project_dir, list(dict.fromkeys(inputs)), Path(mirror) if mirror else None)
+        if problems:
+            raise StepError("\n✘ ".join(problems))
 
 
 if __name__ == "__main__":

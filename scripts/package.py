@@ -1,8 +1,10 @@
 """Package a trained pipeline with `spacy package` as a wheel and an sdist.
 
-The package name is `<lang>_<name>`: spaCy takes the language prefix from the
-pipeline's own config, so it is never hard-coded here. Description, authors
-and licence come from configs/meta-template.json, overridden by the options.
+The package name is `<lang>_<name>`: spaCy takes the language prefix from the pipeline's own config, so it is
+never hard-coded here. Authors and licence come from configs/meta-template.json, overridden by the options. The
+description (the wheel's summary) says what the packaged pipeline is: its components, their entity labels and
+its scores on the test split (the --scores file evaluate wrote for it), unless the template or --description
+gives one.
 """
 
 from __future__ import annotations
@@ -10,13 +12,54 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import srsly
 import typer
 from spacy.cli.package import package as spacy_package
+from spacy.util import get_lang_class
 
-from pt_pipelines.files import LockHeld, fault_point, remove_path, replace_tree, run_lock
+from pt_pipelines.errors import StepError, step_errors
+from pt_pipelines.files import fault_point, remove_path, replace_tree, run_lock
+from pt_pipelines.scoring import HEADLINE
+
+# what each trainable component adds, in a reader's words; shared embedding layers (tok2vec, transformer) add
+# nothing a user calls, so they are left out of the description
+TASKS = {"tagger": "tags", "morphologizer": "POS and morphology", "trainable_lemmatizer": "lemmas", "lemmatizer": "lemmas"}
+TASKS |= {"parser": "dependencies", "senter": "sentences", "sentencizer": "sentences", "ner": "named entities"}
+
+
+def describe(meta: dict[str, Any], scores: Optional[dict[str, Any]]) -> str:
+    """One line: the language, each component with what it does (the entity labels for NER), and the headline
+    scores in percent, on the test split when `scores` (evaluate's file) is given, else model-best's dev scores."""
+    parts = []
+    for name in meta.get("pipeline", []):
+        if name in ("tok2vec", "transformer"):
+            continue
+        labels = meta.get("labels", {}).get(name, []) if name == "ner" else []
+        parts.append(f"{name} ({TASKS.get(name, name)}{': ' + ', '.join(labels) if labels else ''})")
+    split, found = ("test", scores) if scores else ("dev", meta.get("performance", {}))
+    shown = [f"{label} {100 * found[k]:.1f}" for k, label in HEADLINE.items() if isinstance(found.get(k), (int, float))]
+    where = f"; {split} split (%): {', '.join(shown)}" if shown else ""
+    return f"{get_lang_class(meta['lang']).__name__} pipeline: {', '.join(parts) or 'tokenizer only'}{where}"
+
+
+def read_test_scores(model_meta: dict[str, Any], scores_path: Optional[Path]) -> Optional[dict[str, Any]]:
+    """The test scores of --scores, refused when they score a component the pipeline does not have."""
+    if scores_path is None:
+        return None
+    try:
+        scores = json.loads(scores_path.read_text(encoding="utf8"))
+    except (OSError, ValueError) as e:
+        raise StepError(f"--scores {scores_path}: not a readable scores file ({e})") from None
+    dev = model_meta.get("performance") or {}
+    foreign = [k for k in HEADLINE if scores.get(k) is not None and k != "token_acc" and dev and k not in dev]
+    if foreign:
+        raise StepError(
+            f"--scores {scores_path} scores {', '.join(foreign)}, which the pipeline does not have: pass the scores "
+            f"evaluate wrote for this pipeline"
+        )
+    return scores
 
 
 def package(
@@ -26,13 +69,15 @@ def package(
     version: str,
     meta_template: Path,
     overrides: Optional[dict[str, str]] = None,
+    scores: Optional[Path] = None,
 ) -> list[Path]:
     """Build the wheel and sdist; return their paths."""
+    model_meta = srsly.read_json(model / "meta.json")
     meta = json.loads(meta_template.read_text(encoding="utf8"))
     meta.update({k: v for k, v in (overrides or {}).items() if v})
     meta.update({"name": name, "version": version})
-    lang = srsly.read_json(model / "meta.json")["lang"]
-    package_dir = output_dir / f"{lang}_{name}-{version}"
+    meta["description"] = meta.get("description") or describe(model_meta, read_test_scores(model_meta, scores))
+    package_dir = output_dir / f"{model_meta['lang']}_{name}-{version}"
     output_dir.mkdir(parents=True, exist_ok=True)
     # built beside the old package and swapped in whole: a killed build leaves the old package as it was, and
     # a stale build of the same version is never mixed in
@@ -43,19 +88,10 @@ def package(
         try:
             meta_path = Path(tmp) / "meta.json"
             meta_path.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf8")
-            spacy_package(
-                model,
-                scratch,
-                meta_path=meta_path,
-                name=name,
-                version=version,
-                create_sdist=True,
-                create_wheel=True,
-                force=True,
-                # the Python function defaults to False (the CLI to True): without it the wheel installs without spaCy
-                require_parent=True,
-                silent=False,
-            )
+            # require_parent: the Python function defaults to False (the CLI to True): without it the wheel
+            # installs without spaCy
+            spacy_package(model, scratch, meta_path=meta_path, name=name, version=version, create_sdist=True,
+                          create_wheel=True, force=True, require_parent=True, silent=False)
             built = sorted((scratch / package_dir.name / "dist").glob("*"))
             if not any(p.suffix == ".whl" for p in built) or not any(p.name.endswith(".tar.gz") for p in built):
                 raise RuntimeError(f"spacy package did not build both a wheel and an sdist in {scratch}")
@@ -72,24 +108,19 @@ def main(
     name: str = typer.Option(..., help="Package name without the language prefix"),
     version: str = typer.Option(..., help="Package version, e.g. 0.1.0"),
     meta_template: Path = typer.Option(Path("configs/meta-template.json"), exists=True, help="Meta defaults"),
-    description: str = typer.Option("", help="Overrides the template's description"),
+    scores: str = typer.Option("", help="The test scores evaluate wrote for this pipeline, for the description"),
+    description: str = typer.Option("", help="Overrides the description written from the pipeline and its scores"),
     author: str = typer.Option("", help="Overrides the template's author"),
     email: str = typer.Option("", help="Overrides the template's email"),
     url: str = typer.Option("", help="Overrides the template's url"),
     license: str = typer.Option("", "--license", help="Overrides the template's license"),
 ) -> None:
     """Build an installable wheel and sdist of the pipeline."""
-    if not name.replace("_", "").isalnum():
-        typer.echo(
-            f"✘ --name {name!r}: use letters, digits and underscores (it becomes a Python package name)", err=True
-        )
-        raise typer.Exit(2)
     overrides = {"description": description, "author": author, "email": email, "url": url, "license": license}
-    try:
-        built = package(model, output_dir, name, version, meta_template, overrides)
-    except LockHeld as e:
-        typer.echo(f"✘ {e}", err=True)
-        raise typer.Exit(1) from None
+    with step_errors():
+        if not name.replace("_", "").isalnum():
+            raise StepError(f"--name {name!r}: use letters, digits and underscores (it becomes a Python package name)")
+        built = package(model, output_dir, name, version, meta_template, overrides, Path(scores) if scores else None)
     for path in built:
         typer.echo(f"✔ {path}")
 

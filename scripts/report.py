@@ -2,8 +2,9 @@
 
 Headline scores (test next to model-best's dev scores and the previous run on the same test set), per-label NER,
 per-POS and per-relation tables, confusion heatmaps, learning curves, displaCy error pages (gold annotation and
-model prediction captioned as such), corpus statistics and a reproducibility footer. Figures are computed from the pipeline's predictions on the test split; the
-headline comes from metrics/scores.json, so the two always agree with `evaluate`.
+model prediction, each labelled beside its own rendering), corpus statistics and a reproducibility footer.
+`build` computes everything first, then writes. Every score is shown in percent: metrics/scores.json and the
+records hold fractions (0–1), spaCy's training log percentages for the components (0–100).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import platform
 import sys
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Optional
@@ -34,31 +35,11 @@ from spacy.training import Example  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 from wasabi import msg  # noqa: E402
 
+from pt_pipelines import scoring  # noqa: E402
+from pt_pipelines.errors import step_errors  # noqa: E402
 from pt_pipelines.files import checksum, write_json, write_text  # noqa: E402
-from pt_pipelines.scoring import (  # noqa: E402
-    MISSED,
-    SPURIOUS,
-    confusion_matrix,
-    entity_errors,
-    las_per_deprel,
-    ner_confusion,
-    ner_per_label,
-    pos_per_tag,
-    worst_parses,
-)
 
-HEADLINE = [
-    ("token_acc", "Tokens"),
-    ("pos_acc", "POS"),
-    ("morph_acc", "Morphology"),
-    ("lemma_acc", "Lemma"),
-    ("dep_uas", "UAS"),
-    ("dep_las", "LAS"),
-    ("sents_f", "Sentences F"),
-    ("ents_p", "NER P"),
-    ("ents_r", "NER R"),
-    ("ents_f", "NER F"),
-]
+HEADLINE = scoring.HEADLINE
 OVERFIT_GAP = 0.05  # dev above test by more than this is flagged
 # ...but only on a test set where a gap that size is more than noise: 0.05 is two standard errors of a score
 # measured on n independent units when 2 * sqrt(p * (1 - p) / n) <= 0.05, which for the widest case (p = 0.5)
@@ -67,6 +48,7 @@ OVERFIT_GAP = 0.05  # dev above test by more than this is flagged
 MIN_OVERFIT_SUPPORT = 400
 SUPPORT_UNIT = {"sents_f": "sentences", "ents_p": "entities", "ents_r": "entities", "ents_f": "entities"}
 MAX_ENTITY_ERRORS, MAX_PARSE_ERRORS = 12, 5
+MIN_CURVE_POINTS = 5  # fewer evaluations draw a line through a handful of points, not a learning curve
 # every displaCy rendering carries one of these, so nobody reads the model's tree as the annotation
 GOLD_CAPTION, PRED_CAPTION = "gold (annotation)", "predicted (model)"
 
@@ -104,12 +86,30 @@ def loss_curves(log: list[dict]) -> dict[str, tuple[list[int], list[float]]]:
     }
 
 
+def curve_note(log: list[dict]) -> str:
+    """Why the report draws no learning curves, or "" when the log has enough evaluations for one."""
+    if len(log) >= MIN_CURVE_POINTS:
+        return ""
+    steps = ", ".join(str(row["step"]) for row in log) or "none"
+    return (
+        f"No learning curves: the training log has {len(log)} evaluation(s) (steps: {steps}), and a curve needs at "
+        f"least {MIN_CURVE_POINTS}. Train for more steps or evaluate more often ([training] eval_frequency)."
+    )
+
+
+def dev_curves(log: list[dict]) -> dict[str, list[float]]:
+    """Dev scores per evaluation in percent: spaCy's logger writes the components' scores as percentages and
+    the weighted score as a fraction."""
+    keys = [k for k, v in log[-1]["scores"].items() if isinstance(v, (int, float)) and k != "speed"]
+    curves = {k: [float(row["scores"].get(k) or 0.0) for row in log] for k in keys}
+    return {**curves, "score (weighted)": [100 * row["score"] for row in log]}
+
+
 def learning_curves(log: list[dict]) -> Optional[bytes]:
-    """Loss per component (from the first full evaluation interval) and dev score per evaluation step."""
-    if not log:
+    """Loss per component (from the first full evaluation interval) and dev score (%) per evaluation step."""
+    if curve_note(log):
         return None
     steps = [row["step"] for row in log]
-    # one step axis for both plots: the loss curve starts later (no step 0) and may be a single point
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8), sharex=True)
     losses = loss_curves(log)
     for comp, (loss_steps, values) in losses.items():
@@ -117,16 +117,11 @@ def learning_curves(log: list[dict]) -> Optional[bytes]:
     # log scale labels its ticks even within one decade; symlog (no labels there) only when a loss is 0
     positive = all(v > 0 for _, values in losses.values() for v in values)
     ax1.set(title="Training loss (since previous evaluation)", xlabel="step", yscale="log" if positive else "symlog")
-    if any(loss_steps for loss_steps, _ in losses.values()):
-        ax1.legend(fontsize=8)
-    else:
-        ax1.text(0.5, 0.5, "no evaluation after step 0", ha="center", va="center", transform=ax1.transAxes)
-    for key, value in log[-1]["scores"].items():
-        if isinstance(value, (int, float)) and not key.endswith(("_per_type", "_per_feat")):
-            # spaCy's console logger writes the component scores as percentages, the weighted score as a fraction
-            ax2.plot(steps, [(row["scores"].get(key) or 0.0) / 100 for row in log], label=key, marker=".")
-    ax2.plot(steps, [row["score"] for row in log], label="score (weighted)", color="black", linewidth=2)
-    ax2.set(title="Dev scores", xlabel="step", ylim=(0, 1))
+    ax1.legend(fontsize=8)
+    for key, values in dev_curves(log).items():
+        weighted = key == "score (weighted)"
+        ax2.plot(steps, values, label=key, **({"color": "black", "linewidth": 2} if weighted else {"marker": "."}))
+    ax2.set(title="Dev scores (%)", xlabel="step", ylabel="%", ylim=(0, 100))
     ax2.legend(fontsize=7, ncol=2)
     return png(fig)
 
@@ -134,7 +129,7 @@ def learning_curves(log: list[dict]) -> Optional[bytes]:
 def heatmap(counts, title: str) -> Optional[bytes]:
     if not counts:
         return None
-    rows, cols, matrix = confusion_matrix(counts)
+    rows, cols, matrix = scoring.confusion_matrix(counts)
     fig, ax = plt.subplots(figsize=(max(4, 0.55 * len(cols) + 2), max(3, 0.45 * len(rows) + 1.5)))
     ax.imshow(matrix, cmap="Blues")
     ax.set_xticks(range(len(cols)), cols, rotation=60, ha="right", fontsize=8)
@@ -160,39 +155,43 @@ def table_md(head: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
-def update_history(
-    path: Path, *, key: dict[str, Any], scores: dict[str, float], about: Optional[dict[str, Any]] = None
-) -> Optional[dict]:
-    """Record this run's scores (and `about`, what names it) under key, replacing a run with the same key; return
-    the latest other run on the same test corpus (key["corpus_md5"]): scores on another test set do not compare."""
-    runs = json.loads(path.read_text(encoding="utf8"))["runs"] if path.exists() else []
-    same = lambda run: all(run.get(k) == v for k, v in key.items())  # noqa: E731
-    comparable = [run for run in runs if run.get("corpus_md5") == key["corpus_md5"] and not same(run)]
-    previous = comparable[-1] if comparable else None
-    runs = [run for run in runs if not same(run)] + [
-        {**key, **(about or {}), "time": time.strftime("%Y-%m-%d %H:%M:%S"), "scores": scores}
-    ]
-    write_json(path, {"runs": runs})
-    return previous
+def record_run(runs: list[dict], key: dict[str, Any], entry: dict[str, Any]) -> tuple[list[dict], Optional[dict]]:
+    """The history with entry recorded under key (replacing a run with the same key), and the latest other run on
+    the same test corpus (key["corpus_md5"]): scores on another test set do not compare."""
+    others = [r for r in runs if any(r.get(k) != v for k, v in key.items())]
+    comparable = [r for r in others if r.get("corpus_md5") == key["corpus_md5"]]
+    entry = {**key, **entry, "time": entry.get("time") or time.strftime("%Y-%m-%d %H:%M:%S")}
+    return [*others, entry], (comparable[-1] if comparable else None)
+
+
+def history_key(summary: dict, config: Path, test: Path) -> dict[str, Any]:
+    """What tells runs apart: train's run_id (its complete filled config and data) where the summary has one,
+    else the filled config's md5, step limit and seed; always with the test corpus, which makes scores compare."""
+    if summary.get("run_id"):
+        return {"run_id": summary["run_id"], "corpus_md5": checksum(test)}
+    keys = {"config_md5": checksum(config), "max_steps": summary.get("max_steps"), "seed": summary.get("seed")}
+    return {**keys, "corpus_md5": checksum(test)}
 
 
 def run_name(run: dict) -> str:
-    """A history entry in a few words: when, which base config, step limit and seed, which filled config."""
+    """A history entry in a few words: when, which base config, step limit and seed, which run or config."""
     limit = run.get("max_steps")  # as results records name it (0: until patience stopped it)
     parts = [
         run.get("time", "")[:16],
         run.get("base_config") or "",
         f"max_steps {limit}" if limit else "no step limit" if limit == 0 else "",
         f"seed {run['seed']}" if run.get("seed") is not None else "",
+        f"run {run['run_id'][:8]}" if run.get("run_id") else "",
         f"config {run['config_md5'][:8]}" if run.get("config_md5") else "",
     ]
     return ", ".join(p for p in parts if p)
 
 
-def headline_head(previous: Optional[dict]) -> list[str]:
-    """The headline's column names; the previous-run column names the run it shows."""
+def headline_head(previous: Optional[dict], noted: bool = False) -> list[str]:
+    """The headline's column names (scores in %); the previous-run column names the run it shows, and a note
+    column is there only when a row has a note."""
     prev = f"previous run: {run_name(previous)}" if previous else "previous run (none on this test set)"
-    return ["metric", "test", "dev (model-best)", prev, "Δ test", ""]
+    return ["metric (%)", "test", "dev (model-best)", prev, "Δ test", *(["note"] if noted else [])]
 
 
 def gold_support(docs: list) -> dict[str, int]:
@@ -214,142 +213,26 @@ def overfit_flag(*, metric: str, test: float, dev: Optional[float], support: dic
     return "⚠ dev much higher: overfitting?"
 
 
-def build(
-    model: Path,
-    test: Path,
-    scores_path: Path,
-    log_path: Path,
-    stats_path: Path,
-    summary_path: Path,
-    config: Path,
-    output_dir: Path,
-    interactive: bool = False,
-) -> dict:
-    """Compute everything, write report.html, report.md, report/*.png and history.json; return the sections."""
-    # long: the report's sections one after another, each a few lines
-    started = time.perf_counter()
-    nlp = spacy.load(model)
-    gold = list(DocBin().from_disk(test).get_docs(nlp.vocab))
-    scores = json.loads(scores_path.read_text(encoding="utf8"))
-    dev = srsly.read_json(model / "meta.json").get("performance", {})
-    log = [json.loads(line) for line in log_path.read_text(encoding="utf8").splitlines() if line.strip()]
-    stats = srsly.read_json(stats_path)
-    summary = srsly.read_json(summary_path)
-    examples = predict(nlp, gold, interactive)
-
-    headline_keys = [(k, name) for k, name in HEADLINE if scores.get(k) is not None]
-    # a run is its filled config, test corpus, step limit and seed; a rerun of the same replaces its entry
-    history_key = {
-        "config_md5": checksum(config),
-        "corpus_md5": checksum(test),
-        "max_steps": summary.get("max_steps"),
-        "seed": summary.get("seed"),
-    }
-    # fill_config.py keeps the base config in [paths]: the run's name in a later report
-    about = {"base_config": spacy.util.load_config(config, interpolate=False).get("paths", {}).get("base_config")}
-    previous = update_history(
-        output_dir / "history.json", key=history_key, scores={k: scores[k] for k, _ in headline_keys}, about=about
-    )
-    support = gold_support(gold)
-    headline = []
-    for key, name in headline_keys:
+def headline_rows(scores: dict, dev: dict, previous: Optional[dict], support: dict[str, int]) -> list[list[str]]:
+    """One row per headline score: test, dev, previous run and Δ in percent, and a note column only if one has a note."""
+    rows = []
+    for key, name in HEADLINE.items():
+        if scores.get(key) is None:
+            continue
         test_v, dev_v = scores[key], dev.get(key)
         prev_v = previous["scores"].get(key) if previous else None
-        flag = overfit_flag(metric=key, test=test_v, dev=dev_v, support=support)
         delta = f"{100 * (test_v - prev_v):+.2f}" if prev_v is not None else ""
-        headline.append([name, pct(test_v), pct(dev_v), pct(prev_v), delta, flag])
-    ner = ner_per_label(examples)
-    pos, pos_conf = pos_per_tag(examples)
-    deps = las_per_deprel(examples)
-    images = {
-        "learning_curves": learning_curves(log),
-        "ner_confusion": heatmap(ner_confusion(examples), "NER: gold vs predicted entities") if ner else None,
-        "pos_confusion": heatmap(pos_conf, "POS: gold vs predicted") if pos else None,
-    }
-    images = {k: v for k, v in images.items() if v}
-    img_dir = output_dir / "report"
-    img_dir.mkdir(parents=True, exist_ok=True)
-    # figures of an earlier run (a component since removed, more worst parses) must not linger beside these
-    for stale in [*img_dir.glob("*.png"), *img_dir.glob("worst-parse-*.svg")]:
-        stale.unlink()
-    for name, data in images.items():
-        (img_dir / f"{name}.png").write_bytes(data)
-    parses = parse_figures(examples)
-    for i, fig in enumerate(parses, 1):
-        for which, svg in (("gold", fig.gold_svg), ("predicted", fig.pred_svg)):
-            write_text(img_dir / f"worst-parse-{i}-{which}.svg", svg)
-
-    sections: dict[str, Any] = {
-        "previous_run": previous,
-        "headline": headline,
-        "ner": [[s.label, pct(s.p), pct(s.r), pct(s.f), s.support, s.tp, s.fp, s.fn] for s in ner],
-        "pos": [[tag, pct(acc), n] for tag, (acc, n) in pos.items()],
-        "deps": [[dep, pct(acc), n] for dep, (acc, n) in deps.items()],
-        "corpus": [
-            [
-                split,
-                s["documents"],
-                s["sentences"],
-                s["tokens"],
-                s["entities"],
-                ", ".join(f"{k} {v}" for k, v in s["entities_per_label"].items()),
-            ]
-            for split, s in stats["splits"].items()
-        ],
-    }
-    seconds = time.perf_counter() - started
-    footer = [
-        ["spaCy", spacy.__version__],
-        ["weasel", version("weasel")],
-        ["Python", platform.python_version()],
-        ["config.cfg md5", history_key["config_md5"]],
-        ["seed", summary.get("seed")],
-        ["test corpus md5", history_key["corpus_md5"]],
-        *[[f"{split} source md5", md5] for split, md5 in stats.get("checksums", {}).items()],
-        ["wall time: convert", f"{stats.get('seconds', 0):.1f} s"],
-        ["wall time: train", f"{summary.get('seconds', 0):.1f} s"],
-        ["wall time: evaluate", f"{scores.get('seconds', 0):.1f} s"],
-        ["wall time: report", f"{seconds:.1f} s"],
-        ["training steps", summary.get("steps")],
-        ["machine", f"{platform.machine()}, {platform.system()}"],
-    ]
-    sections["footer"] = footer
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"\[W006\]")  # a sentence without entities is a valid render
-        write_text(output_dir / "report.html", render_html(sections, images, examples, model, parses))
-    write_text(output_dir / "report.md", render_md(sections, images, examples, parses))
-    return sections
+        note = overfit_flag(metric=key, test=test_v, dev=dev_v, support=support)
+        rows.append([name, pct(test_v), pct(dev_v), pct(prev_v), delta, note])
+    return rows if any(r[-1] for r in rows) else [r[:-1] for r in rows]
 
 
-HEADS = {
-    "ner": ["label", "P", "R", "F", "support", "TP", "FP", "FN"],
-    "pos": ["UPOS", "accuracy", "support"],
-    "deps": ["relation", "LAS", "support"],
-    "corpus": ["split", "documents", "sentences", "tokens", "entities", "per label"],
-    "footer": ["", ""],
-}
-TITLES = {
-    "headline": "Scores on the test split",
-    "ner": "Entities per label (worst F first)",
-    "pos": "POS accuracy per tag (worst first)",
-    "deps": "Labelled attachment per relation (worst first)",
-    "corpus": "Corpus",
-    "footer": "Reproducibility",
-}
-CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
-table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
-td:first-child,th:first-child{text-align:left}thead{background:#f3f3f3}img{max-width:100%}
-.pair{display:grid;grid-template-columns:1fr 1fr;gap:1em}.pair>div{overflow-x:auto;border:1px solid #eee;padding:.3em}
-h3{margin-bottom:.2em}.muted{color:#777;font-size:.9em}figure{margin:.4em 0 1em;overflow-x:auto}
-figcaption,.cap{font-weight:600;font-size:.95em;padding:.15em .5em;display:inline-block;border-radius:3px}
-.gold{background:#fdf0d5;color:#7a4b00}.pred{background:#e2ecfb;color:#123f85}"""
-
-
-def _sentence_pair(eg: Example, start: int, end: int) -> tuple:
-    gold = eg.reference[start:end]
-    pred = eg.predicted.char_span(gold.start_char, gold.end_char, alignment_mode="expand")
-    # never fall back to the gold sentence: it would be shown captioned as the model's
-    return gold.as_doc(), (pred.as_doc() if pred is not None else eg.predicted)
+@dataclass
+class Table:
+    title: str
+    head: list[str]
+    rows: list[list[Any]]
+    image: str = ""  # the figure shown under the table, a key of Report.images
 
 
 @dataclass
@@ -360,11 +243,128 @@ class ParseFigure:
     pred_svg: str
 
 
+@dataclass
+class Report:
+    """Everything the report shows, computed once; `write` renders it into files."""
+
+    model: Path
+    previous: Optional[dict]
+    history: dict[str, Any]  # the runs, this one recorded: history.json
+    tables: dict[str, Table]
+    images: dict[str, bytes]
+    curve_note: str
+    entity_pairs: list[tuple[Any, Any]] = field(default_factory=list)  # (gold, predicted) sentence docs
+    parses: list[ParseFigure] = field(default_factory=list)
+
+
+def footer_rows(key: dict, summary: dict, stats: dict, scores: dict, seconds: float) -> list[list[Any]]:
+    run = [["run id", key["run_id"]]] if "run_id" in key else [["config.cfg md5", key.get("config_md5")]]
+    return [
+        ["spaCy", spacy.__version__],
+        ["weasel", version("weasel")],
+        ["Python", platform.python_version()],
+        *run,
+        ["seed", summary.get("seed")],
+        ["test corpus md5", key["corpus_md5"]],
+        *[[f"{split} source md5", md5] for split, md5 in stats.get("checksums", {}).items()],
+        ["wall time: convert", f"{stats.get('seconds', 0):.1f} s"],
+        ["wall time: train", f"{summary.get('seconds', 0):.1f} s"],
+        ["wall time: evaluate", f"{scores.get('seconds', 0):.1f} s"],
+        ["wall time: report", f"{seconds:.1f} s"],
+        ["training steps", summary.get("steps")],
+        ["machine", f"{platform.machine()}, {platform.system()}"],
+    ]
+
+
+def compute(
+    model: Path, test: Path, paths: dict[str, Path], history: Path, interactive: bool = False
+) -> Report:
+    """Every table, figure and error page of the report, and the history with this run recorded; writes nothing.
+    paths: scores, log, stats, summary and config."""
+    started = time.perf_counter()
+    nlp = spacy.load(model)
+    gold = list(DocBin().from_disk(test).get_docs(nlp.vocab))
+    scores, stats, summary = (srsly.read_json(paths[k]) for k in ("scores", "stats", "summary"))
+    log = [json.loads(line) for line in paths["log"].read_text(encoding="utf8").splitlines() if line.strip()]
+    examples = predict(nlp, gold, interactive)
+    key = history_key(summary, paths["config"], test)
+    # fill_config.py keeps the base config in [paths]: the run's name in a later report
+    base = spacy.util.load_config(paths["config"], interpolate=False).get("paths", {}).get("base_config")
+    entry = {"base_config": base, "max_steps": summary.get("max_steps"), "seed": summary.get("seed")}
+    entry["scores"] = {k: scores[k] for k in HEADLINE if scores.get(k) is not None}
+    runs = json.loads(history.read_text(encoding="utf8"))["runs"] if history.exists() else []
+    runs, previous = record_run(runs, key, entry)
+    headline = headline_rows(scores, srsly.read_json(model / "meta.json").get("performance", {}), previous, gold_support(gold))
+    ner, (pos, pos_conf), deps = scoring.ner_per_label(examples), scoring.pos_per_tag(examples), scoring.las_per_deprel(examples)
+    images = {
+        "learning_curves": learning_curves(log),
+        "ner_confusion": heatmap(scoring.ner_confusion(examples), "NER: gold vs predicted entities") if ner else None,
+        "pos_confusion": heatmap(pos_conf, "POS: gold vs predicted") if pos else None,
+    }
+    tables = {
+        "headline": Table("Scores on the test split, in %", headline_head(previous, any(len(r) > 5 for r in headline)), headline),
+        "ner": Table("Entities per label, in % (worst F first)", ["label", "P", "R", "F", "support", "TP", "FP", "FN"],
+                     [[s.label, pct(s.p), pct(s.r), pct(s.f), s.support, s.tp, s.fp, s.fn] for s in ner], "ner_confusion"),
+        "pos": Table("POS accuracy per tag, in % (worst first)", ["UPOS", "accuracy", "support"],
+                     [[tag, pct(acc), n] for tag, (acc, n) in pos.items()], "pos_confusion"),
+        "deps": Table("Labelled attachment per relation, in % (worst first)", ["relation", "LAS", "support"],
+                      [[dep, pct(acc), n] for dep, (acc, n) in deps.items()]),
+        "corpus": Table("Corpus", ["split", "documents", "sentences", "tokens", "entities", "per label"], [
+            [split, s["documents"], s["sentences"], s["tokens"], s["entities"],
+             ", ".join(f"{k} {v}" for k, v in s["entities_per_label"].items())]
+            for split, s in stats["splits"].items()
+        ]),
+    }
+    pairs = [_sentence_pair(examples[e.example], e.start, e.end) for e in scoring.entity_errors(examples, MAX_ENTITY_ERRORS)]
+    report = Report(model, previous, {"runs": runs}, tables,
+                    {k: v for k, v in images.items() if v}, curve_note(log), pairs, parse_figures(examples))
+    seconds = time.perf_counter() - started
+    tables["footer"] = Table("Reproducibility", ["item", "value"], footer_rows(key, summary, stats, scores, seconds))
+    return report
+
+
+def write(report: Report, output_dir: Path, history: Path) -> None:
+    """report.html, report.md, report/*.png and *.svg, and history.json."""
+    img_dir = output_dir / "report"
+    img_dir.mkdir(parents=True, exist_ok=True)
+    # figures of an earlier run (a component since removed, more worst parses) must not linger beside these
+    for stale in [*img_dir.glob("*.png"), *img_dir.glob("worst-parse-*.svg")]:
+        stale.unlink()
+    for name, data in report.images.items():
+        (img_dir / f"{name}.png").write_bytes(data)
+    for i, fig in enumerate(report.parses, 1):
+        for which, svg in (("gold", fig.gold_svg), ("predicted", fig.pred_svg)):
+            write_text(img_dir / f"worst-parse-{i}-{which}.svg", svg)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"\[W006\]")  # a sentence without entities is a valid render
+        write_text(output_dir / "report.html", render_html(report))
+    write_text(output_dir / "report.md", render_md(report))
+    write_json(history, report.history)
+
+
+CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
+td:first-child,th:first-child{text-align:left}thead{background:#f3f3f3}img{max-width:100%}
+.pair{display:grid;grid-template-columns:1fr 1fr;gap:1em}.pair>div{overflow-x:auto;border:1px solid #eee;padding:.3em}
+h3{margin-bottom:.2em}.muted{color:#777;font-size:.9em}
+figure.tree{display:grid;grid-template-columns:8em 1fr;align-items:center;margin:.4em 0 1.2em;border-left:6px solid}
+figure.tree>div{overflow-x:auto}figure.tree.gold{border-color:#e0a030}figure.tree.pred{border-color:#3b6fc4}
+figcaption,.cap{font-weight:600;font-size:.95em;padding:.15em .5em;display:inline-block;border-radius:3px}
+.gold figcaption,.cap.gold{background:#fdf0d5;color:#7a4b00}.pred figcaption,.cap.pred{background:#e2ecfb;color:#123f85}"""
+
+
+def _sentence_pair(eg: Example, start: int, end: int) -> tuple:
+    gold = eg.reference[start:end]
+    pred = eg.predicted.char_span(gold.start_char, gold.end_char, alignment_mode="expand")
+    # never fall back to the gold sentence: it would be shown captioned as the model's
+    return gold.as_doc(), (pred.as_doc() if pred is not None else eg.predicted)
+
+
 def parse_figures(examples: list[Example]) -> list[ParseFigure]:
     """displaCy dependency renders of the worst-parsed test sentences, gold and predicted."""
     options = {"compact": True, "distance": 85}
     figures = []
-    for err in worst_parses(examples, MAX_PARSE_ERRORS):
+    for err in scoring.worst_parses(examples, MAX_PARSE_ERRORS):
         gold, pred = _sentence_pair(examples[err.example], err.start, err.end)
         render = lambda doc: displacy.render(doc, style="dep", page=False, options=options)  # noqa: E731
         figures.append(ParseFigure(err.las, gold.text.strip(), render(gold), render(pred)))
@@ -372,28 +372,28 @@ def parse_figures(examples: list[Example]) -> list[ParseFigure]:
 
 
 def parse_pages_html(parses: list[ParseFigure]) -> str:
-    """The worst parses, each rendering in a figure captioned gold (annotation) or predicted (model)."""
+    """The worst parses: each rendering in its own framed figure with its caption to its left, in the same row,
+    so that a caption cannot be read as the label of the tree above or below it."""
     if not parses:
         return ""
     parts = ["<h2>Worst-parsed sentences: gold, then predicted</h2>"]
     for fig in parses:
-        parts.append(
-            f"<h3>LAS {pct(fig.las)}: {html.escape(fig.text)}</h3>"
-            f"<figure class='tree'><figcaption class='gold'>{GOLD_CAPTION}</figcaption>{fig.gold_svg}</figure>"
-            f"<figure class='tree'><figcaption class='pred'>{PRED_CAPTION}</figcaption>{fig.pred_svg}</figure>"
-        )
+        parts.append(f"<h3>LAS {pct(fig.las)}%: {html.escape(fig.text)}</h3>")
+        for cls, caption, svg in (("gold", GOLD_CAPTION, fig.gold_svg), ("pred", PRED_CAPTION, fig.pred_svg)):
+            parts.append(f"<figure class='tree {cls}'><figcaption>{caption}</figcaption><div>{svg}</div></figure>")
     return "\n".join(parts)
 
 
 def parse_pages_md(parses: list[ParseFigure]) -> list[str]:
-    """The worst parses for report.md: the renders are report/worst-parse-<n>-gold.svg and -predicted.svg."""
+    """The worst parses for report.md, one table per sentence: each rendering (report/worst-parse-<n>-gold.svg
+    and -predicted.svg) in a row with its caption."""
     if not parses:
         return []
     out = ["## Worst-parsed sentences: gold, then predicted", ""]
     for i, fig in enumerate(parses, 1):
-        out += [f"### {i}. LAS {pct(fig.las)}: {fig.text}", ""]
-        for which, caption in (("gold", GOLD_CAPTION), ("predicted", PRED_CAPTION)):
-            out += [f"**{caption}**", "", f"![{caption}, sentence {i}](report/worst-parse-{i}-{which}.svg)", ""]
+        rows = [[cap, f"![{cap}, sentence {i}](report/worst-parse-{i}-{which}.svg)"]
+                for which, cap in (("gold", GOLD_CAPTION), ("predicted", PRED_CAPTION))]
+        out += [f"### {i}. LAS {pct(fig.las)}%: {fig.text}", "", table_md(["tree", "rendering"], rows), ""]
     return out
 
 
@@ -401,39 +401,29 @@ def _ents_text(doc) -> str:
     return ", ".join(f"{e.text} ({e.label_})" for e in doc.ents) or "—"
 
 
-def render_html(
-    sections: dict, images: dict[str, bytes], examples: list[Example], model: Path, parses: list[ParseFigure]
-) -> str:
-    def img(name: str) -> str:
-        if name not in images:
-            return ""
-        data = base64.b64encode(images[name]).decode()
-        return f'<p><img alt="{name}" src="data:image/png;base64,{data}"></p>'
+NER_KEY = f"<p class='muted'>{scoring.MISSED}: gold entity with no prediction over the same characters; {scoring.SPURIOUS}: prediction with no gold entity there.</p>"
 
+
+def render_html(report: Report) -> str:
+    def img(name: str) -> str:
+        if name not in report.images:
+            return ""
+        return f'<p><img alt="{name}" src="data:image/png;base64,{base64.b64encode(report.images[name]).decode()}"></p>'
+
+    def table(key: str) -> str:
+        t = report.tables[key]
+        extra = NER_KEY if key == "ner" else ""
+        return f"<h2>{t.title}</h2>" + table_html(t.head, t.rows, key) + img(t.image) + extra if t.rows else ""
+
+    note = f"<p class='muted'>{html.escape(report.curve_note)}</p>" if report.curve_note else ""
     parts = [
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Pipeline report</title><style>{CSS}</style></head><body>",
-        f"<h1>Pipeline report</h1><p class='muted'>{html.escape(str(model))}</p>",
+        f"<h1>Pipeline report</h1><p class='muted'>{html.escape(str(report.model))}</p>",
+        table("headline"), "<h2>Training</h2>" + img("learning_curves") + note, table("ner"), table("pos"), table("deps"),
     ]
-    head = headline_head(sections["previous_run"])
-    parts.append(f"<h2>{TITLES['headline']}</h2>" + table_html(head, sections["headline"], "headline"))
-    parts.append("<h2>Training</h2>" + img("learning_curves"))
-    if sections["ner"]:
-        parts.append(
-            f"<h2>{TITLES['ner']}</h2>"
-            + table_html(HEADS["ner"], sections["ner"])
-            + img("ner_confusion")
-            + f"<p class='muted'>{MISSED}: gold entity with no prediction over the same characters; "
-            f"{SPURIOUS}: prediction with no gold entity there.</p>"
-        )
-    if sections["pos"]:
-        parts.append(f"<h2>{TITLES['pos']}</h2>" + table_html(HEADS["pos"], sections["pos"]) + img("pos_confusion"))
-    if sections["deps"]:
-        parts.append(f"<h2>{TITLES['deps']}</h2>" + table_html(HEADS["deps"], sections["deps"]))
-    ent_errors = entity_errors(examples, MAX_ENTITY_ERRORS)
-    if ent_errors:
+    if report.entity_pairs:
         parts.append("<h2>Entity errors: gold | predicted</h2>")
-        for err in ent_errors:
-            gold, pred = _sentence_pair(examples[err.example], err.start, err.end)
+        for gold, pred in report.entity_pairs:
             parts.append(
                 f"<div class='pair'><div><span class='cap gold'>{GOLD_CAPTION}</span>"
                 + displacy.render(gold, style="ent", page=False)
@@ -441,45 +431,39 @@ def render_html(
                 + displacy.render(pred, style="ent", page=False)
                 + "</div></div>"
             )
-    parts.append(parse_pages_html(parses))
-    for key in ("corpus", "footer"):
-        parts.append(f"<h2>{TITLES[key]}</h2>" + table_html(HEADS[key], sections[key]))
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    parts += [parse_pages_html(report.parses), table("corpus"), table("footer"), "</body></html>"]
+    return "\n".join(p for p in parts if p)
 
 
-def render_md(sections: dict, images: dict[str, bytes], examples: list[Example], parses: list[ParseFigure]) -> str:
-    out = [
-        "# Pipeline report",
-        "",
-        "`report.html` beside this file has the same, with entity renders and figures inline.",
-        "",
-    ]
+def render_md(report: Report) -> str:
+    out = ["# Pipeline report", "", "`report.html` beside this file has the same, with entity renders and figures inline.", ""]
 
-    def add(key: str, image: Optional[str] = None) -> None:
-        if sections[key]:
-            out.extend([f"## {TITLES[key]}", "", table_md(HEADS[key], sections[key]), ""])
-        if image in images:
-            out.extend([f"![{image}](report/{image}.png)", ""])
+    def add(key: str) -> None:
+        t = report.tables[key]
+        if t.rows:
+            out.extend([f"## {t.title}", "", table_md(t.head, t.rows), ""])
+        if t.image in report.images:
+            out.extend([f"![{t.image}](report/{t.image}.png)", ""])
 
-    head = headline_head(sections["previous_run"])
-    out.extend([f"## {TITLES['headline']}", "", table_md(head, sections["headline"]), ""])
-    if "learning_curves" in images:
-        out.extend(["## Training", "", "![learning curves](report/learning_curves.png)", ""])
-    add("ner", "ner_confusion")
-    add("pos", "pos_confusion")
-    add("deps")
-    ent_errors = entity_errors(examples, MAX_ENTITY_ERRORS)
-    if ent_errors:
-        rows = []
-        for err in ent_errors:
-            gold, pred = _sentence_pair(examples[err.example], err.start, err.end)
-            rows.append([gold.text, _ents_text(gold), _ents_text(pred)])
+    add("headline")
+    out.extend(["## Training", ""])
+    out.extend(["![learning curves](report/learning_curves.png)" if "learning_curves" in report.images else report.curve_note, ""])
+    for key in ("ner", "pos", "deps"):
+        add(key)
+    if report.entity_pairs:
+        rows = [[gold.text, _ents_text(gold), _ents_text(pred)] for gold, pred in report.entity_pairs]
         out.extend(["## Entity errors", "", table_md(["sentence", GOLD_CAPTION, PRED_CAPTION], rows), ""])
-    out.extend(parse_pages_md(parses))
+    out.extend(parse_pages_md(report.parses))
     add("corpus")
     add("footer")
     return "\n".join(out) + "\n"
+
+
+def build(model: Path, test: Path, paths: dict[str, Path], output_dir: Path, interactive: bool = False) -> Report:
+    """Compute the report, then write it and history.json into output_dir."""
+    report = compute(model, test, paths, output_dir / "history.json", interactive)
+    write(report, output_dir, output_dir / "history.json")
+    return report
 
 
 def main(
@@ -493,13 +477,13 @@ def main(
     output_dir: Path = typer.Option(Path("metrics"), help="Where report.html, report.md, report/ and history.json go"),
 ) -> None:
     """Write the HTML and Markdown evaluation report."""
-    sections = build(model, test, scores, log, stats, summary, config, output_dir, interactive=sys.stderr.isatty())
-    msg.table(
-        [row[:5] for row in sections["headline"]],
-        header=headline_head(sections["previous_run"])[:5],
-        divider=True,
-        aligns=("l", "r", "r", "r", "r"),
-    )
+    paths = {"scores": scores, "log": log, "stats": stats, "summary": summary, "config": config}
+    with step_errors():
+        report = build(model, test, paths, output_dir, interactive=sys.stderr.isatty())
+    headline = report.tables["headline"]
+    msg.table([row[:5] for row in headline.rows], header=headline.head[:5], divider=True, aligns=("l", "r", "r", "r", "r"))
+    if report.curve_note:
+        msg.warn(report.curve_note)
     msg.good(f"{output_dir / 'report.html'}, {output_dir / 'report.md'}")
 
 

@@ -1,10 +1,11 @@
-"""Write docs/results.md: the results table, from the records in metrics/ (metrics/<corpus>-<pipeline>.json).
+"""Write docs/results.md: the results table, from this project's published records in results/.
 
-Rows for this project's pipelines come only from those files, written by the evaluate step, and sit next
-to published anchors with their sources. Every row says the split it was measured on: spaCy's own
-pt_core_news_* figures are dev scores (Bosque r2.8 dev), the papers' are test scores.
+A record (results/<run>-<pipeline>.json) is what `evaluate` writes to metrics/ for a run, copied to results/
+to publish it: metrics/ holds a user's own runs and is never read here. The rows sit next to the published
+anchors of results/anchors.yml. Every row says the split it was measured on: spaCy's own pt_core_news_*
+figures are dev scores (Bosque r2.8 dev), the papers' are test scores.
 
-metrics/levers.yml pairs records into levers (a run and the same config without the lever) and names the
+results/levers.yml pairs records into levers (a run and the same config without the lever) and names the
 runs that differ only by seed; the page then shows each lever's delta next to the seed noise, and words/s
 from a benchmark record where one measured both pipelines side by side.
 """
@@ -19,6 +20,7 @@ from typing import Any, Optional
 import srsly
 import typer
 
+from pt_pipelines.errors import StepError, step_errors
 from pt_pipelines.files import write_text
 
 COLUMNS = [
@@ -29,81 +31,22 @@ COLUMNS = [
     ("dep_las", "LAS"),
     ("ents_f", "NER F"),
 ]
-# Published figures the pipelines are measured against (test split unless said otherwise).
-ANCHORS: list[dict[str, Any]] = [
-    {
-        "corpus": "bosque-r2.8",
-        "name": "pt_core_news_sm 3.x",
-        "source": "spacy.io/models/pt, trained on Bosque r2.8",
-        "split": "dev",
-        "scores": {"pos_acc": 96.38, "morph_acc": 94.96, "lemma_acc": 96.91, "dep_uas": 89.04, "dep_las": 84.52},
-    },
-    {
-        "corpus": "bosque-r2.8",
-        "name": "pt_core_news_md 3.x (20k vectors)",
-        "source": "spacy.io/models/pt, trained on Bosque r2.8",
-        "split": "dev",
-        "scores": {"pos_acc": 96.97, "morph_acc": 95.59, "lemma_acc": 97.02, "dep_uas": 90.10, "dep_las": 86.03},
-    },
-    {
-        "corpus": "bosque-r2.8",
-        "name": "pt_core_news_lg 3.x (500k vectors)",
-        "source": "spacy.io/models/pt, trained on Bosque r2.8",
-        "split": "dev",
-        "scores": {"pos_acc": 97.23, "morph_acc": 96.09, "lemma_acc": 97.37, "dep_uas": 89.86, "dep_las": 85.93},
-    },
-    {
-        "corpus": "harem-selective",
-        "name": "BiLSTM-CRF",
-        "source": "Souza et al. 2020 (BERTimbau), MiniHAREM",
-        "scores": {"ents_f": 76.27},
-    },
-    {
-        "corpus": "harem-selective",
-        "name": "BiLSTM-CRF+Flair",
-        "source": "Souza et al. 2020, MiniHAREM",
-        "scores": {"ents_f": 82.26},
-    },
-    {
-        "corpus": "harem-selective",
-        "name": "BERTimbau large",
-        "source": "Souza et al. 2020, MiniHAREM",
-        "scores": {"ents_f": 83.7},
-    },
-    {
-        "corpus": "lener",
-        "name": "LSTM-CRF",
-        "source": "Luz de Araujo et al. 2018 (LeNER-Br)",
-        "scores": {"ents_f": 86.61},
-    },
-]
-# This template's goals (issues 4 and 12 of the project), shown as rows too, so that the gap is in plain sight.
-TARGETS: list[dict[str, Any]] = [
-    {
-        "corpus": "bosque",
-        "split": "test",
-        "scores": {"pos_acc": 97.3, "morph_acc": 96.1, "lemma_acc": 97.4, "dep_uas": 90.0, "dep_las": 86.0},
-    },
-    {
-        "corpus": "bosque-r2.8",
-        "split": "dev",
-        "scores": {"pos_acc": 96.38, "morph_acc": 94.96, "lemma_acc": 96.91, "dep_uas": 89.04, "dep_las": 84.52},
-    },
-    {"corpus": "harem-selective", "split": "test", "scores": {"ents_f": 70.0}},
-    {"corpus": "lener", "split": "test", "scores": {"ents_f": 86.61}},
-]
-ANCHORS += [
-    {"corpus": t["corpus"], "name": "target", "source": "this template's goal", **t} for t in TARGETS
-]
 CORPUS_ORDER = ["bosque", "bosque-r2.8", "harem-selective", "harem-total", "lener"]
 
 
-def load_records(metrics: Path) -> list[dict[str, Any]]:
-    """Results records in metrics/ (files with corpus and pipeline), the shipped sample's left out.
+def load_anchors(results: Path) -> list[dict[str, Any]]:
+    """The published figures and targets of results/anchors.yml (none when the folder has no such file)."""
+    spec = srsly.read_yaml(results / "anchors.yml") if (results / "anchors.yml").exists() else {}
+    targets = [{"name": "target", "source": "this template's goal", **t} for t in spec.get("targets", [])]
+    return spec.get("anchors", []) + targets
 
-    Each keeps its file name (without .json) under "file", by which metrics/levers.yml names it."""
+
+def load_records(results: Path) -> list[dict[str, Any]]:
+    """Results records in results/ (files with corpus and pipeline), the shipped sample's left out.
+
+    Each keeps its file name (without .json) under "file", by which results/levers.yml names it."""
     records = []
-    for path in sorted(metrics.glob("*-*.json")):
+    for path in sorted(results.glob("*-*.json")):
         data = json.loads(path.read_text(encoding="utf8"))
         if isinstance(data, dict) and {"corpus", "pipeline", "scores"} <= set(data) and data["corpus"] != "sample":
             records.append({**data, "file": path.stem})
@@ -121,16 +64,16 @@ def _cell(value: Optional[float]) -> str:
     return "" if value is None else f"{value:.2f}"
 
 
-def render(records: list[dict[str, Any]]) -> str:
+def render(records: list[dict[str, Any]], anchors: list[dict[str, Any]]) -> str:
     """The Markdown table: each corpus's anchors, then this project's pipelines on it."""
     head = ["corpus", "pipeline", "split", *(name for _, name in COLUMNS), "words/s", "train time", "measured on"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     corpora = sorted(
-        {r["corpus"] for r in records} | {a["corpus"] for a in ANCHORS},
+        {r["corpus"] for r in records} | {a["corpus"] for a in anchors},
         key=lambda c: (CORPUS_ORDER.index(c) if c in CORPUS_ORDER else len(CORPUS_ORDER), c),
     )
     for corpus in corpora:
-        for anchor in (a for a in ANCHORS if a["corpus"] == corpus):
+        for anchor in (a for a in anchors if a["corpus"] == corpus):
             cells = [_cell(anchor["scores"].get(k)) for k, _ in COLUMNS]
             lines.append(
                 f"| {corpus} | *{anchor['name']}* | {anchor.get('split', 'test')} | "
@@ -154,19 +97,19 @@ def render(records: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-class LeversError(ValueError):
-    """metrics/levers.yml names a record or benchmark entry that is not there, or is malformed."""
+class LeversError(StepError, ValueError):
+    """results/levers.yml names a record or benchmark entry that is not there, or is malformed."""
 
 
 def _lookup(by_file: dict[str, dict[str, Any]], name: Any, where: str) -> dict[str, Any]:
     if not isinstance(name, str) or name not in by_file:
-        raise LeversError(f"{where}: no results record metrics/{name}.json")
+        raise LeversError(f"{where}: no results record results/{name}.json")
     return by_file[name]
 
 
-def _speed_pair(metrics: Path, benchmark: Any, speed: dict[str, Any], where: str) -> tuple[float, float]:
+def _speed_pair(results: Path, benchmark: Any, speed: dict[str, Any], where: str) -> tuple[float, float]:
     """(run, baseline) words/s from one benchmark_speed record naming both pipelines."""
-    path = metrics / str(benchmark)
+    path = results / str(benchmark)
     try:
         pipelines = json.loads(path.read_text(encoding="utf8"))["pipelines"]
         run, base = (float(pipelines[speed[key]]["words_per_s"]) for key in ("run", "baseline"))
@@ -175,17 +118,17 @@ def _speed_pair(metrics: Path, benchmark: Any, speed: dict[str, Any], where: str
     return run, base
 
 
-def _speed_cell(metrics: Path, speed: Any, where: str) -> str:
+def _speed_cell(results: Path, speed: Any, where: str) -> str:
     """'run vs baseline words/s (ratio)' from a benchmark_speed record naming both pipelines; from several
     (benchmark: a list, repeated runs on a noisy machine), the median ratio and its range."""
     if not speed:
         return ""
     if not isinstance(speed, dict) or not {"benchmark", "run", "baseline"} <= set(speed):
-        raise LeversError(f"{where}: speed needs benchmark (a file in metrics/, or a list), run and baseline (its pipeline names)")
+        raise LeversError(f"{where}: speed needs benchmark (a file in results/, or a list), run and baseline (its pipeline names)")
     benchmarks = speed["benchmark"] if isinstance(speed["benchmark"], list) else [speed["benchmark"]]
     if not benchmarks:
         raise LeversError(f"{where}: speed's benchmark list is empty")
-    pairs = [_speed_pair(metrics, benchmark, speed, where) for benchmark in benchmarks]
+    pairs = [_speed_pair(results, benchmark, speed, where) for benchmark in benchmarks]
     if len(pairs) == 1:
         run, base = pairs[0]
         return f"{run:,.0f} vs {base:,.0f} ({run / base:.2f}x)"
@@ -193,13 +136,13 @@ def _speed_cell(metrics: Path, speed: Any, where: str) -> str:
     return f"{statistics.median(ratios):.2f}x, median of {len(ratios)} benchmark runs ({ratios[0]:.2f}x to {ratios[-1]:.2f}x)"
 
 
-def render_levers(records: list[dict[str, Any]], spec: dict[str, Any], metrics: Path) -> str:
+def render_levers(records: list[dict[str, Any]], spec: dict[str, Any], results: Path) -> str:
     """Two tables: each lever's change in points against its baseline run, and the spread over seeds."""
     by_file = {r["file"]: r for r in records}
     head = ["lever", "corpus", "split", "run", "baseline", *(f"Δ {name}" for _, name in COLUMNS), "words/s, run vs baseline"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for i, lever in enumerate(spec.get("levers") or []):
-        where = f"metrics/levers.yml, levers[{i}]"
+        where = f"results/levers.yml, levers[{i}]"
         if not isinstance(lever, dict) or not {"lever", "run", "baseline"} <= set(lever):
             raise LeversError(f"{where}: each lever needs lever (what it is), run and baseline (record names)")
         run, base = (_lookup(by_file, lever[key], where) for key in ("run", "baseline"))
@@ -210,11 +153,11 @@ def render_levers(records: list[dict[str, Any]], spec: dict[str, Any], metrics: 
             for k, _ in COLUMNS
         ]
         cells = [lever["lever"], run["corpus"], run.get("split", "test"), _name(run), _name(base), *deltas]
-        lines.append("| " + " | ".join(cells) + f" | {_speed_cell(metrics, lever.get('speed'), where)} |")
+        lines.append("| " + " | ".join(cells) + f" | {_speed_cell(results, lever.get('speed'), where)} |")
     noise = ["| corpus | split | runs (seeds) | " + " | ".join(f"{name} range" for _, name in COLUMNS) + " |"]
     noise.append("|" + "---|" * (3 + len(COLUMNS)))
     for i, group in enumerate(spec.get("seed_runs") or []):
-        where = f"metrics/levers.yml, seed_runs[{i}]"
+        where = f"results/levers.yml, seed_runs[{i}]"
         runs = [_lookup(by_file, name, where) for name in (group if isinstance(group, list) else [None])]
         seeds = ", ".join(f"{_name(r)} ({r.get('seed', '?')})" for r in runs)
         spreads = []
@@ -229,7 +172,7 @@ LEVERS_HEADER = """
 
 ## What each lever buys
 
-From `metrics/levers.yml`: each row is a run and the run with the same config, data, seed and steps without the
+From `results/levers.yml`: each row is a run and the run with the same config, data, seed and steps without the
 lever (points; positive is better), with the words/s of both pipelines measured side by side in one benchmark
 run where there is one (`scripts/benchmark_speed.py`, median of 5 or 9 passes; where passes varied by more than
 10%, the median ratio of three such runs and its range). Read a delta against the seed noise below: differences
@@ -240,22 +183,22 @@ inside the seed range are not a measured gain.
 
 HEADER = """# Results
 
-Generated by `spacy project run results-table` from the records in `metrics/` (one per evaluated run,
-written by `evaluate`); do not edit by hand. The command behind each row is in [corpora.md](corpora.md).
-Italic rows are published figures and this template's targets; **bold** rows are this template's pipelines.
-`split` is the evaluation split: spaCy's `pt_core_news_*` report their dev scores (Bosque r2.8 dev), so
-compare them with our `dev` rows; everything else is on the held-out test split. Scores are percentages;
-words/s is `nlp.pipe` on the evaluated text on the machine named (one pass, so a rough figure: see
+Generated by `python -m spacy project run results-table .` from the records in `results/` (an evaluated run's
+record, copied there from `metrics/` to publish it); do not edit by hand. The command behind each row is in
+[corpora.md](corpora.md). Italic rows are published figures and this template's targets; **bold** rows are this
+template's pipelines. `split` is the evaluation split: spaCy's `pt_core_news_*` report their dev scores (Bosque
+r2.8 dev), so compare them with our `dev` rows; everything else is on the held-out test split. Scores are
+percentages; words/s is `nlp.pipe` on the evaluated text on the machine named (one pass, so a rough figure: see
 benchmarks.md for the careful one).
 
 """
 
 
-def render_page(metrics: Path) -> str:
-    """The results table, then the levers section when metrics/levers.yml exists."""
-    records = load_records(metrics)
-    text = render(records)
-    levers = metrics / "levers.yml"
+def render_page(results: Path) -> str:
+    """The results table, then the levers section when results/levers.yml exists."""
+    records = load_records(results)
+    text = render(records, load_anchors(results))
+    levers = results / "levers.yml"
     if levers.exists():
         try:
             spec = srsly.read_yaml(levers)
@@ -263,7 +206,7 @@ def render_page(metrics: Path) -> str:
             raise LeversError(f"{levers}: not valid YAML ({err})") from None
         if not isinstance(spec, dict):
             raise LeversError(f"{levers}: expected a mapping with levers and seed_runs")
-        text += LEVERS_HEADER + render_levers(records, spec, metrics)
+        text += LEVERS_HEADER + render_levers(records, spec, results)
     return text
 
 
@@ -277,16 +220,12 @@ def write_results(output: Path, table: str) -> bool:
 
 
 def main(
-    metrics: Path = typer.Option(Path("metrics"), help="Folder with the results records"),
+    results: Path = typer.Option(Path("results"), help="Folder with the published results records"),
     output: Path = typer.Option(Path("docs/results.md"), help="The results page to write"),
 ) -> None:
-    """Write docs/results.md from the results records in metrics/."""
-    try:
-        page = render_page(metrics)
-    except LeversError as err:
-        typer.echo(f"✘ {err}", err=True)
-        raise typer.Exit(1) from None
-    changed = write_results(output, page)
+    """Write docs/results.md from the published results records in results/."""
+    with step_errors():
+        changed = write_results(output, render_page(results))
     typer.echo(f"✔ {output}: {'updated' if changed else 'already current'}")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import http.server
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -80,6 +81,29 @@ def test_altered_file_fails_with_both_checksums(tmp_path):
         [sys.executable, "-m", "scripts.fetch_assets", "assets/c"], cwd=project, capture_output=True, text=True
     )
     assert result.returncode == 1 and "✘ assets/c/train.conllu: md5 is" in result.stderr
+    assert "Traceback" not in result.stderr and "checksum in project.yml" not in result.stderr
+
+
+def test_an_edited_sample_is_run_as_the_users_own_corpus_by_the_command_the_message_gives(tmp_path):
+    """The message's one command (cp + run) works: its corpus is the edited copy, which no checksum pins."""
+    import shlex
+
+    from conftest import GENERATED
+
+    project = tmp_path / "project"
+    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(*GENERATED, "results", "docs", "tests", ".git"))
+    edited = project / "assets/sample/pt_sample-ud-dev.conllu"
+    edited.write_text(edited.read_text(encoding="utf8") + "\n", encoding="utf8")
+    (problem,) = verify(project, [Path("assets/sample")])
+    command = re.search(r"run it as your own corpus: (.*) \(then git checkout assets/sample/pt_sample-ud-dev.conllu", problem)
+    assert command and "checksum in project.yml" not in problem, problem
+    copy, run = command.group(1).split(" && ")
+    assert shlex.split(copy) == ["cp", "-r", "assets/sample", "assets/mysample"]
+    subprocess.run(shlex.split(copy), cwd=project, check=True)
+    args = shlex.split(run.replace(" run all . ", " run assets . "))  # the workflow's first step: what checks
+    result = subprocess.run([sys.executable, *args[1:]], cwd=project, capture_output=True, text=True)
+    assert result.returncode == 0 and "✘" not in result.stderr, result.stdout + result.stderr
+    assert "mysample" in result.stdout and (project / "assets/mysample/pt_sample-ud-dev.conllu").read_text() == edited.read_text()
 
 
 def test_missing_local_asset_and_missing_input(tmp_path):

@@ -15,15 +15,22 @@ from spacy.training import Example
 from pt_pipelines.scoring import MISSED, SPURIOUS, las_per_deprel, ner_confusion, ner_per_label, pos_per_tag
 from scripts.report import (
     GOLD_CAPTION,
+    MIN_CURVE_POINTS,
     MIN_OVERFIT_SUPPORT,
     PRED_CAPTION,
+    curve_note,
+    dev_curves,
     headline_head,
+    headline_rows,
+    history_key,
+    learning_curves,
     loss_curves,
     overfit_flag,
     parse_figures,
     parse_pages_html,
     parse_pages_md,
-    update_history,
+    record_run,
+    run_name,
 )
 
 NLP = spacy.blank("pt")
@@ -83,48 +90,95 @@ def test_las_per_relation():
     assert sum(n for _, n in per_dep.values()) == len(WORDS)
 
 
-def test_history_keeps_one_run_per_key_and_returns_the_previous_other(tmp_path):
-    path = tmp_path / "history.json"
+def test_history_keeps_one_run_per_key_and_returns_the_previous_other():
     key = lambda config: {"config_md5": config, "corpus_md5": "t"}  # noqa: E731
-    assert update_history(path, key=key("a"), scores={"pos_acc": 0.5}) is None
-    assert update_history(path, key=key("b"), scores={"pos_acc": 0.6})["scores"] == {"pos_acc": 0.5}
-    assert update_history(path, key=key("b"), scores={"pos_acc": 0.7})["scores"] == {"pos_acc": 0.5}
-    assert update_history(path, key=key("a"), scores={"pos_acc": 0.8})["scores"] == {"pos_acc": 0.7}
+    runs, previous = record_run([], key("a"), {"scores": {"pos_acc": 0.5}})
+    assert previous is None
+    runs, previous = record_run(runs, key("b"), {"scores": {"pos_acc": 0.6}})
+    assert previous["scores"] == {"pos_acc": 0.5}
+    runs, previous = record_run(runs, key("b"), {"scores": {"pos_acc": 0.7}})
+    assert previous["scores"] == {"pos_acc": 0.5} and len(runs) == 2
+    runs, previous = record_run(runs, key("a"), {"scores": {"pos_acc": 0.8}})
+    assert previous["scores"] == {"pos_acc": 0.7} and [r["config_md5"] for r in runs] == ["b", "a"]
 
 
-def test_previous_run_is_on_the_same_test_set(tmp_path):
-    path = tmp_path / "history.json"
-    assert update_history(path, key={"config_md5": "a", "corpus_md5": "test1"}, scores={"pos_acc": 0.5}) is None
+def test_previous_run_is_on_the_same_test_set():
+    runs, _ = record_run([], {"config_md5": "a", "corpus_md5": "test1"}, {"scores": {"pos_acc": 0.5}})
     # another config, but scored on another test set: nothing to compare with
-    assert update_history(path, key={"config_md5": "b", "corpus_md5": "test2"}, scores={"pos_acc": 0.9}) is None
-    previous = update_history(path, key={"config_md5": "c", "corpus_md5": "test1"}, scores={"pos_acc": 0.6})
+    runs, previous = record_run(runs, {"config_md5": "b", "corpus_md5": "test2"}, {"scores": {"pos_acc": 0.9}})
+    assert previous is None
+    runs, previous = record_run(runs, {"config_md5": "c", "corpus_md5": "test1"}, {"scores": {"pos_acc": 0.6}})
     assert previous["config_md5"] == "a" and previous["scores"] == {"pos_acc": 0.5}
 
 
-def test_headline_names_the_previous_run(tmp_path):
-    path = tmp_path / "history.json"
-    about = {"base_config": "configs/base_config.cfg"}
+def test_history_follows_the_run_id_where_train_wrote_one(tmp_path):
+    """Two runs with one configs/config.cfg (vectors or not, another dev file) are two runs when train's run_id differs."""
+    config, test = tmp_path / "config.cfg", tmp_path / "test.spacy"
+    config.write_text("[paths]\n")
+    test.write_bytes(b"t")
+    first, second = (history_key({"run_id": rid, "seed": 0}, config, test) for rid in ("1111aaaa", "2222bbbb"))
+    assert first != second and set(first) == {"run_id", "corpus_md5"}
+    runs, _ = record_run([], first, {"scores": {"pos_acc": 0.5}})
+    runs, previous = record_run(runs, second, {"scores": {"pos_acc": 0.6}})
+    assert previous["run_id"] == "1111aaaa" and len(runs) == 2 and "run 1111aaaa" in run_name(previous)
+    legacy = history_key({"seed": 0, "max_steps": 200}, config, test)  # a summary from before run_id
+    assert set(legacy) == {"config_md5", "max_steps", "seed", "corpus_md5"}
+
+
+def test_headline_names_the_previous_run_and_has_no_empty_column():
     key = {"config_md5": "0123456789abcdef", "corpus_md5": "t", "max_steps": 300, "seed": 0}
-    update_history(path, key=key, scores={"pos_acc": 0.5}, about=about)
-    previous = update_history(path, key={**key, "config_md5": "ff"}, scores={"pos_acc": 0.6}, about=about)
+    entry = {"base_config": "configs/base_config.cfg", "scores": {"pos_acc": 0.5}}
+    runs, _ = record_run([], key, entry)
+    _, previous = record_run(runs, {**key, "config_md5": "ff"}, {**entry, "scores": {"pos_acc": 0.6}})
     column = headline_head(previous)[3]
     assert column.startswith("previous run: ") and re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", column)
     for part in ("configs/base_config.cfg", "max_steps 300", "seed 0", "config 01234567"):
         assert part in column, part
     assert headline_head(None)[3] == "previous run (none on this test set)"
+    support = {"tokens": 10, "sentences": 1, "entities": 0}
+    rows = headline_rows({"pos_acc": 0.9, "ents_f": None}, {"pos_acc": 0.95}, previous, support)
+    assert rows == [["POS", "90.00", "95.00", "50.00", "+40.00"]] and len(headline_head(previous)) == 5
+    big = {"tokens": MIN_OVERFIT_SUPPORT, "sentences": 1, "entities": 0}
+    (row,) = headline_rows({"pos_acc": 0.7}, {"pos_acc": 0.95}, None, big)
+    assert row[-1].startswith("⚠") and headline_head(None, noted=True)[-1] == "note"
+    assert all(h for h in headline_head(previous)), "every column has a name"
 
 
-def test_worst_parses_caption_gold_and_predicted():
+def test_worst_parses_label_each_tree_beside_it_never_between_two_trees():
     parses = parse_figures(EXAMPLES)
     assert len(parses) == 1
     page = parse_pages_html(parses)
-    # every rendering sits in a figure whose caption says which tree it is, gold first
-    figures = re.findall(r"<figure[^>]*><figcaption[^>]*>([^<]*)</figcaption><svg", page)
-    assert figures == [GOLD_CAPTION, PRED_CAPTION] and page.count("<svg") == 2
+    # each rendering is a framed figure of its own: caption, then its tree, and nothing else inside; the CSS
+    # lays the caption out to the tree's left, in one row, so no caption sits between two trees
+    figures = re.findall(r"<figure class='tree (\w+)'><figcaption>([^<]*)</figcaption><div><svg.*?</svg></div></figure>", page, re.S)
+    assert figures == [("gold", GOLD_CAPTION), ("pred", PRED_CAPTION)] and page.count("<svg") == 2
+    from scripts.report import CSS
+
+    assert "figure.tree{display:grid;grid-template-columns:" in CSS and "border-left" in CSS
     assert GOLD_CAPTION == "gold (annotation)" and PRED_CAPTION == "predicted (model)"
     md = "\n".join(parse_pages_md(parses))
-    assert re.search(rf"\*\*{re.escape(GOLD_CAPTION)}\*\*\n\n!\[[^]]*\]\(report/worst-parse-1-gold\.svg\)", md)
-    assert re.search(rf"\*\*{re.escape(PRED_CAPTION)}\*\*\n\n!\[[^]]*\]\(report/worst-parse-1-predicted\.svg\)", md)
+    # in Markdown, a table row per tree: the caption in the same row as its rendering
+    assert re.search(rf"\| {re.escape(GOLD_CAPTION)} \| !\[[^]]*\]\(report/worst-parse-1-gold\.svg\) \|", md)
+    assert re.search(rf"\| {re.escape(PRED_CAPTION)} \| !\[[^]]*\]\(report/worst-parse-1-predicted\.svg\) \|", md)
+    assert "| tree | rendering |" in md
+
+
+def _log(steps):
+    return [{"step": s, "losses": {"ner": 10.0 / (s + 1)}, "scores": {"ents_f": 40.0 + s / 10, "speed": 9000.0}, "score": 0.4 + s / 1000} for s in steps]
+
+
+def test_a_short_log_gets_a_reason_instead_of_a_one_point_curve():
+    short = _log([0, 200])
+    note = curve_note(short)
+    assert "2 evaluation(s)" in note and "steps: 0, 200" in note and f"at least {MIN_CURVE_POINTS}" in note
+    assert learning_curves(short) is None
+    assert curve_note(_log(range(0, 250, 50))) == "" and learning_curves(_log(range(0, 250, 50))).startswith(b"\x89PNG")
+
+
+def test_dev_curves_are_all_in_percent():
+    """spaCy's log holds the components' scores in percent and the weighted score as a fraction: one scale."""
+    curves = dev_curves(_log([0, 100]))
+    assert curves == {"ents_f": [40.0, 50.0], "score (weighted)": [40.0, 50.0]}, "speed is no score"
 
 
 def test_loss_curve_leaves_out_step_0():
@@ -181,8 +235,15 @@ def test_report_numbers_equal_scores_json(trained):
     ):
         assert section in html, section
     assert html.count("<svg") >= 2, "dependency error renders"
-    for image in ("learning_curves", "ner_confusion", "pos_confusion"):
+    for image in ("ner_confusion", "pos_confusion"):
         assert f"report/{image}.png" in md and (trained / f"metrics/report/{image}.png").stat().st_size > 5000
+    # a curve from five evaluations or more, else the reason in both files and no one-point figure
+    log = (trained / "training/log.jsonl").read_text(encoding="utf8").splitlines()
+    curve = trained / "metrics/report/learning_curves.png"
+    if len(log) >= MIN_CURVE_POINTS:
+        assert "report/learning_curves.png" in md and curve.stat().st_size > 5000
+    else:
+        assert not curve.exists() and "No learning curves" in md and "No learning curves" in html
 
 
 @pytest.mark.slow
@@ -195,16 +256,18 @@ def test_sample_report_labels_trees_and_compares_like_with_like(trained):
     assert "<th>previous run (none on this test set)</th>" in html and "| previous run (none on this test set) |" in md
     # each worst-parse rendering captioned, in both files; the Markdown's renders are files beside it
     worst = html[html.index("Worst-parsed sentences") :]
-    gold = re.findall(rf"<figcaption[^>]*>{re.escape(GOLD_CAPTION)}</figcaption><svg", worst)
-    pred = re.findall(rf"<figcaption[^>]*>{re.escape(PRED_CAPTION)}</figcaption><svg", worst)
+    gold = re.findall(rf"<figcaption>{re.escape(GOLD_CAPTION)}</figcaption><div><svg", worst)
+    pred = re.findall(rf"<figcaption>{re.escape(PRED_CAPTION)}</figcaption><div><svg", worst)
     assert len(gold) == len(pred) >= 1 and worst.count("<svg") == 2 * len(gold)
     svgs = re.findall(r"\(report/(worst-parse-\d+-(?:gold|predicted)\.svg)\)", md)
-    assert len(svgs) == 2 * len(gold) and md.count(f"**{GOLD_CAPTION}**") == len(gold)
+    assert len(svgs) == 2 * len(gold) and md.count(f"| {GOLD_CAPTION} | ![") == len(gold)
     assert all((trained / "metrics/report" / name).read_text(encoding="utf8").startswith("<svg") for name in svgs)
     # the sample's test split is far too small for a dev/test gap to mean overfitting
     test = srsly.read_json(trained / "corpus/stats.json")["splits"]["test"]
     assert max(test["tokens"], test["sentences"], test["entities"]) < MIN_OVERFIT_SUPPORT
     assert "overfitting" not in html and "overfitting" not in md
+    # no empty column or header row: every header cell of every table has a name
+    assert "<th></th>" not in html and not re.search(r"^\|( \|)+$", md, re.M)
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")

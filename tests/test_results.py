@@ -8,7 +8,18 @@ import pytest
 
 from conftest import ROOT
 from scripts.evaluate import result_record
-from scripts.results_table import HEADER, LeversError, load_records, render, render_levers, render_page, write_results
+from scripts.results_table import (
+    HEADER,
+    LeversError,
+    load_anchors,
+    load_records,
+    render,
+    render_levers,
+    render_page,
+    write_results,
+)
+
+ANCHORS = load_anchors(ROOT / "results")
 
 SCORES = {
     "pos_acc": 0.9712,
@@ -33,7 +44,7 @@ def test_table_puts_records_next_to_anchors_and_leaves_out_the_sample(tmp_path):
         rec = result_record(SCORES, corpus, pipeline, {"seconds": 600.0, "steps": 100})
         (tmp_path / f"{corpus}-{pipeline}.json").write_text(json.dumps(rec))
     (tmp_path / "benchmark-convert.json").write_text(json.dumps({"ratio": 1.7}))
-    table = render(load_records(tmp_path))
+    table = render(load_records(tmp_path), ANCHORS)
     rows = table.splitlines()
     assert rows[2].startswith(
         "| bosque | *target* | test | 97.30 | 96.10 | 97.40 | 90.00 | 86.00 |  |  |  | this template's goal"
@@ -49,7 +60,7 @@ def test_two_runs_of_one_corpus_and_pipeline_are_told_apart_by_run_name(tmp_path
     for name, run_name, f in (("harem-ner", "harem", 0.56), ("harem-bigdev-ner", "harem-bigdev", 0.55)):
         rec = result_record({"ents_f": f}, "harem", "ner", {"seconds": 60.0})
         (tmp_path / f"{name}.json").write_text(json.dumps({**rec, "run_name": run_name}))
-    table = render(load_records(tmp_path))
+    table = render(load_records(tmp_path), ANCHORS)
     assert "| harem | **ner** | test |" in table and "| harem | **ner (run harem-bigdev)** | test |" in table
     spec = {"levers": [{"lever": "bigger dev", "run": "harem-bigdev-ner", "baseline": "harem-ner"}]}
     assert "| bigger dev | harem | test | ner (run harem-bigdev) | ner |" in render_levers(load_records(tmp_path), spec, tmp_path)
@@ -63,7 +74,17 @@ def test_results_page_is_rewritten_only_when_it_changes(tmp_path):
 
 def test_results_page_is_current_with_the_committed_records():
     text = (ROOT / "docs" / "results.md").read_text(encoding="utf8")
-    assert text == HEADER + render_page(ROOT / "metrics") + "\n", "run: spacy project run results-table"
+    assert text == HEADER + render_page(ROOT / "results") + "\n", "run: python -m spacy project run results-table ."
+
+
+def test_metrics_is_the_users_own_and_wholly_ignored():
+    """A user's run writes only to metrics/, which git ignores as a whole; the published records are in results/."""
+    import subprocess
+
+    user_files = ["metrics/mycorpus-ner.json", "metrics/levers.yml", "metrics/benchmark-speed-x.json", "metrics/report.md"]
+    ignored = subprocess.run(["git", "check-ignore", *user_files], cwd=ROOT, capture_output=True, text=True).stdout
+    assert ignored.split() == user_files
+    assert subprocess.run(["git", "check-ignore", "-q", "results/lener-ner.json"], cwd=ROOT).returncode == 1
 
 
 def _records(folder, *runs):
@@ -93,7 +114,7 @@ def test_levers_show_deltas_speed_and_seed_noise(tmp_path):
     lever_row = next(line for line in page.splitlines() if line.startswith("| raw-text vectors |"))
     assert lever_row == "| raw-text vectors | lener | test | ner-rawvectors | ner |  |  |  |  |  | +0.28 | 7,000 vs 14,000 (0.50x) |"
     assert "| lener | test | ner (0), ner-seed1 (1) |  |  |  |  |  | 81.01–81.45 (0.44) |" in page
-    assert page.startswith(render(load_records(tmp_path))), "the results table comes first, unchanged"
+    assert page.startswith(render(load_records(tmp_path), [])), "the results table comes first, unchanged"
 
 
 def test_a_lever_measured_by_several_benchmark_runs_shows_the_median_ratio_and_its_range(tmp_path):
@@ -116,7 +137,7 @@ def test_levers_refuse_what_they_cannot_compare(tmp_path):
     )
     records = load_records(tmp_path)
     cases = [
-        ({"levers": [{"lever": "x", "run": "lener-ner", "baseline": "missing"}]}, "no results record metrics/missing.json"),
+        ({"levers": [{"lever": "x", "run": "lener-ner", "baseline": "missing"}]}, "no results record results/missing.json"),
         ({"levers": [{"lever": "x", "run": "lener-ner", "baseline": "harem-ner"}]}, "not on the same corpus and split"),
         ({"levers": [{"run": "lener-ner"}]}, "each lever needs lever"),
         ({"levers": [{"lever": "x", "run": "lener-ner", "baseline": "lener-ner", "speed": {"benchmark": "b.json"}}]}, "speed needs"),
@@ -130,7 +151,7 @@ def test_levers_refuse_what_they_cannot_compare(tmp_path):
         try:
             render_levers(records, spec, tmp_path)
         except LeversError as err:
-            assert message in str(err) and "metrics/levers.yml" in str(err), (spec, err)
+            assert message in str(err) and "results/levers.yml" in str(err), (spec, err)
         else:
             raise AssertionError(f"accepted {spec}")
 
@@ -143,17 +164,17 @@ def test_results_table_cli_reports_a_bad_levers_file_in_one_line(tmp_path):
     (tmp_path / "levers.yml").write_text("levers: [{lever: x, run: lener-ner, baseline: gone}\n")
     out = tmp_path / "results.md"
     proc = subprocess.run(
-        [sys.executable, "-m", "scripts.results_table", "--metrics", str(tmp_path), "--output", str(out)],
+        [sys.executable, "-m", "scripts.results_table", "--results", str(tmp_path), "--output", str(out)],
         capture_output=True, text=True, cwd=ROOT,
     )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr and "levers.yml" in proc.stderr, proc.stderr
     assert not out.exists()
     (tmp_path / "levers.yml").write_text("levers: [{lever: x, run: lener-ner, baseline: gone}]\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "scripts.results_table", "--metrics", str(tmp_path), "--output", str(out)],
+        [sys.executable, "-m", "scripts.results_table", "--results", str(tmp_path), "--output", str(out)],
         capture_output=True, text=True, cwd=ROOT,
     )
-    assert proc.returncode == 1 and "no results record metrics/gone.json" in proc.stderr and not out.exists()
+    assert proc.returncode == 1 and "no results record results/gone.json" in proc.stderr and not out.exists()
 
 
 def test_records_name_outside_vectors_by_name_and_md5_never_by_path():
