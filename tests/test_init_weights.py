@@ -61,14 +61,14 @@ def test_pretrain_needs_a_pretraining_block_and_some_text(filled_config, tmp_pat
 
 def test_init_weights_leaves_its_folder_alone_when_what_it_follows_from_is_unchanged(filled_config, tmp_path):
     """A config edit elsewhere (max_steps) reruns the step, not a 10-minute floret or pretraining run."""
-    srsly.write_jsonl(tmp_path / "raw.jsonl", [{"text": "Ana mora em Lisboa."}])
+    srsly.write_jsonl(tmp_path / "raw.jsonl", [{"text": "Ana mora em Lisboa."}] * 50)
     args = {"method": Method.none, "output_dir": tmp_path / "init", "raw_text": tmp_path / "raw.jsonl"}
     assert init_weights(**args, config=filled_config)["changed"]
     config = util.load_config(filled_config, interpolate=False)
     config["training"]["max_steps"] = 7
     config.to_disk(tmp_path / "other.cfg")
     assert not init_weights(**args, config=tmp_path / "other.cfg")["changed"]
-    assert init_weights(**{**args, "method": Method.vectors}, config=filled_config, vectors_epochs=1)["changed"]
+    assert init_weights(**{**args, "method": Method.vectors}, config=filled_config, vectors_epochs=1, vectors_bucket=1000, vectors_dim=10)["changed"]
 
 
 @pytest.fixture(scope="module")
