@@ -18,13 +18,14 @@ from pathlib import Path
 
 import spacy
 import typer
-from spacy.cli.init_config import fill_config
 from spacy.tokens import DocBin
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the project root: scripts and pt_pipelines
+from pt_pipelines.configs import Settings  # noqa: E402
 from pt_pipelines.files import write_json  # noqa: E402
 from scripts.evaluate import evaluate, result_record, with_entity_scores  # noqa: E402
+from scripts.fill_config import fill_config  # noqa: E402
 from scripts.train import train  # noqa: E402
 
 
@@ -57,15 +58,10 @@ def main(
         n = merge([ud_corpus / f"{split}.spacy", ner_corpus / f"{split}.spacy"], output_dir / f"{split}.spacy")
         print(f"{split}: {n} documents")
     config = output_dir / "config.cfg"
-    fill_config(config, base_config)
-    train(
-        config=config,
-        output_dir=output_dir,
-        train_path=output_dir / "train.spacy",
-        dev_path=output_dir / "dev.spacy",
-        seed=seed,
-        max_steps=max_steps,
-    )
+    train_path, dev_path = str(output_dir / "train.spacy"), str(output_dir / "dev.spacy")
+    settings = Settings(train=train_path, dev=dev_path, seed=seed, max_steps=max_steps)
+    fill_config(base_config=base_config, output=config, settings=settings)
+    train(config=config, output_dir=output_dir)
     model = output_dir / "model-best"
     scores = evaluate(model, ud_corpus / "test.spacy", output_dir / "scores-ud.json")
     scores = with_entity_scores(scores, evaluate(model, ner_corpus / "test.spacy", output_dir / "scores-ner.json"))

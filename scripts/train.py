@@ -60,7 +60,7 @@ def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf8")) if path.is_file() else None
 
 
-def summarize(config: Path, log: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
+def summarize(config: Path, log: list[dict[str, Any]], seconds: float, gpu_id: int = -1) -> dict[str, Any]:
     """train-summary.json: the steps from the log (spaCy evaluates the last step: fill-config's eval_frequency
     divides max_steps, and patience stops right after an evaluation), the settings from the config."""
     cfg = spacy.util.load_config(config, interpolate=False)
@@ -86,6 +86,7 @@ def summarize(config: Path, log: list[dict[str, Any]], seconds: float) -> dict[s
         "init_seconds": (init or {}).get("summary", {}).get("seconds"),
         "raw_text": (init or {}).get("raw_text"),
         "vectors": (vectors or {}).get("settings"),
+        "gpu_id": gpu_id,
         "transformer": cfg["components"].get("transformer", {}).get("model", {}).get("name"),
         "config": str(config),
         "config_md5": checksum(config),
@@ -105,7 +106,7 @@ def train(*, config: Path, output_dir: Path, gpu_id: int = -1) -> list[Path]:
         spacy_train(config, scratch, use_gpu=gpu_id, overrides={"training.logger.output_file": str(scratch / "log.jsonl")})
         lines = (scratch / "log.jsonl").read_text(encoding="utf8").splitlines()
         log = [json.loads(line) for line in lines if line.strip()]
-        write_json(scratch / "train-summary.json", summarize(config, log, time.perf_counter() - started))
+        write_json(scratch / "train-summary.json", summarize(config, log, time.perf_counter() - started, gpu_id))
         fault_point("train:trained")
         missing = [name for name in RESULTS if not (scratch / name).exists()]
         if missing:
