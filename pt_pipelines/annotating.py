@@ -47,9 +47,8 @@ def split_text(text: str, limit: int) -> list[str]:
     return [*pieces, text]
 
 
-def pipe_records(
-    nlp: Language, records: Iterable[Record], batch_size: int, n_process: int = 1
-) -> Iterator[tuple[Doc, Record]]:
+def pipe_records(nlp: Language, records: Iterable[Record], batch_size: int,
+        n_process: int = 1) -> Iterator[tuple[Doc, Record]]:
     """nlp.pipe over records, in order; a text over nlp.max_length comes back as one Doc of its pieces."""
 
     def pieces() -> Iterator[tuple[str, tuple[Record, bool]]]:

@@ -69,9 +69,8 @@ def doc_to_json(doc: Doc) -> dict[str, Any]:
 
 def record_json(rec: Record, doc: Doc) -> str:
     """The output line for an annotated record: its fields, its text and the "spacy" annotation."""
-    return json.dumps(
-        {**rec.fields, "text": rec.text, "spacy": {"line": rec.line, **doc_to_json(doc)}}, ensure_ascii=False
-    )
+    return json.dumps({**rec.fields, "text": rec.text, "spacy": {"line": rec.line, **doc_to_json(doc)}},
+        ensure_ascii=False)
 
 
 @dataclass

@@ -68,9 +68,8 @@ def read_records(path: Path, fmt: str, vocab) -> Iterator[Record | BadRecord]:
             yield rec
 
 
-def local_results(
-    nlp, input_path: Path, fmt: str, done: int, batch_size: int, n_process: int, keep_docs: bool, counts: dict
-) -> Iterator[Annotated | BadRecord]:
+def local_results(nlp, input_path: Path, fmt: str, done: int, batch_size: int, n_process: int, keep_docs: bool,
+        counts: dict) -> Iterator[Annotated | BadRecord]:
     """Annotate with nlp.pipe in this process (or n_process); yield results and bad records in input order."""
     pending: deque[BadRecord] = deque()
 
@@ -104,10 +103,8 @@ def last_written_line(path: Path, key: str) -> int:
             try:
                 last = json.loads(raw)[key]["line"]
             except (ValueError, KeyError, TypeError, RecursionError):
-                raise CorpusError(
-                    path, lineno, f"{raw[:60]!r}... was not written by annotate",
-                    "pass another output path, or --overwrite to start over",
-                ) from None  # fmt: skip
+                raise CorpusError(path, lineno, f"{raw[:60]!r}... was not written by annotate",
+                    "pass another output path, or --overwrite to start over") from None  # fmt: skip
             good_size += len(raw)
     if good_size != path.stat().st_size:
         with path.open("r+b") as f:
@@ -115,11 +112,9 @@ def last_written_line(path: Path, key: str) -> int:
     return last
 
 
-def annotate(
-    model: Path, input_path: Path | str, output: Path, rejects: Path, fmt: str = "auto", batch_size: int = 64,
-    n_process: int = 1, overwrite: bool = False, interactive: bool = False, backend: str = "local",
-    max_actors: int = 2, ray_cpus: int = 2,
-) -> dict[str, int]:  # fmt: skip
+def annotate(model: Path, input_path: Path | str, output: Path, rejects: Path, fmt: str = "auto", batch_size: int = 64,
+        n_process: int = 1, overwrite: bool = False, interactive: bool = False, backend: str = "local",
+        max_actors: int = 2, ray_cpus: int = 2) -> dict[str, int]:  # fmt: skip
     """Annotate input into output; return counts of written, skipped-as-done and rejected records.
 
     backend "ray" runs the pipeline on Ray Data actors (input may then be an object-storage URI) and
@@ -184,10 +179,9 @@ def start_or_resume(output: Path, rejects: Path, state: dict, overwrite: bool, t
     prior = read_state(state_path)
     for path in () if overwrite else (output, rejects):
         if path.exists() and not owned_by(prior, path, output):
-            raise CorpusError(
-                path, "existing file", f"not written by annotate for {output.name} (no matching {state_path.name})",
-                "pass --overwrite to replace it, or another output path",
-            )  # fmt: skip
+            raise CorpusError(path, "existing file",
+                f"not written by annotate for {output.name} (no matching {state_path.name})",
+                "pass --overwrite to replace it, or another output path")  # fmt: skip
     resume = to_jsonl and not overwrite and prior == state
     if to_jsonl and not overwrite and prior is not None and not resume and output.exists():
         changed = [k for k in state if prior.get(k) != state[k]]
@@ -207,10 +201,8 @@ def write_reject(item: BadRecord, input_path: str, rej: IO[str], rejects: Path) 
     print(f"⚠ {where}: written to {rejects}", file=sys.stderr, flush=True)
 
 
-def write_results(
-    results: Iterator[Annotated | BadRecord], input_path: str, output: Path, rejects: Path, interactive: bool,
-    counts: dict,
-) -> dict[str, int]:  # fmt: skip
+def write_results(results: Iterator[Annotated | BadRecord], input_path: str, output: Path, rejects: Path,
+        interactive: bool, counts: dict) -> dict[str, int]:  # fmt: skip
     """Append results to the JSONL output (or a DocBin written whole at the end) and bad records to rejects."""
     to_jsonl = output.suffix.lower() != ".spacy"
     docbin = DocBin(store_user_data=True)
@@ -265,22 +257,17 @@ def usage_problem(input_path: str, output: str, rejects: str, fmt: str, backend:
 
 
 def main(
-    model: Path = typer.Argument(..., exists=True, file_okay=False, help="Trained pipeline folder or package path"),
-    input_path: str = typer.Argument(
-        ..., help="Text (a document per line), .jsonl or .spacy; with --backend ray also s3://, gs://... URIs"
-    ),
-    output: str = typer.Argument(..., help=".jsonl (resumable) or .spacy; with --backend ray also a URI"),
-    rejects: Optional[str] = typer.Option(None, help="Reject file for bad records; default: OUTPUT.rejects.jsonl"),
-    fmt: str = typer.Option("auto", "--format", help=f"Input format: {', '.join(INPUT_FORMATS)}"),
-    batch_size: int = typer.Option(64, min=1, help="Documents per nlp.pipe batch"),
-    n_process: int = typer.Option(1, min=1, help="Processes for nlp.pipe (local backend)"),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Start over instead of resuming an existing output"),
-    backend: str = typer.Option(
-        "local", help="local (nlp.pipe here) or ray (Ray Data actors; needs requirements-ray.txt)"
-    ),
-    max_actors: int = typer.Option(2, min=1, help="ray: the actor pool grows from 1 to this many pipelines"),
-    ray_cpus: int = typer.Option(2, min=1, help="ray: CPUs of the local Ray (ignored with RAY_ADDRESS)"),
-) -> None:
+        model: Path = typer.Argument(..., exists=True, file_okay=False, help="Trained pipeline folder or package path"),
+        input_path: str = typer.Argument(..., help="Text (a document per line), .jsonl or .spacy; with --backend ray also s3://, gs://... URIs"),
+        output: str = typer.Argument(..., help=".jsonl (resumable) or .spacy; with --backend ray also a URI"),
+        rejects: Optional[str] = typer.Option(None, help="Reject file for bad records; default: OUTPUT.rejects.jsonl"),
+        fmt: str = typer.Option("auto", "--format", help=f"Input format: {', '.join(INPUT_FORMATS)}"),
+        batch_size: int = typer.Option(64, min=1, help="Documents per nlp.pipe batch"),
+        n_process: int = typer.Option(1, min=1, help="Processes for nlp.pipe (local backend)"),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Start over instead of resuming an existing output"),
+        backend: str = typer.Option("local", help="local (nlp.pipe here) or ray (Ray Data actors; needs requirements-ray.txt)"),
+        max_actors: int = typer.Option(2, min=1, help="ray: the actor pool grows from 1 to this many pipelines"),
+        ray_cpus: int = typer.Option(2, min=1, help="ray: CPUs of the local Ray (ignored with RAY_ADDRESS)")) -> None:
     """Annotate documents; rerun the same command to resume an interrupted run."""
     rejects = rejects or output + ".rejects.jsonl"
     problem = usage_problem(input_path, output, rejects, fmt, backend)
@@ -307,10 +294,8 @@ def located_error(error: Optional[BaseException]) -> Optional[CorpusError]:
     return None
 
 
-def run_annotate(
-    model: Path, input_path: str, output: str, rejects: str, fmt: str, batch_size: int, n_process: int,
-    overwrite: bool, backend: str, max_actors: int, ray_cpus: int,
-) -> dict[str, int]:  # fmt: skip
+def run_annotate(model: Path, input_path: str, output: str, rejects: str, fmt: str, batch_size: int, n_process: int,
+        overwrite: bool, backend: str, max_actors: int, ray_cpus: int) -> dict[str, int]:  # fmt: skip
     """annotate() with URI outputs written to a temporary folder first and uploaded when complete."""
     with tempfile.TemporaryDirectory(prefix="annotate-") as tmp:
         # a URI output is written here first, then uploaded whole: object stores cannot append, so it never resumes
@@ -320,8 +305,7 @@ def run_annotate(
         source = input_path if "://" in input_path else Path(input_path)
         try:
             counts = annotate(model, source, local_out, local_rej, fmt, batch_size, n_process,
-                              overwrite or "://" in output + rejects, sys.stderr.isatty(), backend, max_actors,
-                              ray_cpus)  # fmt: skip
+                overwrite or "://" in output + rejects, sys.stderr.isatty(), backend, max_actors, ray_cpus)  # fmt: skip
         except Exception as e:
             cause = located_error(e)  # Ray wraps what its tasks raised
             if cause is None or cause is e:

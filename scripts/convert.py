@@ -56,12 +56,8 @@ def find_split_file(folder: Path, split: str) -> Optional[Path]:
         if path.is_file() and not path.name.startswith(".") and readable and set(words) & set(SPLIT_ALIASES[split]):
             hits.append(path)
     if len(hits) > 1:
-        raise CorpusError(
-            folder,
-            split,
-            f"{len(hits)} {split} files: {some_names(hits)}",
-            f"keep one {split} file in the folder (concatenate per-document files into one) or pass the file itself",
-        )
+        raise CorpusError(folder, split, f"{len(hits)} {split} files: {some_names(hits)}",
+            f"keep one {split} file in the folder (concatenate per-document files into one) or pass the file itself")
     return hits[0] if hits else None
 
 
@@ -76,12 +72,8 @@ def resolve_sources(train: Path, dev: Path, test: Path) -> dict[str, Optional[Pa
     sources: dict[str, Optional[Path]] = {}
     for split, given in (("train", train), ("dev", dev), ("test", test)):
         if not given.exists():
-            raise CorpusError(
-                given,
-                split,
-                "no such file or folder",
-                f"pass an existing path with --vars.{split}_file (paths are relative to the project)",
-            )
+            raise CorpusError(given, split, "no such file or folder",
+                f"pass an existing path with --vars.{split}_file (paths are relative to the project)")
         same_as_train = given == train and split != "train"
         if given.is_dir():
             found = find_split_file(given, split)
@@ -107,24 +99,21 @@ def extra_train_files(extra: Optional[Path], train: Path) -> list[Path]:
     if extra is None or extra.resolve() == train.resolve():
         return []
     if not extra.exists():
-        raise CorpusError(
-            extra, "extra_train", "no such file or folder", "pass an existing path with --vars.extra_train"
-        )
+        raise CorpusError(extra, "extra_train", "no such file or folder",
+            "pass an existing path with --vars.extra_train")
     if extra.is_file():
         return [extra]
     files = sorted(
         p for p in extra.iterdir() if p.is_file() and p.suffix.lower() in CORPUS_SUFFIXES and not p.name.startswith(".")
     )
     if not files:
-        raise CorpusError(
-            extra, "extra_train", "no corpus files in this folder", f"add {', '.join(sorted(CORPUS_SUFFIXES))} files"
-        )
+        raise CorpusError(extra, "extra_train", "no corpus files in this folder",
+            f"add {', '.join(sorted(CORPUS_SUFFIXES))} files")
     return files
 
 
-def split_documents(
-    docs: list[Doc], dev_ratio: float, test_ratio: float, seed: int, need_dev: bool, need_test: bool
-) -> tuple[list[Doc], list[Doc], list[Doc]]:
+def split_documents(docs: list[Doc], dev_ratio: float, test_ratio: float, seed: int, need_dev: bool,
+        need_test: bool) -> tuple[list[Doc], list[Doc], list[Doc]]:
     """Split whole documents (never sentences of one document) with a seeded shuffle."""
     order = list(range(len(docs)))
     random.Random(seed).shuffle(order)
@@ -250,23 +239,10 @@ def relabel(docs: list[Doc], label_map: dict[str, str]) -> dict:
     }
 
 
-def convert(
-    train: Path,
-    dev: Path,
-    test: Path,
-    output_dir: Path,
-    fmt: str = "auto",
-    lang: str = "pt",
-    seed: int = 0,
-    dev_ratio: float = 0.1,
-    test_ratio: float = 0.1,
-    options: Optional[ReadOptions] = None,
-    skip_bad: bool = False,
-    sentencizer: str = "sentencizer",
-    extra_train: Optional[Path] = None,
-    strip_prefix: str = "",
-    label_map: Optional[dict[str, str]] = None,
-) -> dict:
+def convert(train: Path, dev: Path, test: Path, output_dir: Path, fmt: str = "auto", lang: str = "pt", seed: int = 0,
+        dev_ratio: float = 0.1, test_ratio: float = 0.1, options: Optional[ReadOptions] = None, skip_bad: bool = False,
+        sentencizer: str = "sentencizer", extra_train: Optional[Path] = None, strip_prefix: str = "",
+        label_map: Optional[dict[str, str]] = None) -> dict:
     """Convert the corpus; write the DocBins, stats.json and rejects.jsonl; return the stats.
 
     extra_train adds more annotated files to the training split only, after dev and test are settled, so
@@ -299,13 +275,11 @@ def convert(
     to_split = [s for s in ("dev", "test") if sources[s] is None]
     if to_split:
         try:
-            docs["train"], dev_docs, test_docs = split_documents(
-                docs["train"], dev_ratio, test_ratio, seed, "dev" in to_split, "test" in to_split
-            )
+            docs["train"], dev_docs, test_docs = split_documents(docs["train"], dev_ratio, test_ratio, seed,
+                "dev" in to_split, "test" in to_split)
         except ValueError as e:
-            raise CorpusError(
-                sources["train"], "split", str(e), "add documents or pass --vars.dev_file/--vars.test_file"
-            ) from None
+            raise CorpusError(sources["train"], "split", str(e),
+                "add documents or pass --vars.dev_file/--vars.test_file") from None
         docs.setdefault("dev", dev_docs)
         docs.setdefault("test", test_docs)
     if label_map:
@@ -334,10 +308,8 @@ def convert(
     }
     stats["labels"] = sorted({lab for s in stats["splits"].values() for lab in s["entities_per_label"]})
     lines = [
-        json.dumps(
-            {"file": r.error.path, "where": r.error.where, "error": str(r.error), "record": r.record},
-            ensure_ascii=False,
-        )
+        json.dumps({"file": r.error.path, "where": r.error.where, "error": str(r.error), "record": r.record},
+            ensure_ascii=False)
         for r in rejects
     ]
     stats["seconds"] = round(time.perf_counter() - started, 2)
@@ -365,9 +337,8 @@ def write_corpus(*, output_dir: Path, docs: dict[str, list], stats: dict, reject
             write_json(scratch / "stats.json", stats)
             fault_point("convert:scratch-written")
             output_dir.mkdir(parents=True, exist_ok=True)
-            write_text(
-                output_dir / CONVERT_MARKER, "convert is moving new files in; if no convert runs, run it again\n"
-            )
+            write_text(output_dir / CONVERT_MARKER,
+                "convert is moving new files in; if no convert runs, run it again\n")
             for name in [*names, "rejects.jsonl", "stats.json"]:
                 os.replace(scratch / name, output_dir / name)
                 fault_point(f"convert:moved:{name}")
@@ -393,65 +364,36 @@ class Switch(str, Enum):
         return self is Switch.true
 
 
-def main(
-    train: Path = typer.Option(..., help="Train file, or folder with train/dev/test files"),
-    dev: Optional[Path] = typer.Option(None, help="Dev file; default: from the train input"),
-    test: Optional[Path] = typer.Option(None, help="Test file; default: from the train input"),
-    output_dir: Path = typer.Option(Path("corpus"), help="Where the .spacy files, stats.json and rejects.jsonl go"),
-    fmt: Format = typer.Option("auto", "--format", help="auto (by extension, then content) or a format"),
-    lang: str = typer.Option("pt", help="Language code of the tokenizer"),
-    seed: int = typer.Option(0, help="Seed of the document split"),
-    dev_ratio: float = typer.Option(0.1, help="Share of documents split off for dev"),
-    test_ratio: float = typer.Option(0.1, help="Share of documents split off for test"),
-    n_sents: int = typer.Option(10, min=1, help="Sentences per document when the file marks no documents"),
-    tag_scheme: TagScheme = typer.Option("auto", help="Entity tags: auto (detected per file) or a scheme"),
-    repair_tags: Switch = typer.Option(
-        Switch.false, help="true: read an IOB2 I- tag that opens an entity as IOB1 does"
-    ),
-    alignment_mode: AlignmentMode = typer.Option("strict", help="Char spans to tokens"),
-    labels: str = typer.Option("", help="Comma-separated entity labels to accept (empty: any)"),
-    skip_bad: Switch = typer.Option(Switch.false, help="true: skip bad records (to rejects.jsonl) instead of stopping"),
-    text_unit: TextUnit = typer.Option("auto", help="Plain text: a document per line, per blank-line block, or auto"),
-    sentencizer: str = typer.Option(
-        "sentencizer", help="JSON/text sentence splitting: sentencizer, none or a pipeline"
-    ),
-    split_multiword: bool = typer.Option(False, help="CoNLL-U: keep multiword tokens' words as separate tokens"),
-    extra_train: Optional[Path] = typer.Option(
-        None, help="More annotated files (a file or folder) for the training split only; the train input = none"
-    ),
-    strip_prefix: str = typer.Option("", help="Cut this prefix (such as 'pt:') from every token that has it"),
-    label_map: str = typer.Option("", help="extra_train's entity labels to this corpus's: PER=PESSOA,MISC= (drop)"),
-) -> None:
+def main(train: Path = typer.Option(..., help="Train file, or folder with train/dev/test files"),
+        dev: Optional[Path] = typer.Option(None, help="Dev file; default: from the train input"),
+        test: Optional[Path] = typer.Option(None, help="Test file; default: from the train input"),
+        output_dir: Path = typer.Option(Path("corpus"), help="Where the .spacy files, stats.json and rejects.jsonl go"),
+        fmt: Format = typer.Option("auto", "--format", help="auto (by extension, then content) or a format"),
+        lang: str = typer.Option("pt", help="Language code of the tokenizer"),
+        seed: int = typer.Option(0, help="Seed of the document split"),
+        dev_ratio: float = typer.Option(0.1, help="Share of documents split off for dev"),
+        test_ratio: float = typer.Option(0.1, help="Share of documents split off for test"),
+        n_sents: int = typer.Option(10, min=1, help="Sentences per document when the file marks no documents"),
+        tag_scheme: TagScheme = typer.Option("auto", help="Entity tags: auto (detected per file) or a scheme"),
+        repair_tags: Switch = typer.Option(Switch.false, help="true: read an IOB2 I- tag that opens an entity as IOB1 does"),
+        alignment_mode: AlignmentMode = typer.Option("strict", help="Char spans to tokens"),
+        labels: str = typer.Option("", help="Comma-separated entity labels to accept (empty: any)"),
+        skip_bad: Switch = typer.Option(Switch.false, help="true: skip bad records (to rejects.jsonl) instead of stopping"),
+        text_unit: TextUnit = typer.Option("auto", help="Plain text: a document per line, per blank-line block, or auto"),
+        sentencizer: str = typer.Option("sentencizer", help="JSON/text sentence splitting: sentencizer, none or a pipeline"),
+        split_multiword: bool = typer.Option(False, help="CoNLL-U: keep multiword tokens' words as separate tokens"),
+        extra_train: Optional[Path] = typer.Option(None, help="More annotated files (a file or folder) for the training split only; the train input = none"),
+        strip_prefix: str = typer.Option("", help="Cut this prefix (such as 'pt:') from every token that has it"),
+        label_map: str = typer.Option("", help="extra_train's entity labels to this corpus's: PER=PESSOA,MISC= (drop)")) -> None:
     """Convert a raw corpus into train/dev/test .spacy files, stats.json and rejects.jsonl."""
     # long: one line per typer option
     check_options(dev_ratio, test_ratio, lang, sentencizer)
-    options = ReadOptions(
-        n_sents=n_sents,
-        merge_multiword=not split_multiword,
-        tag_scheme=tag_scheme.value,
-        repair_tags=bool(repair_tags),
-        alignment_mode=alignment_mode.value,
-        text_unit=text_unit.value,
-        labels=frozenset(x.strip() for x in labels.split(",") if x.strip()) or None,
-    )
+    options = ReadOptions(n_sents=n_sents, merge_multiword=not split_multiword, tag_scheme=tag_scheme.value,
+        repair_tags=bool(repair_tags), alignment_mode=alignment_mode.value, text_unit=text_unit.value,
+        labels=frozenset(x.strip() for x in labels.split(",") if x.strip()) or None)
     with step_errors():
-        stats = convert(
-            train,
-            dev or train,
-            test or train,
-            output_dir,
-            fmt.value,
-            lang,
-            seed,
-            dev_ratio,
-            test_ratio,
-            options,
-            bool(skip_bad),
-            sentencizer,
-            extra_train,
-            strip_prefix,
-            parse_label_map(label_map),
-        )
+        stats = convert(train, dev or train, test or train, output_dir, fmt.value, lang, seed, dev_ratio, test_ratio,
+            options, bool(skip_bad), sentencizer, extra_train, strip_prefix, parse_label_map(label_map))
     print_stats(stats, output_dir)
 
 

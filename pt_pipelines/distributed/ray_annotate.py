@@ -94,10 +94,8 @@ def numbered_lines(row: dict[str, Any], done: int = 0) -> list[dict[str, Any]]:
     return rows
 
 
-def ray_results(
-    model: Path, input_uri: str, fmt: str, done: int, batch_size: int, max_actors: int, num_cpus: int,
-    counts: dict[str, int],
-) -> Iterator[Annotated | BadRecord]:  # fmt: skip
+def ray_results(model: Path, input_uri: str, fmt: str, done: int, batch_size: int, max_actors: int, num_cpus: int,
+        counts: dict[str, int]) -> Iterator[Annotated | BadRecord]:  # fmt: skip
     """Annotate on Ray; yield results and bad records in input order, like annotate.local_results."""
     where = init_ray(num_cpus)
     print(f"annotating on {where}, up to {max_actors} pipeline actors", flush=True)
@@ -116,14 +114,9 @@ def ray_results(
         .flat_map(numbered_lines, fn_kwargs={"done": done})
         # a file is read as one block, and a block goes to one actor: cut it so that the pool can grow
         .repartition(target_num_rows_per_block=batch_size * 4)
-        .map_batches(
-            PipelineActor,
-            fn_constructor_kwargs={"files": [files], "fmt": fmt, "batch_size": batch_size},
-            batch_size=batch_size * 4,
-            batch_format="pyarrow",
-            compute=ray.data.ActorPoolStrategy(min_size=1, max_size=max_actors),
-            num_cpus=1,
-        )
+        .map_batches(PipelineActor, fn_constructor_kwargs={"files": [files], "fmt": fmt, "batch_size": batch_size},
+            batch_size=batch_size * 4, batch_format="pyarrow",
+            compute=ray.data.ActorPoolStrategy(min_size=1, max_size=max_actors), num_cpus=1)
     )
     if done:  # resuming a local input: count the records before the resume point as the local backend does
         for n, line in read_lines(input_uri):

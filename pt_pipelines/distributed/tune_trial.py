@@ -25,9 +25,8 @@ _reporter: Optional[Reporter] = None  # set by run_trial in the trial's own proc
 @spacy.registry.loggers(TUNE_LOGGER)
 def tune_logger_v1(console_output: bool = False, output_file: Optional[str] = None, progress_bar: Optional[str] = None):
     """spacy.ConsoleLogger.v3 that also reports each evaluation's scores to the trial's reporter."""
-    console = spacy.registry.loggers.get("spacy.ConsoleLogger.v3")(
-        progress_bar=progress_bar, console_output=console_output, output_file=output_file
-    )
+    console = spacy.registry.loggers.get("spacy.ConsoleLogger.v3")(progress_bar=progress_bar,
+        console_output=console_output, output_file=output_file)
 
     def setup(nlp, stdout=sys.stdout, stderr=sys.stderr):
         log_step, finalize = console(nlp, stdout, stderr)
@@ -51,9 +50,8 @@ def evaluation_metrics(info: dict[str, Any]) -> dict[str, Any]:
     return metrics
 
 
-def trial_config(
-    base_config: str, params: dict[str, Any], workdir: Path, max_steps: int, eval_frequency: int, seed: int
-) -> Any:
+def trial_config(base_config: str, params: dict[str, Any], workdir: Path, max_steps: int, eval_frequency: int,
+        seed: int) -> Any:
     """The base config with a trial's values, its own corpus paths, step budget and reporting logger."""
     overrides = {
         **params,
@@ -73,10 +71,8 @@ def trial_config(
     return config
 
 
-def run_trial(
-    params: dict[str, Any], *, base_config: str, train: bytes, dev: bytes, max_steps: int, eval_frequency: int,
-    seed: int, workdir: Path, reporter: Reporter,
-) -> None:  # fmt: skip
+def run_trial(params: dict[str, Any], *, base_config: str, train: bytes, dev: bytes, max_steps: int,
+        eval_frequency: int, seed: int, workdir: Path, reporter: Reporter) -> None:  # fmt: skip
     """Train one trial in workdir (its own folder: trials never share files); report each evaluation."""
     global _reporter
     workdir.mkdir(parents=True, exist_ok=True)

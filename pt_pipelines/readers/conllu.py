@@ -80,20 +80,15 @@ def parse_block(path: Path | str, block: list[tuple[int, str]]) -> Optional[Sent
                 sent.sent_id = value.strip()
             elif key.startswith("newdoc"):
                 if sent.words:
-                    raise CorpusError(
-                        path, lineno, "'# newdoc' comment inside a sentence", "put it before the sentence's first line"
-                    )
+                    raise CorpusError(path, lineno, "'# newdoc' comment inside a sentence",
+                        "put it before the sentence's first line")
                 sent.newdoc = True
             continue
         _add_line(sent, Path(path), lineno, line)
     if not sent.words:
         if sent.multiword:
-            raise CorpusError(
-                path,
-                sent.line,
-                "sentence has a multiword token but no words",
-                "add the word lines that the range covers",
-            )
+            raise CorpusError(path, sent.line, "sentence has a multiword token but no words",
+                "add the word lines that the range covers")
         return None
     _check_sentence(sent)
     sent.spaces = _surface_spaces(sent)
@@ -121,9 +116,8 @@ def read_conllu(path: Path | str, on_error: OnError = raise_error) -> Iterator[S
         n_sents += 1
         yield sent
     if n_sents == 0:
-        raise CorpusError(
-            path, 1, "no sentences found", "check that this is a CoNLL-U file (10 tab-separated columns per word)"
-        )
+        raise CorpusError(path, 1, "no sentences found",
+            "check that this is a CoNLL-U file (10 tab-separated columns per word)")
 
 
 def _add_line(sent: Sentence, path: Path, lineno: int, line: str) -> None:
@@ -131,12 +125,8 @@ def _add_line(sent: Sentence, path: Path, lineno: int, line: str) -> None:
     cols = line.split("\t")
     if len(cols) != N_COLUMNS:
         hint = " (the columns look space-separated)" if len(cols) == 1 and len(line.split()) >= N_COLUMNS else ""
-        raise CorpusError(
-            path,
-            lineno,
-            f"expected {N_COLUMNS} tab-separated columns, found {len(cols)}{hint}",
-            "CoNLL-U needs ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL DEPS MISC separated by tabs",
-        )
+        raise CorpusError(path, lineno, f"expected {N_COLUMNS} tab-separated columns, found {len(cols)}{hint}",
+            "CoNLL-U needs ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL DEPS MISC separated by tabs")
     id_, form, lemma, upos, xpos, feats, head, deprel, _deps, misc = cols
     if EMPTY_NODE.match(id_):
         return  # empty nodes belong to enhanced dependencies, which spaCy does not train
@@ -205,50 +195,33 @@ def _check_sentence(sent: Sentence) -> None:
     n = len(sent.words)
     for mwt in sent.multiword:
         if mwt.end > n:
-            raise CorpusError(
-                sent.path,
-                mwt.line,
+            raise CorpusError(sent.path, mwt.line,
                 f"multiword token {mwt.start}-{mwt.end} ends after the last word ({n})",
-                "fix the range or add the missing word lines",
-            )
+                "fix the range or add the missing word lines")
     heads = [w.head for w in sent.words]
     if all(h is None for h in heads):
         return
     missing = next((w for w in sent.words if w.head is None), None)
     if missing is not None:
-        raise CorpusError(
-            sent.path,
-            missing.line,
-            "HEAD is '_' while other words of the sentence have heads",
-            "give every word of the sentence a head, or none",
-        )
+        raise CorpusError(sent.path, missing.line, "HEAD is '_' while other words of the sentence have heads",
+            "give every word of the sentence a head, or none")
     for w in sent.words:
         if w.head > n or w.head == w.id:  # type: ignore[operator]
-            raise CorpusError(
-                sent.path,
-                w.line,
+            raise CorpusError(sent.path, w.line,
                 f"HEAD {w.head} of word {w.id} is not another word of this {n}-word sentence",
-                "point HEAD at a word ID of the same sentence, or 0 for the root",
-            )
+                "point HEAD at a word ID of the same sentence, or 0 for the root")
     roots = [w for w in sent.words if w.head == 0]
     if len(roots) != 1:
         where = roots[1].line if roots else sent.line
-        raise CorpusError(
-            sent.path,
-            where,
-            f"sentence has {len(roots)} roots (words with HEAD 0)",
-            "exactly one word per sentence must have HEAD 0",
-        )
+        raise CorpusError(sent.path, where, f"sentence has {len(roots)} roots (words with HEAD 0)",
+            "exactly one word per sentence must have HEAD 0")
     for w in sent.words:
         seen, cur = set(), w.id
         while cur != 0:
             if cur in seen:
-                raise CorpusError(
-                    sent.path,
-                    w.line,
+                raise CorpusError(sent.path, w.line,
                     f"word {w.id} is in a cycle of heads ({' -> '.join(map(str, sorted(seen)))})",
-                    "every chain of HEADs must reach the root",
-                )
+                    "every chain of HEADs must reach the root")
             seen.add(cur)
             cur = sent.words[cur - 1].head  # type: ignore[assignment]
 
@@ -342,12 +315,9 @@ def sentence_entities(sent: Sentence, scheme: str, options: Optional[ReadOptions
         check_label(label, options, sent.path, sent.words[start].line)
         first, last = mwt_of.get(start + 1), mwt_of.get(end)
         if (first is not None and first.start != start + 1) or (last is not None and last.end != end):
-            raise CorpusError(
-                sent.path,
-                sent.words[start].line,
+            raise CorpusError(sent.path, sent.words[start].line,
                 f"entity {label} starts or ends inside a multiword token",
-                "tag the whole contraction (all its words) or none of it",
-            )
+                "tag the whole contraction (all its words) or none of it")
     return spans
 
 
@@ -390,12 +360,9 @@ def _surface_spaces(sent: Sentence) -> list[bool]:
         while pos < len(text) and text[pos].isspace():
             pos += 1
         if not text.startswith(form, pos):
-            raise CorpusError(
-                sent.path,
-                line,
+            raise CorpusError(sent.path, line,
                 f"FORM {form!r} does not match '# text' at character {pos} ({text[pos : pos + 20]!r})",
-                "fix the FORM or the '# text' comment of this sentence",
-            )
+                "fix the FORM or the '# text' comment of this sentence")
         pos += len(form)
         spaces.append(pos < len(text) and text[pos].isspace())
     spaces[-1] = _space_after(surface[-1][1])  # the text ends here, so only MISC can tell
@@ -425,12 +392,8 @@ def _add_sentence(layers: dict[str, list], sent: Sentence, merge_multiword: bool
     return token_of
 
 
-def sentences_to_doc(
-    vocab: Vocab,
-    sentences: list[Sentence],
-    merge_multiword: bool = True,
-    entities: Optional[list[list[tuple[int, int, str]]]] = None,
-) -> Doc:
+def sentences_to_doc(vocab: Vocab, sentences: list[Sentence], merge_multiword: bool = True,
+        entities: Optional[list[list[tuple[int, int, str]]]] = None) -> Doc:
     """Build one Doc (one document) from validated sentences.
 
     `entities` holds each sentence's entities in word indices (checked by sentence_entities not to cut a
@@ -461,9 +424,8 @@ def sentences_to_doc(
     return doc
 
 
-def read_docs(
-    path: Path | str, vocab: Vocab, options: Optional[ReadOptions] = None
-) -> Generator[Doc, None, Optional[str]]:
+def read_docs(path: Path | str, vocab: Vocab,
+        options: Optional[ReadOptions] = None) -> Generator[Doc, None, Optional[str]]:
     """Yield one Doc per document of a CoNLL-U file; bad sentences go to options.on_error.
 
     Returns (as the generator's value) the tag scheme detected when the options say `auto`, else None."""
