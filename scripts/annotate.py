@@ -8,7 +8,7 @@ JSONL output is resumable: rerun the same command after an interruption and reco
 are skipped; none is duplicated or dropped. OUTPUT.state.json holds the model's and the input's md5:
 when either changed, the run starts over instead of resuming. Bad input records (invalid JSON, no text, a lone
 surrogate) go with their line number to the reject file and the run goes on; a text over nlp.max_length is
-annotated in pieces with its offsets kept (pt_pipelines/annotating.py). Memory stays constant for text and JSONL.
+annotated in pieces with its offsets kept (pt_pipelines/records.py). Memory stays constant for text and JSONL.
 """
 
 from __future__ import annotations
@@ -29,10 +29,9 @@ import typer
 from spacy.tokens import DocBin
 from tqdm import tqdm
 
-from pt_pipelines.annotating import pipe_records, read_record
 from pt_pipelines.errors import ConfigError, step_errors
 from pt_pipelines.files import atomic_path, checksum, run_lock, write_json
-from pt_pipelines.records import Annotated, BadRecord, Record, record_json
+from pt_pipelines.records import Annotated, BadRecord, Record, pipe_records, read_record, record_json
 from pt_pipelines.textio import CorpusError, read_lines
 
 INPUT_FORMATS = ("auto", "text", "jsonl", "spacy")

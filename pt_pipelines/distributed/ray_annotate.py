@@ -19,9 +19,8 @@ from typing import Any
 
 import spacy
 
-from pt_pipelines.annotating import pipe_records, read_record
 from pt_pipelines.distributed.ray_setup import INSTALL_HINT, init_ray, ray
-from pt_pipelines.records import Annotated, BadRecord, Record, record_json
+from pt_pipelines.records import Annotated, BadRecord, Record, pipe_records, read_record, record_json
 from pt_pipelines.textio import CorpusError, decode_lines, read_lines
 
 try:  # after ray_setup, which says what to install when Ray is missing; pyarrow comes with Ray's extra
