@@ -1,11 +1,8 @@
-"""Read and validate CoNLL-U, and turn its sentences into spaCy Docs.
+"""Read and validate CoNLL-U (every problem a located `CorpusError`), and turn its sentences into spaCy Docs.
 
-Every problem is raised as a `CorpusError` that names the file and line, says
-what is wrong and what to do about it. Multiword tokens (Portuguese "do" =
-"de" + "o") are merged into one token by default, with the same attributes
-spaCy's `spacy convert --converter conllu --merge-subtokens` gives them, so
-that training data is tokenized the way spaCy's tokenizer will see text.
-"""
+Multiword tokens (Portuguese "do" = "de" + "o") are merged into one token by default, with the attributes
+`spacy convert --converter conllu --merge-subtokens` gives them, so that training data is tokenized the way
+spaCy's tokenizer will see text."""
 
 from __future__ import annotations
 
@@ -74,10 +71,8 @@ def parse_block(path: Path | str, block: list[tuple[int, str]]) -> Optional[Sent
         if line.startswith("#"):
             key, _, value = line[1:].partition("=")
             key = key.strip()
-            if key == "text":
-                sent.text = value.strip()
-            elif key == "sent_id":
-                sent.sent_id = value.strip()
+            if key in ("text", "sent_id"):
+                setattr(sent, key, value.strip())
             elif key.startswith("newdoc"):
                 if sent.words:
                     raise CorpusError(path, lineno, "'# newdoc' comment inside a sentence",
@@ -97,22 +92,17 @@ def parse_block(path: Path | str, block: list[tuple[int, str]]) -> Optional[Sent
 
 def read_conllu(path: Path | str, on_error: OnError = raise_error) -> Iterator[Sentence]:
     """Yield the validated sentences of a CoNLL-U file; bad ones go to `on_error`."""
-    path = Path(path)
-    n_sents = 0
-    newdoc_pending = False
+    path, n_sents, newdoc_pending = Path(path), 0, False
     for block in blocks(path):
         try:
             sent = parse_block(path, block)
         except CorpusError as e:
             on_error(e, "\n".join(line for _, line in block))
-            # a skipped sentence still ends its document
+            sent = None
+        if sent is None:  # a skipped sentence still ends its document
             newdoc_pending = newdoc_pending or any(line[1:].strip().startswith("newdoc") for _, line in block)
             continue
-        if sent is None:
-            newdoc_pending = newdoc_pending or any(line[1:].strip().startswith("newdoc") for _, line in block)
-            continue
-        sent.newdoc = sent.newdoc or newdoc_pending
-        newdoc_pending = False
+        sent.newdoc, newdoc_pending = sent.newdoc or newdoc_pending, False
         n_sents += 1
         yield sent
     if n_sents == 0:
@@ -152,40 +142,25 @@ def _column_problem(sent: Sentence, id_: str, form: str, upos: str, feats: str, 
         if not (NUMBER.match(start) and NUMBER.match(end)):
             return f"bad multiword token ID {id_!r}", "use a range such as 3-4"
         if int(start) != expected or int(end) <= int(start):
-            return (
-                f"multiword token {id_} out of order (next word is {expected})",
-                "a range must start at the next word's ID and cover at least two words",
-            )
+            return (f"multiword token {id_} out of order (next word is {expected})",
+                    "a range must start at the next word's ID and cover at least two words")
         if previous is not None and int(start) <= previous.end:
             # the words would be spelled twice, and the Doc's text would no longer match '# text'
-            return (
-                f"multiword token {id_} overlaps {previous.start}-{previous.end}",
-                "a word belongs to at most one multiword token: fix the ranges",
-            )
+            return (f"multiword token {id_} overlaps {previous.start}-{previous.end}",
+                    "a word belongs to at most one multiword token: fix the ranges")
         return None
     checks = [
-        (
-            upos != "_" and upos not in POS_IDS,
-            f"UPOS {upos!r} is not a Universal Dependencies tag",
-            "use one of ADJ ADP ADV AUX CCONJ DET INTJ NOUN NUM PART PRON PROPN PUNCT SCONJ SYM VERB X, or '_' "
-            "(language-specific tags go in XPOS)",
-        ),
-        (
-            feats != "_" and not all(FEATURE.match(f) for f in feats.split("|")),
-            f"FEATS {feats!r} is not Feature=Value pairs separated by '|'",
-            "write features like Gender=Fem|Number=Sing, or '_' for none",
-        ),
+        (upos != "_" and upos not in POS_IDS, f"UPOS {upos!r} is not a Universal Dependencies tag",
+         "use one of ADJ ADP ADV AUX CCONJ DET INTJ NOUN NUM PART PRON PROPN PUNCT SCONJ SYM VERB X, or '_' "
+         "(language-specific tags go in XPOS)"),
+        (feats != "_" and not all(FEATURE.match(f) for f in feats.split("|")),
+         f"FEATS {feats!r} is not Feature=Value pairs separated by '|'",
+         "write features like Gender=Fem|Number=Sing, or '_' for none"),
         (not NUMBER.match(id_), f"word ID {id_!r} is not an integer", "number words 1, 2, 3, ... per sentence"),
-        (
-            NUMBER.match(id_) and int(id_) != expected,
-            f"word ID {id_} out of order (expected {expected})",
-            "number words 1, 2, 3, ... per sentence and separate sentences by a blank line",
-        ),
-        (
-            head != "_" and not NUMBER.match(head),
-            f"HEAD {head!r} is not an integer",
-            "HEAD is the ID of the head word, 0 for the root",
-        ),
+        (NUMBER.match(id_) and int(id_) != expected, f"word ID {id_} out of order (expected {expected})",
+         "number words 1, 2, 3, ... per sentence and separate sentences by a blank line"),
+        (head != "_" and not NUMBER.match(head), f"HEAD {head!r} is not an integer",
+         "HEAD is the ID of the head word, 0 for the root"),
     ]
     return next(((problem, fix) for failed, problem, fix in checks if failed), None)
 
@@ -245,11 +220,7 @@ def _space_after(misc: str) -> bool:
 
 
 def _ne_tag(word: Word) -> str:
-    for part in word.misc.split("|"):
-        key, sep, value = part.partition("=")
-        if sep and key in ("NE", "name"):
-            return value
-    return "O"
+    return next((v for k, sep, v in (p.partition("=") for p in word.misc.split("|")) if sep and k in ("NE", "name")), "O")
 
 
 def _word_tag(word: Word) -> str:
@@ -262,28 +233,22 @@ def _lemma(words: list[Word]) -> str:
 
     A missing lemma is skipped by the lemmatizer's loss and by the scorer; the literal lemma "_" would be
     learnt and scored as if it were gold. Only the word '_' itself has the lemma '_'."""
-    if any(w.lemma == "_" and w.form != "_" for w in words):
-        return ""
-    return " ".join(w.lemma for w in words)
+    return "" if any(w.lemma == "_" and w.form != "_" for w in words) else " ".join(w.lemma for w in words)
 
 
 def _merged_morph(words: list[Word]) -> str:
     values: dict[str, set[str]] = {}
-    for w in words:
-        if w.feats == "_":
-            continue
-        for feat in w.feats.split("|"):
-            key, _, vals = feat.partition("=")
-            values.setdefault(key, set()).update(vals.split(","))
+    for feat in (f for w in words if w.feats != "_" for f in w.feats.split("|")):
+        key, _, vals = feat.partition("=")
+        values.setdefault(key, set()).update(vals.split(","))
     return "|".join(sorted(f"{k}={','.join(sorted(v))}" for k, v in values.items()))
 
 
 def _span_root(words: list[Word], sent: Sentence) -> Word:
     """The word of a multiword token that spaCy's Span.root picks."""
     ids = {w.id for w in words}
-    for w in words:
-        if w.head == 0:
-            return w
+    if any(w.head == 0 for w in words):
+        return next(w for w in words if w.head == 0)
     best, best_depth = words[0], None
     for w in words:
         if w.head is None or w.head in ids:
@@ -400,13 +365,10 @@ def sentences_to_doc(vocab: Vocab, sentences: list[Sentence], merge_multiword: b
     multiword token); None leaves NER missing."""
     has_heads = all(w.head is not None for s in sentences for w in s.words)
     if not has_heads and any(w.head is not None for s in sentences for w in s.words):
-        print(
-            f"⚠ {sentences[0].path}:{sentences[0].line}: this document mixes sentences with and without heads; "
-            "its dependencies are left out (spaCy needs heads for all sentences of a document or none)",
-            file=sys.stderr,
-        )
-    layers: dict[str, list] = {k: [] for k in ("words", "spaces", "tags", "pos", "morphs", "lemmas", "heads", "deps")}
-    layers["sent_starts"] = []
+        print(f"⚠ {sentences[0].path}:{sentences[0].line}: this document mixes sentences with and without heads; "
+              "its dependencies are left out (spaCy needs heads for all sentences of a document or none)", file=sys.stderr)
+    layers: dict[str, list] = {k: [] for k in ("words", "spaces", "tags", "pos", "morphs", "lemmas", "heads", "deps",
+                                               "sent_starts")}
     ents: list[tuple[int, int, str]] = []
     for k, sent in enumerate(sentences):
         token_of = _add_sentence(layers, sent, merge_multiword, has_heads)
