@@ -276,10 +276,8 @@ def main(
     with step_errors():
         counts = run_annotate(model, input_path, output, rejects, fmt, batch_size, n_process, overwrite, backend,
                               max_actors, ray_cpus)  # fmt: skip
-    typer.echo(
-        f"✔ {counts['written']} records written to {output}, {counts['already_done']} already done, "
-        f"{counts['rejected']} rejected to {rejects}; {counts['words'] / max(counts['seconds'], 1e-9):.0f} words/s"
-    )
+    typer.echo(f"✔ {counts['written']} records written to {output}, {counts['already_done']} already done, "
+        f"{counts['rejected']} rejected to {rejects}; {counts['words'] / max(counts['seconds'], 1e-9):.0f} words/s")
 
 
 def located_error(error: Optional[BaseException]) -> Optional[CorpusError]:

@@ -80,13 +80,9 @@ def resolve_sources(train: Path, dev: Path, test: Path) -> dict[str, Optional[Pa
             if found is None and not same_as_train:
                 named = [p for p in sorted(given.iterdir()) if split in p.name.lower() and p.is_file()]
                 other = f" ({some_names(named)}: an extension convert does not read)" if named else ""
-                raise CorpusError(
-                    given,
-                    split,
-                    f"no {split} file in this folder{other}",
+                raise CorpusError(given, split, f"no {split} file in this folder{other}",
                     f"name it like '{split}.conllu' or '{split}' (extensions: {', '.join(sorted(CORPUS_SUFFIXES))}, "
-                    "or none to detect the format by content), or pass the file itself",
-                )
+                    "or none to detect the format by content), or pass the file itself")
             sources[split] = found
         else:
             sources[split] = None if same_as_train else given
@@ -121,10 +117,8 @@ def split_documents(docs: list[Doc], dev_ratio: float, test_ratio: float, seed: 
     n_test = max(1, round(len(docs) * test_ratio)) if need_test else 0
     if n_dev + n_test >= len(docs):
         raise ValueError(f"{len(docs)} documents are too few to split off {n_dev} dev and {n_test} test documents")
-    dev = [docs[i] for i in sorted(order[:n_dev])]
-    test = [docs[i] for i in sorted(order[n_dev : n_dev + n_test])]
-    train = [docs[i] for i in sorted(order[n_dev + n_test :])]
-    return train, dev, test
+    pick = lambda idx: [docs[i] for i in sorted(idx)]  # noqa: E731
+    return pick(order[n_dev + n_test :]), pick(order[:n_dev]), pick(order[n_dev : n_dev + n_test])
 
 
 def split_stats(docs: Iterable[Doc]) -> dict:
@@ -147,14 +141,9 @@ def split_stats(docs: Iterable[Doc]) -> dict:
             missing["pos"] += token.pos == 0
             missing["dep"] += token.dep == 0
             missing["ner"] += token.ent_iob == 0
-    return {
-        "documents": n_docs,
-        "sentences": n_sents,
-        "tokens": n_tokens,
-        "entities": sum(labels.values()),
-        "entities_per_label": dict(sorted(labels.items())),
-        "missing": {layer: round(missing[layer] / n_tokens, 4) if n_tokens else 0.0 for layer in LAYERS},
-    }
+    return {"documents": n_docs, "sentences": n_sents, "tokens": n_tokens, "entities": sum(labels.values()),
+            "entities_per_label": dict(sorted(labels.items())),
+            "missing": {layer: round(missing[layer] / n_tokens, 4) if n_tokens else 0.0 for layer in LAYERS}}
 
 
 def duplicates_across_splits(splits: dict[str, list[Doc]]) -> dict[str, int]:
@@ -174,8 +163,7 @@ def sentence_leakage(splits: dict[str, list[Doc]]) -> dict[str, dict]:
     }
     out = {}
     for evaluated, other in (("dev", "train"), ("test", "train"), ("test", "dev")):
-        seen = set(keys[other])
-        n = len(keys[evaluated])
+        seen, n = set(keys[other]), len(keys[evaluated])
         shared = sum(1 for k in keys[evaluated] if k in seen)
         out[f"{evaluated} in {other}"] = {"sentences": n, "shared": shared, "share": round(shared / n, 4) if n else 0.0}
     return out
@@ -190,10 +178,8 @@ def token_prefix(docs: Iterable[Doc]) -> Optional[dict]:
     for doc in docs:
         n += len(doc)
         counts.update(m.group(1) for t in doc if (m := TOKEN_PREFIX.match(t.text)))
-    if not counts:
-        return None
-    prefix, k = counts.most_common(1)[0]
-    return {"prefix": prefix, "share": round(k / n, 4)} if k / n >= PREFIX_WARN_SHARE else None
+    prefix, k = counts.most_common(1)[0] if counts else ("", 0)
+    return {"prefix": prefix, "share": round(k / n, 4)} if counts and k / n >= PREFIX_WARN_SHARE else None
 
 
 def strip_token_prefix(doc: Doc, prefix: str) -> tuple[Doc, int]:
@@ -280,8 +266,7 @@ def convert(train: Path, dev: Path, test: Path, output_dir: Path, fmt: str = "au
         except ValueError as e:
             raise CorpusError(sources["train"], "split", str(e),
                 "add documents or pass --vars.dev_file/--vars.test_file") from None
-        docs.setdefault("dev", dev_docs)
-        docs.setdefault("test", test_docs)
+        docs = {"dev": dev_docs, "test": test_docs, **docs}
     if label_map:
         known = opts.labels or frozenset(e.label_ for split in docs.values() for doc in split for e in doc.ents)
         opts = replace(opts, labels=known | set(label_map), unknown_label_fix=LABEL_MAP_FIX)
@@ -307,13 +292,10 @@ def convert(train: Path, dev: Path, test: Path, output_dir: Path, fmt: str = "au
         "splits": {split: split_stats(docs[split]) for split in SPLITS},
     }
     stats["labels"] = sorted({lab for s in stats["splits"].values() for lab in s["entities_per_label"]})
-    lines = [
-        json.dumps({"file": r.error.path, "where": r.error.where, "error": str(r.error), "record": r.record},
-            ensure_ascii=False)
-        for r in rejects
-    ]
+    lines = [json.dumps({"file": r.error.path, "where": r.error.where, "error": str(r.error), "record": r.record},
+                        ensure_ascii=False) + "\n" for r in rejects]
     stats["seconds"] = round(time.perf_counter() - started, 2)
-    write_corpus(output_dir=output_dir, docs=docs, stats=stats, rejects="".join(line + "\n" for line in lines))
+    write_corpus(output_dir=output_dir, docs=docs, stats=stats, rejects="".join(lines))
     return stats
 
 
@@ -408,13 +390,9 @@ def check_options(dev_ratio: float, test_ratio: float, lang: str, sentencizer: s
         spacy.util.get_lang_class(lang)
     except (ImportError, ValueError):
         problems.append(f"--lang {lang}: spaCy has no language {lang!r}; use a code such as pt, en or es")
-    if sentencizer not in ("sentencizer", "none") and not (
-        Path(sentencizer).exists() or spacy.util.is_package(sentencizer)
-    ):
-        problems.append(
-            f"--sentencizer {sentencizer}: no such pipeline (folder or installed package); "
-            "use sentencizer, none or a trained pipeline's path"
-        )
+    if sentencizer not in ("sentencizer", "none") and not (Path(sentencizer).exists() or spacy.util.is_package(sentencizer)):
+        problems.append(f"--sentencizer {sentencizer}: no such pipeline (folder or installed package); "
+            "use sentencizer, none or a trained pipeline's path")
     for problem in problems:
         print(f"✘ {problem}", file=sys.stderr)
     if problems:
@@ -432,15 +410,11 @@ def print_stats(stats: dict, output_dir: Path) -> None:
     for pair, leak in stats["leakage"].items():
         if leak["share"] > LEAK_WARN_SHARE:
             evaluated, other = pair.split(" in ")
-            print(
-                f"⚠ {leak['share']:.0%} of {evaluated} sentences ({leak['shared']} of {leak['sentences']}) also occur "
-                f"in {other}: scores are inflated by leakage; remove them from one side (see stats.json 'leakage')"
-            )
+            print(f"⚠ {leak['share']:.0%} of {evaluated} sentences ({leak['shared']} of {leak['sentences']}) also occur "
+                  f"in {other}: scores are inflated by leakage; remove them from one side (see stats.json 'leakage')")
     for split, found in stats["token_prefixes"].items():
-        print(
-            f"⚠ {found['share']:.0%} of {split} tokens start with {found['prefix']!r}: real text has no such prefix, "
-            f"so the model will not transfer; strip it in convert with --vars.strip_prefix {found['prefix']!r}"
-        )
+        print(f"⚠ {found['share']:.0%} of {split} tokens start with {found['prefix']!r}: real text has no such prefix, "
+            f"so the model will not transfer; strip it in convert with --vars.strip_prefix {found['prefix']!r}")
     if stats["strip_prefix"] and not stats["strip_prefix"]["tokens"]:
         print(f"⚠ no token starts with {stats['strip_prefix']['prefix']!r}: --vars.strip_prefix changed nothing")
     unknown = {m["to"] for m in stats["label_map"].get("mapped", {}).values()} - set(stats["labels"])

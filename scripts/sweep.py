@@ -78,10 +78,8 @@ def load_sweep(path: Path, **overrides: Optional[int]) -> dict[str, Any]:
     if spec["scheduler"] not in SCHEDULERS:
         raise SweepError(f"{path}: scheduler: use one of {', '.join(SCHEDULERS)}")
     if spec["eval_frequency"] > spec["max_steps"]:
-        raise SweepError(
-            f"{path}: eval_frequency {spec['eval_frequency']} > max_steps {spec['max_steps']}: "
-            "a trial would report no score to compare"
-        )
+        raise SweepError(f"{path}: eval_frequency {spec['eval_frequency']} > max_steps {spec['max_steps']}: "
+            "a trial would report no score to compare")
     return spec
 
 
@@ -274,10 +272,8 @@ def main(base_config: Path = typer.Argument(..., exists=True, dir_okay=False, he
             eval_frequency=eval_frequency or None)  # fmt: skip
     best = result["best"]
     stopped = sum(r["status"] == "stopped early" for r in result["trials"])
-    typer.echo(
-        f"✔ {len(result['trials'])} trials in {result['seconds']} s ({stopped} stopped early); best dev "
-        f"{result['metric']} {best['best']:.4f} with {best['params']}: {best_path}, {output}"
-    )
+    typer.echo(f"✔ {len(result['trials'])} trials in {result['seconds']} s ({stopped} stopped early); best dev "
+        f"{result['metric']} {best['best']:.4f} with {best['params']}: {best_path}, {output}")
 
 
 if __name__ == "__main__":
