@@ -74,31 +74,19 @@ def benchmark(models: dict[str, Path], baseline: Optional[str], data: Path, repe
         if time.perf_counter() - started > budget_s * len(pipelines):
             print(f"time budget spent ({budget_s:.0f} s per pipeline): {i + 1} passes", flush=True)
             break
-    result: dict[str, Any] = {
-        "data": str(data),
-        "texts": len(texts),
-        "words": words,
-        "repeats": len(next(iter(runs.values()))),
-        "budget_s": budget_s,
-        "batch_size": batch_size,
-        "baseline": baseline,
-        "spacy_version": spacy.__version__,
-        "pipelines": {},
-    }
+    result: dict[str, Any] = {"data": str(data), "texts": len(texts), "words": words,
+                              "repeats": len(next(iter(runs.values()))), "budget_s": budget_s, "batch_size": batch_size,
+                              "baseline": baseline, "spacy_version": spacy.__version__, "pipelines": {}}
     for name, path in models.items():
         speed = statistics.median(runs[name])
         bench_batch = spacy_bench_batch_size(words_per_s=speed, words_per_doc=words / max(len(texts), 1),
             budget_s=budget_s, batch_size=batch_size)
         print(f"spacy benchmark speed {name}: {SPACY_MIN_BATCHES} batches of {bench_batch} texts", flush=True)
         result["pipelines"][name] = {
-            "model": str(path),
-            "components": pipelines[name].pipe_names,
-            "words_per_s": speed,
-            "words_per_s_runs": [round(x) for x in runs[name]],
-            "spacy_benchmark_batch_size": bench_batch,
+            "model": str(path), "components": pipelines[name].pipe_names, "words_per_s": speed,
+            "words_per_s_runs": [round(x) for x in runs[name]], "spacy_benchmark_batch_size": bench_batch,
             "spacy_benchmark_speed": spacy_benchmark_speed(model=path, data=data, batch_size=bench_batch,
-                timeout_s=3 * budget_s + 60),
-        }
+                                                           timeout_s=3 * budget_s + 60)}
     if baseline is not None:
         base = result["pipelines"][baseline]["words_per_s"]
         for entry in result["pipelines"].values():

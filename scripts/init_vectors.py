@@ -140,13 +140,8 @@ def init_vectors(*, source: str, output_dir: Path, lang: str = "pt", prune: int 
                 nlp.to_disk(scratch / "nlp")
                 table = nlp.vocab.vectors
                 manifest["vectors"] = "nlp"
-                manifest["summary"] = {
-                    "mode": table.mode,
-                    "rows": int(table.shape[0]),
-                    "dim": int(table.shape[1]),
-                    "keys": len(table),
-                    "seconds": round(time.perf_counter() - started, 1),
-                }
+                manifest["summary"] = {"mode": table.mode, "rows": int(table.shape[0]), "dim": int(table.shape[1]),
+                                       "keys": len(table), "seconds": round(time.perf_counter() - started, 1)}
             write_json(scratch / VECTORS_MANIFEST, manifest)
             replace_tree(scratch, output_dir)
         finally:

@@ -130,22 +130,14 @@ TUNE_COLUMNS = {
 def summarise(params: dict[str, Any], history: list[dict[str, Any]], spec: dict[str, Any], error: str = ""):
     """One trial's record: its values, best score and step, and whether it ran to the end."""
     metric = spec["metric"]
-    history = [
-        {k: v for k, v in row.items() if k not in TUNE_COLUMNS and not k.startswith("config/")} for row in history
-    ]
+    history = [{k: v for k, v in row.items() if k not in TUNE_COLUMNS and not k.startswith("config/")} for row in history]
     scored = [row for row in history if metric in row]
     best = max(scored, key=lambda row: row[metric], default=None)
     last_step = history[-1]["step"] if history else 0
     last_evaluation = spec["max_steps"] // spec["eval_frequency"] * spec["eval_frequency"]
     status = "error" if error else ("finished" if last_step >= last_evaluation else "stopped early")
-    record = {
-        "params": params,
-        "best": best[metric] if best else None,
-        "best_step": best["step"] if best else None,
-        "last_step": last_step,
-        "status": status,
-        "scores_at_best": best,
-    }
+    record = {"params": params, "best": best[metric] if best else None, "best_step": best["step"] if best else None,
+              "last_step": last_step, "status": status, "scores_at_best": best}
     if error:
         record["error"] = error
     return record
@@ -210,19 +202,12 @@ def sweep(*, base_config: Path, sweep_path: Path, train_path: Path, dev_path: Pa
         storage: Path, cpus: int = 2, seed: int = 0, backend: str = "ray", num_samples: Optional[int] = None,
         max_steps: Optional[int] = None, eval_frequency: Optional[int] = None) -> dict[str, Any]:  # fmt: skip
     """Run the sweep; write the best config and metrics/sweep.json; return what was written there."""
-    # long: mostly the result record, one field per line
     spec = load_sweep(sweep_path, num_samples=num_samples, max_steps=max_steps, eval_frequency=eval_frequency)
     filled = filled_config(base_config)
     check_keys(filled, base_config, list(spec["space"]), sweep_path)
     trials = sample_trials(spec["space"], spec["num_samples"], seed)
-    settings = {
-        "base_config": filled.to_str(),
-        "train": train_path.read_bytes(),
-        "dev": dev_path.read_bytes(),
-        "max_steps": spec["max_steps"],
-        "eval_frequency": spec["eval_frequency"],
-        "seed": seed,
-    }
+    settings = {"base_config": filled.to_str(), "train": train_path.read_bytes(), "dev": dev_path.read_bytes(),
+                "max_steps": spec["max_steps"], "eval_frequency": spec["eval_frequency"], "seed": seed}
     started = time.perf_counter()
     remove_path(storage / "sweep")  # this sweep's folder only: --storage may hold other things
     if backend == "ray":
