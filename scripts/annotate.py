@@ -128,13 +128,8 @@ def annotate(model: Path, input_path: Path | str, output: Path, rejects: Path, f
         raise ConfigError(RAY_FORMATS)
     output.parent.mkdir(parents=True, exist_ok=True)
     rejects.parent.mkdir(parents=True, exist_ok=True)
-    state = {
-        "tool": "annotate",
-        "rejects": str(rejects.resolve()),
-        "model_md5": checksum(model),
-        "input_md5": str(input_path) if is_uri else checksum(Path(input_path)),
-        "input_format": fmt,
-    }
+    state = {"tool": "annotate", "rejects": str(rejects.resolve()), "model_md5": checksum(model),
+             "input_md5": str(input_path) if is_uri else checksum(Path(input_path)), "input_format": fmt}
     counts = {"written": 0, "already_done": 0, "rejected": 0, "words": 0}
     with run_lock(output):  # a second run on this output would write every record twice
         # an object in storage cannot be checksummed cheaply, so its output never resumes

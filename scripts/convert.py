@@ -219,10 +219,8 @@ def relabel(docs: list[Doc], label_map: dict[str, str]) -> dict:
         dropped = [Span(doc, e.start, e.end) for e, k in zip(doc.ents, kept) if not k.label_]
         mapped.update(e.label_ for e in doc.ents if e.label_ in label_map)
         doc.set_ents([k for k in kept if k.label_], missing=dropped, default="unmodified")
-    return {
-        "mapped": {a: {"to": b, "entities": mapped[a]} for a, b in label_map.items() if b},
-        "dropped": {a: mapped[a] for a, b in label_map.items() if not b},
-    }
+    return {"mapped": {a: {"to": b, "entities": mapped[a]} for a, b in label_map.items() if b},
+            "dropped": {a: mapped[a] for a, b in label_map.items() if not b}}
 
 
 def convert(train: Path, dev: Path, test: Path, output_dir: Path, fmt: str = "auto", lang: str = "pt", seed: int = 0,

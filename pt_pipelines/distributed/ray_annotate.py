@@ -56,10 +56,7 @@ class PipelineActor:
     def __call__(self, batch: pa.Table) -> pa.Table:
         # Arrow in and out: numpy would pad every string to the batch's longest and drop trailing NULs
         lines, raws, fatal = (batch.column(name).to_pylist() for name in ("line", "raw", "fatal"))
-        parsed = [
-            (read_record(n, raw, self.fmt) if not f else BadRecord(n, f, ""), f)
-            for n, raw, f in zip(lines, raws, fatal)
-        ]
+        parsed = [(read_record(n, raw, self.fmt) if not f else BadRecord(n, f, ""), f) for n, raw, f in zip(lines, raws, fatal)]
         good = [rec for rec, _ in parsed if isinstance(rec, Record)]
         docs = {rec.line: doc for doc, rec in pipe_records(self.nlp, good, self.batch_size)}
         rows = [

@@ -53,21 +53,11 @@ def evaluation_metrics(info: dict[str, Any]) -> dict[str, Any]:
 def trial_config(base_config: str, params: dict[str, Any], workdir: Path, max_steps: int, eval_frequency: int,
         seed: int) -> Any:
     """The base config with a trial's values, its own corpus paths, step budget and reporting logger."""
-    overrides = {
-        **params,
-        "paths.train": str(workdir / "train.spacy"),
-        "paths.dev": str(workdir / "dev.spacy"),
-        "training.max_steps": max_steps,
-        "training.eval_frequency": eval_frequency,
-        "system.seed": seed,
-    }
+    overrides = {**params, "paths.train": str(workdir / "train.spacy"), "paths.dev": str(workdir / "dev.spacy"),
+                 "training.max_steps": max_steps, "training.eval_frequency": eval_frequency, "system.seed": seed}
     config = util.load_config_from_str(base_config, overrides=overrides, interpolate=False)
-    config["training"]["logger"] = {
-        "@loggers": TUNE_LOGGER,
-        "console_output": False,
-        "output_file": str(workdir / "log.jsonl"),
-        "progress_bar": None,
-    }
+    config["training"]["logger"] = {"@loggers": TUNE_LOGGER, "console_output": False,
+                                    "output_file": str(workdir / "log.jsonl"), "progress_bar": None}
     return config
 
 

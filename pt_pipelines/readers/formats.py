@@ -101,13 +101,8 @@ def read(path: Path | str, fmt: str, nlp: Language, options: Optional[ReadOption
     rejects: list[Reject] = []
     if skip_bad:
         opts = replace(opts, on_error=lambda error, record: rejects.append(Reject(error, record)))
-    readers = {
-        "conllu": lambda: conllu.read_docs(path, nlp.vocab, opts),
-        "iob": lambda: iob.read_docs(path, nlp.vocab, opts),
-        "json": lambda: span_json.read_docs(path, nlp, opts),
-        "text": lambda: plaintext.read_docs(path, nlp, opts),
-    }
-    docs = readers[found]()
+    module = {"conllu": conllu, "iob": iob, "json": span_json, "text": plaintext}[found]
+    docs = module.read_docs(path, nlp.vocab if found in ("conllu", "iob") else nlp, opts)
     bar = tqdm(desc=Path(path).name, unit=" docs", leave=False, disable=not sys.stderr.isatty())
     out: list[Doc] = []
     while True:  # the readers return the detected scheme as their generator's value
