@@ -65,15 +65,12 @@ def replace_tree(src: Path | str, dst: Path | str) -> None:
     """
     src, dst = Path(src), Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
-    old = None
+    old = dst.with_name(f".{dst.name}.old-{os.getpid()}")
+    remove_path(old)
     if dst.exists():
-        old = dst.with_name(f".{dst.name}.old-{os.getpid()}")
-        if old.exists():
-            remove_path(old)
         os.replace(dst, old)
     os.replace(src, dst)
-    if old is not None:
-        remove_path(old)
+    remove_path(old)
 
 
 def copy_tree(src: Path | str, dst: Path | str) -> None:
@@ -83,10 +80,8 @@ def copy_tree(src: Path | str, dst: Path | str) -> None:
     remove_path(tmp)
     dst.parent.mkdir(parents=True, exist_ok=True)
     try:
-        if src.is_dir():
-            shutil.copytree(src, tmp)
-        else:
-            shutil.copy2(src, tmp)
+        copy = shutil.copytree if src.is_dir() else shutil.copy2
+        copy(src, tmp)
         replace_tree(tmp, dst)
     finally:
         remove_path(tmp)
@@ -116,7 +111,7 @@ def _pid_alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:  # exists, but belongs to another user
-        return True
+        pass
     return True
 
 
@@ -153,10 +148,7 @@ def run_lock(target: Path | str) -> Iterator[Path]:
                     raise LockHeld(_held_message(lock, None)) from None
             elif _pid_alive(pid):
                 raise LockHeld(_held_message(lock, pid)) from None
-            try:  # stale: its run is gone
-                lock.unlink()
-            except FileNotFoundError:
-                pass
+            lock.unlink(missing_ok=True)  # stale: its run is gone
             continue
         with os.fdopen(fd, "w", encoding="utf8") as f:
             f.write(f"{os.getpid()}\n")

@@ -71,9 +71,8 @@ class HeldOut:
                 try:
                     docs = list(DocBin().from_disk(path).get_docs(vocab))
                 except (ValueError, KeyError, TypeError, zlib.error) as e:
-                    raise CorpusError(
-                        path, "file", f"not a spaCy DocBin ({type(e).__name__})", "convert it first"
-                    ) from None
+                    raise CorpusError(path, "file", f"not a spaCy DocBin ({type(e).__name__})",
+                        "convert it first") from None
                 for doc in docs:
                     yield from doc_sentences(doc)
 

@@ -57,12 +57,8 @@ def decode_lines(stream: IO[bytes], name: Path | str) -> Iterator[tuple[int, str
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as e:
-            raise CorpusError(
-                name,
-                lineno,
-                f"not valid UTF-8 ({e.reason}, byte 0x{e.object[e.start]:02x})",
-                "save the file as UTF-8 (a BOM and CRLF line ends are fine)",
-            ) from None
+            raise CorpusError(name, lineno, f"not valid UTF-8 ({e.reason}, byte 0x{e.object[e.start]:02x})",
+                "save the file as UTF-8 (a BOM and CRLF line ends are fine)") from None
         if lineno == 1:
             line = line.removeprefix("\ufeff")
         yield lineno, line.removesuffix("\n").removesuffix("\r")
@@ -100,17 +96,10 @@ def check_length(nlp: Any, text: str, path: Path | str, where: Where) -> None:
     """Raise a CorpusError for a text that nlp.make_doc would refuse (longer than nlp.max_length) or take
     minutes over (a run of punctuation 100,000 characters long takes the tokenizer about 20 minutes)."""
     if len(text) > nlp.max_length:
-        raise CorpusError(
-            path,
-            where,
+        raise CorpusError(path, where,
             f"the text has {len(text)} characters, more than nlp.max_length ({nlp.max_length})",
-            "split it into smaller documents (paragraphs, or blank-line-separated blocks)",
-        )
+            "split it into smaller documents (paragraphs, or blank-line-separated blocks)")
     longest = max(text.split(), key=len, default="")
     if len(longest) > MAX_WORD:
-        raise CorpusError(
-            path,
-            where,
-            f"a run of {len(longest)} characters without whitespace ({longest[:20]!r}...)",
-            f"this is not running text: remove it, or break it with spaces (at most {MAX_WORD} characters a word)",
-        )
+        raise CorpusError(path, where, f"a run of {len(longest)} characters without whitespace ({longest[:20]!r}...)",
+            f"this is not running text: remove it, or break it with spaces (at most {MAX_WORD} characters a word)")

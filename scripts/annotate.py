@@ -8,7 +8,7 @@ JSONL output is resumable: rerun the same command after an interruption and reco
 are skipped; none is duplicated or dropped. OUTPUT.state.json holds the model's and the input's md5:
 when either changed, the run starts over instead of resuming. Bad input records (invalid JSON, no text, a lone
 surrogate) go with their line number to the reject file and the run goes on; a text over nlp.max_length is
-annotated in pieces with its offsets kept (pt_pipelines/annotating.py). Memory stays constant for text and JSONL.
+annotated in pieces with its offsets kept (pt_pipelines/records.py). Memory stays constant for text and JSONL.
 """
 
 from __future__ import annotations
@@ -29,10 +29,9 @@ import typer
 from spacy.tokens import DocBin
 from tqdm import tqdm
 
-from pt_pipelines.annotating import pipe_records, read_record
 from pt_pipelines.errors import ConfigError, step_errors
 from pt_pipelines.files import atomic_path, checksum, run_lock, write_json
-from pt_pipelines.records import Annotated, BadRecord, Record, record_json
+from pt_pipelines.records import Annotated, BadRecord, Record, pipe_records, read_record, record_json
 from pt_pipelines.textio import CorpusError, read_lines
 
 INPUT_FORMATS = ("auto", "text", "jsonl", "spacy")
@@ -68,9 +67,8 @@ def read_records(path: Path, fmt: str, vocab) -> Iterator[Record | BadRecord]:
             yield rec
 
 
-def local_results(
-    nlp, input_path: Path, fmt: str, done: int, batch_size: int, n_process: int, keep_docs: bool, counts: dict
-) -> Iterator[Annotated | BadRecord]:
+def local_results(nlp, input_path: Path, fmt: str, done: int, batch_size: int, n_process: int, keep_docs: bool,
+        counts: dict) -> Iterator[Annotated | BadRecord]:
     """Annotate with nlp.pipe in this process (or n_process); yield results and bad records in input order."""
     pending: deque[BadRecord] = deque()
 
@@ -104,10 +102,8 @@ def last_written_line(path: Path, key: str) -> int:
             try:
                 last = json.loads(raw)[key]["line"]
             except (ValueError, KeyError, TypeError, RecursionError):
-                raise CorpusError(
-                    path, lineno, f"{raw[:60]!r}... was not written by annotate",
-                    "pass another output path, or --overwrite to start over",
-                ) from None  # fmt: skip
+                raise CorpusError(path, lineno, f"{raw[:60]!r}... was not written by annotate",
+                    "pass another output path, or --overwrite to start over") from None  # fmt: skip
             good_size += len(raw)
     if good_size != path.stat().st_size:
         with path.open("r+b") as f:
@@ -115,11 +111,9 @@ def last_written_line(path: Path, key: str) -> int:
     return last
 
 
-def annotate(
-    model: Path, input_path: Path | str, output: Path, rejects: Path, fmt: str = "auto", batch_size: int = 64,
-    n_process: int = 1, overwrite: bool = False, interactive: bool = False, backend: str = "local",
-    max_actors: int = 2, ray_cpus: int = 2,
-) -> dict[str, int]:  # fmt: skip
+def annotate(model: Path, input_path: Path | str, output: Path, rejects: Path, fmt: str = "auto", batch_size: int = 64,
+        n_process: int = 1, overwrite: bool = False, interactive: bool = False, backend: str = "local",
+        max_actors: int = 2, ray_cpus: int = 2) -> dict[str, int]:  # fmt: skip
     """Annotate input into output; return counts of written, skipped-as-done and rejected records.
 
     backend "ray" runs the pipeline on Ray Data actors (input may then be an object-storage URI) and
@@ -134,13 +128,8 @@ def annotate(
         raise ConfigError(RAY_FORMATS)
     output.parent.mkdir(parents=True, exist_ok=True)
     rejects.parent.mkdir(parents=True, exist_ok=True)
-    state = {
-        "tool": "annotate",
-        "rejects": str(rejects.resolve()),
-        "model_md5": checksum(model),
-        "input_md5": str(input_path) if is_uri else checksum(Path(input_path)),
-        "input_format": fmt,
-    }
+    state = {"tool": "annotate", "rejects": str(rejects.resolve()), "model_md5": checksum(model),
+             "input_md5": str(input_path) if is_uri else checksum(Path(input_path)), "input_format": fmt}
     counts = {"written": 0, "already_done": 0, "rejected": 0, "words": 0}
     with run_lock(output):  # a second run on this output would write every record twice
         # an object in storage cannot be checksummed cheaply, so its output never resumes
@@ -184,10 +173,9 @@ def start_or_resume(output: Path, rejects: Path, state: dict, overwrite: bool, t
     prior = read_state(state_path)
     for path in () if overwrite else (output, rejects):
         if path.exists() and not owned_by(prior, path, output):
-            raise CorpusError(
-                path, "existing file", f"not written by annotate for {output.name} (no matching {state_path.name})",
-                "pass --overwrite to replace it, or another output path",
-            )  # fmt: skip
+            raise CorpusError(path, "existing file",
+                f"not written by annotate for {output.name} (no matching {state_path.name})",
+                "pass --overwrite to replace it, or another output path")  # fmt: skip
     resume = to_jsonl and not overwrite and prior == state
     if to_jsonl and not overwrite and prior is not None and not resume and output.exists():
         changed = [k for k in state if prior.get(k) != state[k]]
@@ -207,10 +195,8 @@ def write_reject(item: BadRecord, input_path: str, rej: IO[str], rejects: Path) 
     print(f"⚠ {where}: written to {rejects}", file=sys.stderr, flush=True)
 
 
-def write_results(
-    results: Iterator[Annotated | BadRecord], input_path: str, output: Path, rejects: Path, interactive: bool,
-    counts: dict,
-) -> dict[str, int]:  # fmt: skip
+def write_results(results: Iterator[Annotated | BadRecord], input_path: str, output: Path, rejects: Path,
+        interactive: bool, counts: dict) -> dict[str, int]:  # fmt: skip
     """Append results to the JSONL output (or a DocBin written whole at the end) and bad records to rejects."""
     to_jsonl = output.suffix.lower() != ".spacy"
     docbin = DocBin(store_user_data=True)
@@ -265,22 +251,17 @@ def usage_problem(input_path: str, output: str, rejects: str, fmt: str, backend:
 
 
 def main(
-    model: Path = typer.Argument(..., exists=True, file_okay=False, help="Trained pipeline folder or package path"),
-    input_path: str = typer.Argument(
-        ..., help="Text (a document per line), .jsonl or .spacy; with --backend ray also s3://, gs://... URIs"
-    ),
-    output: str = typer.Argument(..., help=".jsonl (resumable) or .spacy; with --backend ray also a URI"),
-    rejects: Optional[str] = typer.Option(None, help="Reject file for bad records; default: OUTPUT.rejects.jsonl"),
-    fmt: str = typer.Option("auto", "--format", help=f"Input format: {', '.join(INPUT_FORMATS)}"),
-    batch_size: int = typer.Option(64, min=1, help="Documents per nlp.pipe batch"),
-    n_process: int = typer.Option(1, min=1, help="Processes for nlp.pipe (local backend)"),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Start over instead of resuming an existing output"),
-    backend: str = typer.Option(
-        "local", help="local (nlp.pipe here) or ray (Ray Data actors; needs requirements-ray.txt)"
-    ),
-    max_actors: int = typer.Option(2, min=1, help="ray: the actor pool grows from 1 to this many pipelines"),
-    ray_cpus: int = typer.Option(2, min=1, help="ray: CPUs of the local Ray (ignored with RAY_ADDRESS)"),
-) -> None:
+        model: Path = typer.Argument(..., exists=True, file_okay=False, help="Trained pipeline folder or package path"),
+        input_path: str = typer.Argument(..., help="Text (a document per line), .jsonl or .spacy; with --backend ray also s3://, gs://... URIs"),
+        output: str = typer.Argument(..., help=".jsonl (resumable) or .spacy; with --backend ray also a URI"),
+        rejects: Optional[str] = typer.Option(None, help="Reject file for bad records; default: OUTPUT.rejects.jsonl"),
+        fmt: str = typer.Option("auto", "--format", help=f"Input format: {', '.join(INPUT_FORMATS)}"),
+        batch_size: int = typer.Option(64, min=1, help="Documents per nlp.pipe batch"),
+        n_process: int = typer.Option(1, min=1, help="Processes for nlp.pipe (local backend)"),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Start over instead of resuming an existing output"),
+        backend: str = typer.Option("local", help="local (nlp.pipe here) or ray (Ray Data actors; needs requirements-ray.txt)"),
+        max_actors: int = typer.Option(2, min=1, help="ray: the actor pool grows from 1 to this many pipelines"),
+        ray_cpus: int = typer.Option(2, min=1, help="ray: CPUs of the local Ray (ignored with RAY_ADDRESS)")) -> None:
     """Annotate documents; rerun the same command to resume an interrupted run."""
     rejects = rejects or output + ".rejects.jsonl"
     problem = usage_problem(input_path, output, rejects, fmt, backend)
@@ -290,10 +271,8 @@ def main(
     with step_errors():
         counts = run_annotate(model, input_path, output, rejects, fmt, batch_size, n_process, overwrite, backend,
                               max_actors, ray_cpus)  # fmt: skip
-    typer.echo(
-        f"✔ {counts['written']} records written to {output}, {counts['already_done']} already done, "
-        f"{counts['rejected']} rejected to {rejects}; {counts['words'] / max(counts['seconds'], 1e-9):.0f} words/s"
-    )
+    typer.echo(f"✔ {counts['written']} records written to {output}, {counts['already_done']} already done, "
+        f"{counts['rejected']} rejected to {rejects}; {counts['words'] / max(counts['seconds'], 1e-9):.0f} words/s")
 
 
 def located_error(error: Optional[BaseException]) -> Optional[CorpusError]:
@@ -307,10 +286,8 @@ def located_error(error: Optional[BaseException]) -> Optional[CorpusError]:
     return None
 
 
-def run_annotate(
-    model: Path, input_path: str, output: str, rejects: str, fmt: str, batch_size: int, n_process: int,
-    overwrite: bool, backend: str, max_actors: int, ray_cpus: int,
-) -> dict[str, int]:  # fmt: skip
+def run_annotate(model: Path, input_path: str, output: str, rejects: str, fmt: str, batch_size: int, n_process: int,
+        overwrite: bool, backend: str, max_actors: int, ray_cpus: int) -> dict[str, int]:  # fmt: skip
     """annotate() with URI outputs written to a temporary folder first and uploaded when complete."""
     with tempfile.TemporaryDirectory(prefix="annotate-") as tmp:
         # a URI output is written here first, then uploaded whole: object stores cannot append, so it never resumes
@@ -320,8 +297,7 @@ def run_annotate(
         source = input_path if "://" in input_path else Path(input_path)
         try:
             counts = annotate(model, source, local_out, local_rej, fmt, batch_size, n_process,
-                              overwrite or "://" in output + rejects, sys.stderr.isatty(), backend, max_actors,
-                              ray_cpus)  # fmt: skip
+                overwrite or "://" in output + rejects, sys.stderr.isatty(), backend, max_actors, ray_cpus)  # fmt: skip
         except Exception as e:
             cause = located_error(e)  # Ray wraps what its tasks raised
             if cause is None or cause is e:

@@ -53,14 +53,8 @@ def spacy_benchmark_speed(*, model: Path, data: Path, batch_size: int, timeout_s
     return proc.stdout.strip()
 
 
-def benchmark(
-    models: dict[str, Path],
-    baseline: Optional[str],
-    data: Path,
-    repeats: int = 5,
-    batch_size: int = 256,
-    budget_s: float = 120.0,
-) -> dict[str, Any]:
+def benchmark(models: dict[str, Path], baseline: Optional[str], data: Path, repeats: int = 5, batch_size: int = 256,
+        budget_s: float = 120.0) -> dict[str, Any]:
     """Words/s of each pipeline (median of repeats) and spaCy's own benchmark; ratios to the baseline.
 
     budget_s bounds each part per pipeline: the repeats stop once it is spent (after one pass), and spaCy's
@@ -80,33 +74,19 @@ def benchmark(
         if time.perf_counter() - started > budget_s * len(pipelines):
             print(f"time budget spent ({budget_s:.0f} s per pipeline): {i + 1} passes", flush=True)
             break
-    result: dict[str, Any] = {
-        "data": str(data),
-        "texts": len(texts),
-        "words": words,
-        "repeats": len(next(iter(runs.values()))),
-        "budget_s": budget_s,
-        "batch_size": batch_size,
-        "baseline": baseline,
-        "spacy_version": spacy.__version__,
-        "pipelines": {},
-    }
+    result: dict[str, Any] = {"data": str(data), "texts": len(texts), "words": words,
+                              "repeats": len(next(iter(runs.values()))), "budget_s": budget_s, "batch_size": batch_size,
+                              "baseline": baseline, "spacy_version": spacy.__version__, "pipelines": {}}
     for name, path in models.items():
         speed = statistics.median(runs[name])
-        bench_batch = spacy_bench_batch_size(
-            words_per_s=speed, words_per_doc=words / max(len(texts), 1), budget_s=budget_s, batch_size=batch_size
-        )
+        bench_batch = spacy_bench_batch_size(words_per_s=speed, words_per_doc=words / max(len(texts), 1),
+            budget_s=budget_s, batch_size=batch_size)
         print(f"spacy benchmark speed {name}: {SPACY_MIN_BATCHES} batches of {bench_batch} texts", flush=True)
         result["pipelines"][name] = {
-            "model": str(path),
-            "components": pipelines[name].pipe_names,
-            "words_per_s": speed,
-            "words_per_s_runs": [round(x) for x in runs[name]],
-            "spacy_benchmark_batch_size": bench_batch,
-            "spacy_benchmark_speed": spacy_benchmark_speed(
-                model=path, data=data, batch_size=bench_batch, timeout_s=3 * budget_s + 60
-            ),
-        }
+            "model": str(path), "components": pipelines[name].pipe_names, "words_per_s": speed,
+            "words_per_s_runs": [round(x) for x in runs[name]], "spacy_benchmark_batch_size": bench_batch,
+            "spacy_benchmark_speed": spacy_benchmark_speed(model=path, data=data, batch_size=bench_batch,
+                                                           timeout_s=3 * budget_s + 60)}
     if baseline is not None:
         base = result["pipelines"][baseline]["words_per_s"]
         for entry in result["pipelines"].values():
@@ -114,17 +94,13 @@ def benchmark(
     return result
 
 
-def main(
-    models: list[str] = typer.Argument(..., help="Pipelines, as PATH or NAME=PATH"),
-    baseline: Optional[str] = typer.Option(None, help="The pipeline (PATH or NAME=PATH) the others are compared with"),
-    data: Path = typer.Option(..., exists=True, dir_okay=False, help="Test split (.spacy) whose texts are parsed"),
-    output: Path = typer.Option(Path("metrics/benchmark-speed.json")),
-    repeats: int = typer.Option(5, min=1, help="Passes over the texts per pipeline; the median is reported"),
-    batch_size: int = typer.Option(256, min=1),
-    budget: float = typer.Option(
-        120.0, min=1.0, help="Seconds per pipeline for the passes, and for spacy benchmark speed"
-    ),
-) -> None:
+def main(models: list[str] = typer.Argument(..., help="Pipelines, as PATH or NAME=PATH"),
+        baseline: Optional[str] = typer.Option(None, help="The pipeline (PATH or NAME=PATH) the others are compared with"),
+        data: Path = typer.Option(..., exists=True, dir_okay=False, help="Test split (.spacy) whose texts are parsed"),
+        output: Path = typer.Option(Path("metrics/benchmark-speed.json")),
+        repeats: int = typer.Option(5, min=1, help="Passes over the texts per pipeline; the median is reported"),
+        batch_size: int = typer.Option(256, min=1),
+        budget: float = typer.Option(120.0, min=1.0, help="Seconds per pipeline for the passes, and for spacy benchmark speed")) -> None:
     """Compare the speed of trained pipelines with a baseline on the same text."""
     named: dict[str, Path] = {}
     baseline_name = None

@@ -41,10 +41,8 @@ def generated_outputs(project_dir: Path) -> list[Path]:
     return found
 
 
-def main(
-    project_dir: Path = typer.Option(Path("."), help="Project folder with project.yml"),
-    dry: bool = typer.Option(False, "--dry", help="Only print what would be removed"),
-) -> None:
+def main(project_dir: Path = typer.Option(Path("."), help="Project folder with project.yml"),
+        dry: bool = typer.Option(False, "--dry", help="Only print what would be removed")) -> None:
     """Remove generated outputs so that the next run starts from the raw corpus."""
     paths = generated_outputs(project_dir)
     for path in paths:

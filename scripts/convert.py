@@ -56,12 +56,8 @@ def find_split_file(folder: Path, split: str) -> Optional[Path]:
         if path.is_file() and not path.name.startswith(".") and readable and set(words) & set(SPLIT_ALIASES[split]):
             hits.append(path)
     if len(hits) > 1:
-        raise CorpusError(
-            folder,
-            split,
-            f"{len(hits)} {split} files: {some_names(hits)}",
-            f"keep one {split} file in the folder (concatenate per-document files into one) or pass the file itself",
-        )
+        raise CorpusError(folder, split, f"{len(hits)} {split} files: {some_names(hits)}",
+            f"keep one {split} file in the folder (concatenate per-document files into one) or pass the file itself")
     return hits[0] if hits else None
 
 
@@ -76,25 +72,17 @@ def resolve_sources(train: Path, dev: Path, test: Path) -> dict[str, Optional[Pa
     sources: dict[str, Optional[Path]] = {}
     for split, given in (("train", train), ("dev", dev), ("test", test)):
         if not given.exists():
-            raise CorpusError(
-                given,
-                split,
-                "no such file or folder",
-                f"pass an existing path with --vars.{split}_file (paths are relative to the project)",
-            )
+            raise CorpusError(given, split, "no such file or folder",
+                f"pass an existing path with --vars.{split}_file (paths are relative to the project)")
         same_as_train = given == train and split != "train"
         if given.is_dir():
             found = find_split_file(given, split)
             if found is None and not same_as_train:
                 named = [p for p in sorted(given.iterdir()) if split in p.name.lower() and p.is_file()]
                 other = f" ({some_names(named)}: an extension convert does not read)" if named else ""
-                raise CorpusError(
-                    given,
-                    split,
-                    f"no {split} file in this folder{other}",
+                raise CorpusError(given, split, f"no {split} file in this folder{other}",
                     f"name it like '{split}.conllu' or '{split}' (extensions: {', '.join(sorted(CORPUS_SUFFIXES))}, "
-                    "or none to detect the format by content), or pass the file itself",
-                )
+                    "or none to detect the format by content), or pass the file itself")
             sources[split] = found
         else:
             sources[split] = None if same_as_train else given
@@ -107,24 +95,21 @@ def extra_train_files(extra: Optional[Path], train: Path) -> list[Path]:
     if extra is None or extra.resolve() == train.resolve():
         return []
     if not extra.exists():
-        raise CorpusError(
-            extra, "extra_train", "no such file or folder", "pass an existing path with --vars.extra_train"
-        )
+        raise CorpusError(extra, "extra_train", "no such file or folder",
+            "pass an existing path with --vars.extra_train")
     if extra.is_file():
         return [extra]
     files = sorted(
         p for p in extra.iterdir() if p.is_file() and p.suffix.lower() in CORPUS_SUFFIXES and not p.name.startswith(".")
     )
     if not files:
-        raise CorpusError(
-            extra, "extra_train", "no corpus files in this folder", f"add {', '.join(sorted(CORPUS_SUFFIXES))} files"
-        )
+        raise CorpusError(extra, "extra_train", "no corpus files in this folder",
+            f"add {', '.join(sorted(CORPUS_SUFFIXES))} files")
     return files
 
 
-def split_documents(
-    docs: list[Doc], dev_ratio: float, test_ratio: float, seed: int, need_dev: bool, need_test: bool
-) -> tuple[list[Doc], list[Doc], list[Doc]]:
+def split_documents(docs: list[Doc], dev_ratio: float, test_ratio: float, seed: int, need_dev: bool,
+        need_test: bool) -> tuple[list[Doc], list[Doc], list[Doc]]:
     """Split whole documents (never sentences of one document) with a seeded shuffle."""
     order = list(range(len(docs)))
     random.Random(seed).shuffle(order)
@@ -132,10 +117,8 @@ def split_documents(
     n_test = max(1, round(len(docs) * test_ratio)) if need_test else 0
     if n_dev + n_test >= len(docs):
         raise ValueError(f"{len(docs)} documents are too few to split off {n_dev} dev and {n_test} test documents")
-    dev = [docs[i] for i in sorted(order[:n_dev])]
-    test = [docs[i] for i in sorted(order[n_dev : n_dev + n_test])]
-    train = [docs[i] for i in sorted(order[n_dev + n_test :])]
-    return train, dev, test
+    pick = lambda idx: [docs[i] for i in sorted(idx)]  # noqa: E731
+    return pick(order[n_dev + n_test :]), pick(order[:n_dev]), pick(order[n_dev : n_dev + n_test])
 
 
 def split_stats(docs: Iterable[Doc]) -> dict:
@@ -158,14 +141,9 @@ def split_stats(docs: Iterable[Doc]) -> dict:
             missing["pos"] += token.pos == 0
             missing["dep"] += token.dep == 0
             missing["ner"] += token.ent_iob == 0
-    return {
-        "documents": n_docs,
-        "sentences": n_sents,
-        "tokens": n_tokens,
-        "entities": sum(labels.values()),
-        "entities_per_label": dict(sorted(labels.items())),
-        "missing": {layer: round(missing[layer] / n_tokens, 4) if n_tokens else 0.0 for layer in LAYERS},
-    }
+    return {"documents": n_docs, "sentences": n_sents, "tokens": n_tokens, "entities": sum(labels.values()),
+            "entities_per_label": dict(sorted(labels.items())),
+            "missing": {layer: round(missing[layer] / n_tokens, 4) if n_tokens else 0.0 for layer in LAYERS}}
 
 
 def duplicates_across_splits(splits: dict[str, list[Doc]]) -> dict[str, int]:
@@ -185,8 +163,7 @@ def sentence_leakage(splits: dict[str, list[Doc]]) -> dict[str, dict]:
     }
     out = {}
     for evaluated, other in (("dev", "train"), ("test", "train"), ("test", "dev")):
-        seen = set(keys[other])
-        n = len(keys[evaluated])
+        seen, n = set(keys[other]), len(keys[evaluated])
         shared = sum(1 for k in keys[evaluated] if k in seen)
         out[f"{evaluated} in {other}"] = {"sentences": n, "shared": shared, "share": round(shared / n, 4) if n else 0.0}
     return out
@@ -201,10 +178,8 @@ def token_prefix(docs: Iterable[Doc]) -> Optional[dict]:
     for doc in docs:
         n += len(doc)
         counts.update(m.group(1) for t in doc if (m := TOKEN_PREFIX.match(t.text)))
-    if not counts:
-        return None
-    prefix, k = counts.most_common(1)[0]
-    return {"prefix": prefix, "share": round(k / n, 4)} if k / n >= PREFIX_WARN_SHARE else None
+    prefix, k = counts.most_common(1)[0] if counts else ("", 0)
+    return {"prefix": prefix, "share": round(k / n, 4)} if counts and k / n >= PREFIX_WARN_SHARE else None
 
 
 def strip_token_prefix(doc: Doc, prefix: str) -> tuple[Doc, int]:
@@ -244,29 +219,14 @@ def relabel(docs: list[Doc], label_map: dict[str, str]) -> dict:
         dropped = [Span(doc, e.start, e.end) for e, k in zip(doc.ents, kept) if not k.label_]
         mapped.update(e.label_ for e in doc.ents if e.label_ in label_map)
         doc.set_ents([k for k in kept if k.label_], missing=dropped, default="unmodified")
-    return {
-        "mapped": {a: {"to": b, "entities": mapped[a]} for a, b in label_map.items() if b},
-        "dropped": {a: mapped[a] for a, b in label_map.items() if not b},
-    }
+    return {"mapped": {a: {"to": b, "entities": mapped[a]} for a, b in label_map.items() if b},
+            "dropped": {a: mapped[a] for a, b in label_map.items() if not b}}
 
 
-def convert(
-    train: Path,
-    dev: Path,
-    test: Path,
-    output_dir: Path,
-    fmt: str = "auto",
-    lang: str = "pt",
-    seed: int = 0,
-    dev_ratio: float = 0.1,
-    test_ratio: float = 0.1,
-    options: Optional[ReadOptions] = None,
-    skip_bad: bool = False,
-    sentencizer: str = "sentencizer",
-    extra_train: Optional[Path] = None,
-    strip_prefix: str = "",
-    label_map: Optional[dict[str, str]] = None,
-) -> dict:
+def convert(train: Path, dev: Path, test: Path, output_dir: Path, fmt: str = "auto", lang: str = "pt", seed: int = 0,
+        dev_ratio: float = 0.1, test_ratio: float = 0.1, options: Optional[ReadOptions] = None, skip_bad: bool = False,
+        sentencizer: str = "sentencizer", extra_train: Optional[Path] = None, strip_prefix: str = "",
+        label_map: Optional[dict[str, str]] = None) -> dict:
     """Convert the corpus; write the DocBins, stats.json and rejects.jsonl; return the stats.
 
     extra_train adds more annotated files to the training split only, after dev and test are settled, so
@@ -299,15 +259,12 @@ def convert(
     to_split = [s for s in ("dev", "test") if sources[s] is None]
     if to_split:
         try:
-            docs["train"], dev_docs, test_docs = split_documents(
-                docs["train"], dev_ratio, test_ratio, seed, "dev" in to_split, "test" in to_split
-            )
+            docs["train"], dev_docs, test_docs = split_documents(docs["train"], dev_ratio, test_ratio, seed,
+                "dev" in to_split, "test" in to_split)
         except ValueError as e:
-            raise CorpusError(
-                sources["train"], "split", str(e), "add documents or pass --vars.dev_file/--vars.test_file"
-            ) from None
-        docs.setdefault("dev", dev_docs)
-        docs.setdefault("test", test_docs)
+            raise CorpusError(sources["train"], "split", str(e),
+                "add documents or pass --vars.dev_file/--vars.test_file") from None
+        docs = {"dev": dev_docs, "test": test_docs, **docs}
     if label_map:
         known = opts.labels or frozenset(e.label_ for split in docs.values() for doc in split for e in doc.ents)
         opts = replace(opts, labels=known | set(label_map), unknown_label_fix=LABEL_MAP_FIX)
@@ -333,15 +290,10 @@ def convert(
         "splits": {split: split_stats(docs[split]) for split in SPLITS},
     }
     stats["labels"] = sorted({lab for s in stats["splits"].values() for lab in s["entities_per_label"]})
-    lines = [
-        json.dumps(
-            {"file": r.error.path, "where": r.error.where, "error": str(r.error), "record": r.record},
-            ensure_ascii=False,
-        )
-        for r in rejects
-    ]
+    lines = [json.dumps({"file": r.error.path, "where": r.error.where, "error": str(r.error), "record": r.record},
+                        ensure_ascii=False) + "\n" for r in rejects]
     stats["seconds"] = round(time.perf_counter() - started, 2)
-    write_corpus(output_dir=output_dir, docs=docs, stats=stats, rejects="".join(line + "\n" for line in lines))
+    write_corpus(output_dir=output_dir, docs=docs, stats=stats, rejects="".join(lines))
     return stats
 
 
@@ -365,9 +317,8 @@ def write_corpus(*, output_dir: Path, docs: dict[str, list], stats: dict, reject
             write_json(scratch / "stats.json", stats)
             fault_point("convert:scratch-written")
             output_dir.mkdir(parents=True, exist_ok=True)
-            write_text(
-                output_dir / CONVERT_MARKER, "convert is moving new files in; if no convert runs, run it again\n"
-            )
+            write_text(output_dir / CONVERT_MARKER,
+                "convert is moving new files in; if no convert runs, run it again\n")
             for name in [*names, "rejects.jsonl", "stats.json"]:
                 os.replace(scratch / name, output_dir / name)
                 fault_point(f"convert:moved:{name}")
@@ -393,65 +344,36 @@ class Switch(str, Enum):
         return self is Switch.true
 
 
-def main(
-    train: Path = typer.Option(..., help="Train file, or folder with train/dev/test files"),
-    dev: Optional[Path] = typer.Option(None, help="Dev file; default: from the train input"),
-    test: Optional[Path] = typer.Option(None, help="Test file; default: from the train input"),
-    output_dir: Path = typer.Option(Path("corpus"), help="Where the .spacy files, stats.json and rejects.jsonl go"),
-    fmt: Format = typer.Option("auto", "--format", help="auto (by extension, then content) or a format"),
-    lang: str = typer.Option("pt", help="Language code of the tokenizer"),
-    seed: int = typer.Option(0, help="Seed of the document split"),
-    dev_ratio: float = typer.Option(0.1, help="Share of documents split off for dev"),
-    test_ratio: float = typer.Option(0.1, help="Share of documents split off for test"),
-    n_sents: int = typer.Option(10, min=1, help="Sentences per document when the file marks no documents"),
-    tag_scheme: TagScheme = typer.Option("auto", help="Entity tags: auto (detected per file) or a scheme"),
-    repair_tags: Switch = typer.Option(
-        Switch.false, help="true: read an IOB2 I- tag that opens an entity as IOB1 does"
-    ),
-    alignment_mode: AlignmentMode = typer.Option("strict", help="Char spans to tokens"),
-    labels: str = typer.Option("", help="Comma-separated entity labels to accept (empty: any)"),
-    skip_bad: Switch = typer.Option(Switch.false, help="true: skip bad records (to rejects.jsonl) instead of stopping"),
-    text_unit: TextUnit = typer.Option("auto", help="Plain text: a document per line, per blank-line block, or auto"),
-    sentencizer: str = typer.Option(
-        "sentencizer", help="JSON/text sentence splitting: sentencizer, none or a pipeline"
-    ),
-    split_multiword: bool = typer.Option(False, help="CoNLL-U: keep multiword tokens' words as separate tokens"),
-    extra_train: Optional[Path] = typer.Option(
-        None, help="More annotated files (a file or folder) for the training split only; the train input = none"
-    ),
-    strip_prefix: str = typer.Option("", help="Cut this prefix (such as 'pt:') from every token that has it"),
-    label_map: str = typer.Option("", help="extra_train's entity labels to this corpus's: PER=PESSOA,MISC= (drop)"),
-) -> None:
+def main(train: Path = typer.Option(..., help="Train file, or folder with train/dev/test files"),
+        dev: Optional[Path] = typer.Option(None, help="Dev file; default: from the train input"),
+        test: Optional[Path] = typer.Option(None, help="Test file; default: from the train input"),
+        output_dir: Path = typer.Option(Path("corpus"), help="Where the .spacy files, stats.json and rejects.jsonl go"),
+        fmt: Format = typer.Option("auto", "--format", help="auto (by extension, then content) or a format"),
+        lang: str = typer.Option("pt", help="Language code of the tokenizer"),
+        seed: int = typer.Option(0, help="Seed of the document split"),
+        dev_ratio: float = typer.Option(0.1, help="Share of documents split off for dev"),
+        test_ratio: float = typer.Option(0.1, help="Share of documents split off for test"),
+        n_sents: int = typer.Option(10, min=1, help="Sentences per document when the file marks no documents"),
+        tag_scheme: TagScheme = typer.Option("auto", help="Entity tags: auto (detected per file) or a scheme"),
+        repair_tags: Switch = typer.Option(Switch.false, help="true: read an IOB2 I- tag that opens an entity as IOB1 does"),
+        alignment_mode: AlignmentMode = typer.Option("strict", help="Char spans to tokens"),
+        labels: str = typer.Option("", help="Comma-separated entity labels to accept (empty: any)"),
+        skip_bad: Switch = typer.Option(Switch.false, help="true: skip bad records (to rejects.jsonl) instead of stopping"),
+        text_unit: TextUnit = typer.Option("auto", help="Plain text: a document per line, per blank-line block, or auto"),
+        sentencizer: str = typer.Option("sentencizer", help="JSON/text sentence splitting: sentencizer, none or a pipeline"),
+        split_multiword: bool = typer.Option(False, help="CoNLL-U: keep multiword tokens' words as separate tokens"),
+        extra_train: Optional[Path] = typer.Option(None, help="More annotated files (a file or folder) for the training split only; the train input = none"),
+        strip_prefix: str = typer.Option("", help="Cut this prefix (such as 'pt:') from every token that has it"),
+        label_map: str = typer.Option("", help="extra_train's entity labels to this corpus's: PER=PESSOA,MISC= (drop)")) -> None:
     """Convert a raw corpus into train/dev/test .spacy files, stats.json and rejects.jsonl."""
     # long: one line per typer option
     check_options(dev_ratio, test_ratio, lang, sentencizer)
-    options = ReadOptions(
-        n_sents=n_sents,
-        merge_multiword=not split_multiword,
-        tag_scheme=tag_scheme.value,
-        repair_tags=bool(repair_tags),
-        alignment_mode=alignment_mode.value,
-        text_unit=text_unit.value,
-        labels=frozenset(x.strip() for x in labels.split(",") if x.strip()) or None,
-    )
+    options = ReadOptions(n_sents=n_sents, merge_multiword=not split_multiword, tag_scheme=tag_scheme.value,
+        repair_tags=bool(repair_tags), alignment_mode=alignment_mode.value, text_unit=text_unit.value,
+        labels=frozenset(x.strip() for x in labels.split(",") if x.strip()) or None)
     with step_errors():
-        stats = convert(
-            train,
-            dev or train,
-            test or train,
-            output_dir,
-            fmt.value,
-            lang,
-            seed,
-            dev_ratio,
-            test_ratio,
-            options,
-            bool(skip_bad),
-            sentencizer,
-            extra_train,
-            strip_prefix,
-            parse_label_map(label_map),
-        )
+        stats = convert(train, dev or train, test or train, output_dir, fmt.value, lang, seed, dev_ratio, test_ratio,
+            options, bool(skip_bad), sentencizer, extra_train, strip_prefix, parse_label_map(label_map))
     print_stats(stats, output_dir)
 
 
@@ -466,13 +388,9 @@ def check_options(dev_ratio: float, test_ratio: float, lang: str, sentencizer: s
         spacy.util.get_lang_class(lang)
     except (ImportError, ValueError):
         problems.append(f"--lang {lang}: spaCy has no language {lang!r}; use a code such as pt, en or es")
-    if sentencizer not in ("sentencizer", "none") and not (
-        Path(sentencizer).exists() or spacy.util.is_package(sentencizer)
-    ):
-        problems.append(
-            f"--sentencizer {sentencizer}: no such pipeline (folder or installed package); "
-            "use sentencizer, none or a trained pipeline's path"
-        )
+    if sentencizer not in ("sentencizer", "none") and not (Path(sentencizer).exists() or spacy.util.is_package(sentencizer)):
+        problems.append(f"--sentencizer {sentencizer}: no such pipeline (folder or installed package); "
+            "use sentencizer, none or a trained pipeline's path")
     for problem in problems:
         print(f"✘ {problem}", file=sys.stderr)
     if problems:
@@ -490,15 +408,11 @@ def print_stats(stats: dict, output_dir: Path) -> None:
     for pair, leak in stats["leakage"].items():
         if leak["share"] > LEAK_WARN_SHARE:
             evaluated, other = pair.split(" in ")
-            print(
-                f"⚠ {leak['share']:.0%} of {evaluated} sentences ({leak['shared']} of {leak['sentences']}) also occur "
-                f"in {other}: scores are inflated by leakage; remove them from one side (see stats.json 'leakage')"
-            )
+            print(f"⚠ {leak['share']:.0%} of {evaluated} sentences ({leak['shared']} of {leak['sentences']}) also occur "
+                  f"in {other}: scores are inflated by leakage; remove them from one side (see stats.json 'leakage')")
     for split, found in stats["token_prefixes"].items():
-        print(
-            f"⚠ {found['share']:.0%} of {split} tokens start with {found['prefix']!r}: real text has no such prefix, "
-            f"so the model will not transfer; strip it in convert with --vars.strip_prefix {found['prefix']!r}"
-        )
+        print(f"⚠ {found['share']:.0%} of {split} tokens start with {found['prefix']!r}: real text has no such prefix, "
+            f"so the model will not transfer; strip it in convert with --vars.strip_prefix {found['prefix']!r}")
     if stats["strip_prefix"] and not stats["strip_prefix"]["tokens"]:
         print(f"⚠ no token starts with {stats['strip_prefix']['prefix']!r}: --vars.strip_prefix changed nothing")
     unknown = {m["to"] for m in stats["label_map"].get("mapped", {}).values()} - set(stats["labels"])

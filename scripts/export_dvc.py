@@ -45,11 +45,9 @@ def dvc_stages(project_dir: Path, workflow: Optional[str] = None) -> dict[str, A
     return {"stages": stages}
 
 
-def main(
-    project_dir: Path = typer.Option(Path("."), help="Project folder with project.yml"),
-    workflow: Optional[str] = typer.Option(None, help="Workflow to export (default: the first, 'all')"),
-    output: Path = typer.Option(Path("dvc.yaml"), help="Where to write the DVC pipeline"),
-) -> None:
+def main(project_dir: Path = typer.Option(Path("."), help="Project folder with project.yml"),
+        workflow: Optional[str] = typer.Option(None, help="Workflow to export (default: the first, 'all')"),
+        output: Path = typer.Option(Path("dvc.yaml"), help="Where to write the DVC pipeline")) -> None:
     """Export a workflow as a DVC pipeline: then `dvc repro` runs it."""
     write_text(output, HEADER + srsly.yaml_dumps(dvc_stages(project_dir, workflow), sort_keys=False))
     typer.echo(f"✔ {output}: run it with `dvc repro` (needs `pip install dvc` and `dvc init`)")

@@ -65,9 +65,8 @@ def check_vectors_file(path: Path) -> tuple[str, int, int]:
                 width = len(fields) - 1
                 dim = dim or width  # GloVe: no header, the first line sets the width
                 if width != dim:
-                    raise CorpusError(
-                        path, lineno, f"{width} numbers where the file has {dim}", "fix or remove the line"
-                    )
+                    raise CorpusError(path, lineno, f"{width} numbers where the file has {dim}",
+                        "fix or remove the line")
                 try:
                     numpy.asarray(fields[1:], dtype="f")
                 except ValueError:
@@ -87,19 +86,14 @@ def source_fingerprint(source: str) -> tuple[str, dict[str, Any]]:
         return "file", {"md5": checksum(path)}
     if path.is_dir():
         if not (path / "config.cfg").exists():
-            raise CorpusError(
-                path, "folder", "not a spaCy pipeline (no config.cfg)", "give a pipeline folder or a file"
-            )
+            raise CorpusError(path, "folder", "not a spaCy pipeline (no config.cfg)",
+                "give a pipeline folder or a file")
         vectors = path / "vocab" / "vectors"
         return "pipeline folder", {"md5": checksum(vectors) if vectors.exists() else None}
     if spacy.util.is_package(source):
         return "package", {"version": importlib.metadata.version(source)}
-    raise CorpusError(
-        source,
-        "vectors",
-        "no such file, folder or installed spaCy package",
-        "give a .txt/.vec(.gz) or floret file, a pipeline folder, or pip install the package (e.g. pt_core_news_lg)",
-    )
+    raise CorpusError(source, "vectors", "no such file, folder or installed spaCy package",
+        "give a .txt/.vec(.gz) or floret file, a pipeline folder, or pip install the package (e.g. pt_core_news_lg)")
 
 
 def vectors_from_pipeline(source: str, lang: str) -> spacy.language.Language:
@@ -107,17 +101,15 @@ def vectors_from_pipeline(source: str, lang: str) -> spacy.language.Language:
     loaded = spacy.load(source, exclude=["*"])  # the vocab with its vectors; no component is needed
     vectors = loaded.vocab.vectors
     if vectors.shape[0] == 0 or vectors.shape[1] == 0:
-        raise CorpusError(
-            source, "vectors", "the pipeline has no vectors", "use a pipeline with vectors, e.g. pt_core_news_lg"
-        )
+        raise CorpusError(source, "vectors", "the pipeline has no vectors",
+            "use a pipeline with vectors, e.g. pt_core_news_lg")
     nlp = spacy.blank(lang)
     nlp.vocab.vectors = vectors
     return nlp
 
 
-def init_vectors(
-    *, source: str, output_dir: Path, lang: str = "pt", prune: int = -1, truncate: int = 0
-) -> dict[str, Any]:
+def init_vectors(*, source: str, output_dir: Path, lang: str = "pt", prune: int = -1,
+        truncate: int = 0) -> dict[str, Any]:
     """Build output_dir (vectors.json, and nlp/ when there are vectors) unless it already holds these vectors
     with these settings; return its manifest, with "changed" saying whether it was rebuilt."""
     settings: dict[str, Any] = {"source": source, "lang": lang, "prune": prune, "truncate": truncate}
@@ -148,13 +140,8 @@ def init_vectors(
                 nlp.to_disk(scratch / "nlp")
                 table = nlp.vocab.vectors
                 manifest["vectors"] = "nlp"
-                manifest["summary"] = {
-                    "mode": table.mode,
-                    "rows": int(table.shape[0]),
-                    "dim": int(table.shape[1]),
-                    "keys": len(table),
-                    "seconds": round(time.perf_counter() - started, 1),
-                }
+                manifest["summary"] = {"mode": table.mode, "rows": int(table.shape[0]), "dim": int(table.shape[1]),
+                                       "keys": len(table), "seconds": round(time.perf_counter() - started, 1)}
             write_json(scratch / VECTORS_MANIFEST, manifest)
             replace_tree(scratch, output_dir)
         finally:
@@ -162,13 +149,11 @@ def init_vectors(
         return {**manifest, "changed": True}
 
 
-def main(
-    vectors: str = typer.Option("", "--vectors", help="Vectors file, pipeline folder or package; empty for none"),
-    output_dir: Path = typer.Option(Path("training/vectors"), "--output", help="The folder the config loads vectors from"),
-    lang: str = typer.Option("pt", help="Language of the blank pipeline holding the vectors"),
-    prune: int = typer.Option(-1, help="Keep this many rows, mapping the other words to their nearest (-1: all)"),
-    truncate: int = typer.Option(0, min=0, help="Read only the first N vectors of a file (0: all)"),
-) -> None:
+def main(vectors: str = typer.Option("", "--vectors", help="Vectors file, pipeline folder or package; empty for none"),
+        output_dir: Path = typer.Option(Path("training/vectors"), "--output", help="The folder the config loads vectors from"),
+        lang: str = typer.Option("pt", help="Language of the blank pipeline holding the vectors"),
+        prune: int = typer.Option(-1, help="Keep this many rows, mapping the other words to their nearest (-1: all)"),
+        truncate: int = typer.Option(0, min=0, help="Read only the first N vectors of a file (0: all)")) -> None:
     """Turn the vectors you have into training/vectors for train (spacy init vectors)."""
     with step_errors():
         manifest = init_vectors(source=vectors, output_dir=output_dir, lang=lang, prune=prune, truncate=truncate)

@@ -24,12 +24,10 @@ def save_model(model: Path, test: Path, summary: Path, output_dir: Path) -> list
     return written
 
 
-def main(
-    model: Path = typer.Argument(..., exists=True, file_okay=False, help="Trained pipeline (training/model-best)"),
-    test: Path = typer.Argument(..., exists=True, dir_okay=False, help="Its test split (corpus/test.spacy)"),
-    summary: Path = typer.Argument(..., exists=True, dir_okay=False, help="training/train-summary.json"),
-    output_dir: Path = typer.Argument(..., help="models/<corpus>-<pipeline>"),
-) -> None:
+def main(model: Path = typer.Argument(..., exists=True, file_okay=False, help="Trained pipeline (training/model-best)"),
+        test: Path = typer.Argument(..., exists=True, dir_okay=False, help="Its test split (corpus/test.spacy)"),
+        summary: Path = typer.Argument(..., exists=True, dir_okay=False, help="training/train-summary.json"),
+        output_dir: Path = typer.Argument(..., help="models/<corpus>-<pipeline>")) -> None:
     """Save a trained pipeline, its test split and its training summary for assemble."""
     for path in save_model(model, test, summary, output_dir):
         typer.echo(f"✔ {path}")

@@ -78,10 +78,8 @@ def load_sweep(path: Path, **overrides: Optional[int]) -> dict[str, Any]:
     if spec["scheduler"] not in SCHEDULERS:
         raise SweepError(f"{path}: scheduler: use one of {', '.join(SCHEDULERS)}")
     if spec["eval_frequency"] > spec["max_steps"]:
-        raise SweepError(
-            f"{path}: eval_frequency {spec['eval_frequency']} > max_steps {spec['max_steps']}: "
-            "a trial would report no score to compare"
-        )
+        raise SweepError(f"{path}: eval_frequency {spec['eval_frequency']} > max_steps {spec['max_steps']}: "
+            "a trial would report no score to compare")
     return spec
 
 
@@ -132,22 +130,14 @@ TUNE_COLUMNS = {
 def summarise(params: dict[str, Any], history: list[dict[str, Any]], spec: dict[str, Any], error: str = ""):
     """One trial's record: its values, best score and step, and whether it ran to the end."""
     metric = spec["metric"]
-    history = [
-        {k: v for k, v in row.items() if k not in TUNE_COLUMNS and not k.startswith("config/")} for row in history
-    ]
+    history = [{k: v for k, v in row.items() if k not in TUNE_COLUMNS and not k.startswith("config/")} for row in history]
     scored = [row for row in history if metric in row]
     best = max(scored, key=lambda row: row[metric], default=None)
     last_step = history[-1]["step"] if history else 0
     last_evaluation = spec["max_steps"] // spec["eval_frequency"] * spec["eval_frequency"]
     status = "error" if error else ("finished" if last_step >= last_evaluation else "stopped early")
-    record = {
-        "params": params,
-        "best": best[metric] if best else None,
-        "best_step": best["step"] if best else None,
-        "last_step": last_step,
-        "status": status,
-        "scores_at_best": best,
-    }
+    record = {"params": params, "best": best[metric] if best else None, "best_step": best["step"] if best else None,
+              "last_step": last_step, "status": status, "scores_at_best": best}
     if error:
         record["error"] = error
     return record
@@ -173,12 +163,10 @@ def run_ray(trials, settings, storage: Path, spec: dict[str, Any], cpus: int):
         grace_period = min(spec["grace_period"], spec["max_steps"])
         scheduler = ASHAScheduler(time_attr="step", max_t=spec["max_steps"], grace_period=grace_period,
                                   reduction_factor=spec["reduction_factor"])  # fmt: skip
-    tuner = tune.Tuner(
-        tune.with_resources(tune.with_parameters(tune_trainable, **settings), {"cpu": 1}),
+    tuner = tune.Tuner(tune.with_resources(tune.with_parameters(tune_trainable, **settings), {"cpu": 1}),
         param_space={"trial": tune.grid_search([{"index": i, "params": p} for i, p in enumerate(trials)])},
         tune_config=tune.TuneConfig(metric=spec["metric"], mode="max", scheduler=scheduler),
-        run_config=tune.RunConfig(name="sweep", storage_path=str(storage.resolve()), verbose=1),
-    )
+        run_config=tune.RunConfig(name="sweep", storage_path=str(storage.resolve()), verbose=1))
     grid = tuner.fit()
     for model in (storage / "sweep").rglob("spacy/model"):  # left by trials that ASHA stopped mid-training
         remove_path(model)
@@ -193,9 +181,8 @@ def run_ray(trials, settings, storage: Path, spec: dict[str, Any], cpus: int):
     return records
 
 
-def write_best_config(
-    filled: Any, base_config: Path, params: dict[str, Any], best: dict[str, Any], path: Path, metric: str
-) -> None:
+def write_best_config(filled: Any, base_config: Path, params: dict[str, Any], best: dict[str, Any], path: Path,
+        metric: str) -> None:
     config = util.load_config_from_str(filled.to_str(), overrides=params, interpolate=False)
     values = ", ".join(f"{k} = {v}" for k, v in params.items())
     header = (
@@ -211,25 +198,16 @@ class Backend(str, Enum):
     sequential = "sequential"
 
 
-def sweep(
-    *, base_config: Path, sweep_path: Path, train_path: Path, dev_path: Path, best_path: Path, output: Path,
-    storage: Path, cpus: int = 2, seed: int = 0, backend: str = "ray", num_samples: Optional[int] = None,
-    max_steps: Optional[int] = None, eval_frequency: Optional[int] = None,
-) -> dict[str, Any]:  # fmt: skip
+def sweep(*, base_config: Path, sweep_path: Path, train_path: Path, dev_path: Path, best_path: Path, output: Path,
+        storage: Path, cpus: int = 2, seed: int = 0, backend: str = "ray", num_samples: Optional[int] = None,
+        max_steps: Optional[int] = None, eval_frequency: Optional[int] = None) -> dict[str, Any]:  # fmt: skip
     """Run the sweep; write the best config and metrics/sweep.json; return what was written there."""
-    # long: mostly the result record, one field per line
     spec = load_sweep(sweep_path, num_samples=num_samples, max_steps=max_steps, eval_frequency=eval_frequency)
     filled = filled_config(base_config)
     check_keys(filled, base_config, list(spec["space"]), sweep_path)
     trials = sample_trials(spec["space"], spec["num_samples"], seed)
-    settings = {
-        "base_config": filled.to_str(),
-        "train": train_path.read_bytes(),
-        "dev": dev_path.read_bytes(),
-        "max_steps": spec["max_steps"],
-        "eval_frequency": spec["eval_frequency"],
-        "seed": seed,
-    }
+    settings = {"base_config": filled.to_str(), "train": train_path.read_bytes(), "dev": dev_path.read_bytes(),
+                "max_steps": spec["max_steps"], "eval_frequency": spec["eval_frequency"], "seed": seed}
     started = time.perf_counter()
     remove_path(storage / "sweep")  # this sweep's folder only: --storage may hold other things
     if backend == "ray":
@@ -255,37 +233,32 @@ def sweep(
     return result
 
 
-def main(
-    base_config: Path = typer.Argument(..., exists=True, dir_okay=False, help="Base config the trials start from"),
-    sweep_path: Path = typer.Option(Path("configs/sweep.yml"), "--space", exists=True, help="Search space (YAML)"),
-    train_path: Path = typer.Option(..., "--train", exists=True, dir_okay=False, help="Training .spacy file"),
-    dev_path: Path = typer.Option(..., "--dev", exists=True, dir_okay=False, help="Development .spacy file"),
-    best_path: Path = typer.Option(Path("configs/best.cfg"), "--best", help="Where the best config goes"),
-    output: Path = typer.Option(Path("metrics/sweep.json"), "--output", help="Every trial's scores"),
-    storage: Path = typer.Option(Path("training/sweep"), help="Trial folders (each trial its own)"),
-    cpus: int = typer.Option(2, min=1, help="CPUs of the local Ray, one per trial (ignored with RAY_ADDRESS)"),
-    seed: int = typer.Option(0, help="Seed for sampling the trials and for training"),
-    backend: Backend = typer.Option(Backend.ray, help="ray (parallel trials, ASHA) or sequential (one after another)"),
-    num_samples: int = typer.Option(0, min=0, help="Override the sweep file's num_samples"),
-    max_steps: int = typer.Option(0, min=0, help="Override the sweep file's max_steps"),
-    eval_frequency: int = typer.Option(0, min=0, help="Override the sweep file's eval_frequency"),
-) -> None:
+def main(base_config: Path = typer.Argument(..., exists=True, dir_okay=False, help="Base config the trials start from"),
+        sweep_path: Path = typer.Option(Path("configs/sweep.yml"), "--space", exists=True, help="Search space (YAML)"),
+        train_path: Path = typer.Option(..., "--train", exists=True, dir_okay=False, help="Training .spacy file"),
+        dev_path: Path = typer.Option(..., "--dev", exists=True, dir_okay=False, help="Development .spacy file"),
+        best_path: Path = typer.Option(Path("configs/best.cfg"), "--best", help="Where the best config goes"),
+        output: Path = typer.Option(Path("metrics/sweep.json"), "--output", help="Every trial's scores"),
+        storage: Path = typer.Option(Path("training/sweep"), help="Trial folders (each trial its own)"),
+        cpus: int = typer.Option(2, min=1, help="CPUs of the local Ray, one per trial (ignored with RAY_ADDRESS)"),
+        seed: int = typer.Option(0, help="Seed for sampling the trials and for training"),
+        backend: Backend = typer.Option(Backend.ray, help="ray (parallel trials, ASHA) or sequential (one after another)"),
+        num_samples: int = typer.Option(0, min=0, help="Override the sweep file's num_samples"),
+        max_steps: int = typer.Option(0, min=0, help="Override the sweep file's max_steps"),
+        eval_frequency: int = typer.Option(0, min=0, help="Override the sweep file's eval_frequency")) -> None:
     """Sweep hyperparameters on Ray Tune; write the best config and every trial's scores."""
     if best_path.resolve() == base_config.resolve():
         typer.echo(f"✘ --best {best_path} would overwrite the base config: sweep from another config", err=True)
         raise typer.Exit(2)
     with step_errors():
-        result = sweep(
-            base_config=base_config, sweep_path=sweep_path, train_path=train_path, dev_path=dev_path,
+        result = sweep(base_config=base_config, sweep_path=sweep_path, train_path=train_path, dev_path=dev_path,
             best_path=best_path, output=output, storage=storage, cpus=cpus, seed=seed, backend=backend.value,
-            num_samples=num_samples or None, max_steps=max_steps or None, eval_frequency=eval_frequency or None,
-        )  # fmt: skip
+            num_samples=num_samples or None, max_steps=max_steps or None,
+            eval_frequency=eval_frequency or None)  # fmt: skip
     best = result["best"]
     stopped = sum(r["status"] == "stopped early" for r in result["trials"])
-    typer.echo(
-        f"✔ {len(result['trials'])} trials in {result['seconds']} s ({stopped} stopped early); best dev "
-        f"{result['metric']} {best['best']:.4f} with {best['params']}: {best_path}, {output}"
-    )
+    typer.echo(f"✔ {len(result['trials'])} trials in {result['seconds']} s ({stopped} stopped early); best dev "
+        f"{result['metric']} {best['best']:.4f} with {best['params']}: {best_path}, {output}")
 
 
 if __name__ == "__main__":

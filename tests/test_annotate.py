@@ -176,7 +176,7 @@ def test_a_text_over_max_length_is_annotated_in_pieces_with_offsets_into_the_who
 
 
 def test_long_texts_are_cut_after_the_best_break_and_joined_without_a_character_lost():
-    from pt_pipelines.annotating import split_text
+    from pt_pipelines.records import split_text
 
     assert split_text("aaaa bbbb.\ncc dd. ee ff", 14) == ["aaaa bbbb.\n", "cc dd. ee ff"]
     assert split_text("aaaa. bbbb cc dddd", 10) == ["aaaa. ", "bbbb cc ", "dddd"]

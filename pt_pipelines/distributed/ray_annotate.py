@@ -19,9 +19,8 @@ from typing import Any
 
 import spacy
 
-from pt_pipelines.annotating import pipe_records, read_record
 from pt_pipelines.distributed.ray_setup import INSTALL_HINT, init_ray, ray
-from pt_pipelines.records import Annotated, BadRecord, Record, record_json
+from pt_pipelines.records import Annotated, BadRecord, Record, pipe_records, read_record, record_json
 from pt_pipelines.textio import CorpusError, decode_lines, read_lines
 
 try:  # after ray_setup, which says what to install when Ray is missing; pyarrow comes with Ray's extra
@@ -57,10 +56,7 @@ class PipelineActor:
     def __call__(self, batch: pa.Table) -> pa.Table:
         # Arrow in and out: numpy would pad every string to the batch's longest and drop trailing NULs
         lines, raws, fatal = (batch.column(name).to_pylist() for name in ("line", "raw", "fatal"))
-        parsed = [
-            (read_record(n, raw, self.fmt) if not f else BadRecord(n, f, ""), f)
-            for n, raw, f in zip(lines, raws, fatal)
-        ]
+        parsed = [(read_record(n, raw, self.fmt) if not f else BadRecord(n, f, ""), f) for n, raw, f in zip(lines, raws, fatal)]
         good = [rec for rec, _ in parsed if isinstance(rec, Record)]
         docs = {rec.line: doc for doc, rec in pipe_records(self.nlp, good, self.batch_size)}
         rows = [
@@ -94,10 +90,8 @@ def numbered_lines(row: dict[str, Any], done: int = 0) -> list[dict[str, Any]]:
     return rows
 
 
-def ray_results(
-    model: Path, input_uri: str, fmt: str, done: int, batch_size: int, max_actors: int, num_cpus: int,
-    counts: dict[str, int],
-) -> Iterator[Annotated | BadRecord]:  # fmt: skip
+def ray_results(model: Path, input_uri: str, fmt: str, done: int, batch_size: int, max_actors: int, num_cpus: int,
+        counts: dict[str, int]) -> Iterator[Annotated | BadRecord]:  # fmt: skip
     """Annotate on Ray; yield results and bad records in input order, like annotate.local_results."""
     where = init_ray(num_cpus)
     print(f"annotating on {where}, up to {max_actors} pipeline actors", flush=True)
@@ -116,14 +110,9 @@ def ray_results(
         .flat_map(numbered_lines, fn_kwargs={"done": done})
         # a file is read as one block, and a block goes to one actor: cut it so that the pool can grow
         .repartition(target_num_rows_per_block=batch_size * 4)
-        .map_batches(
-            PipelineActor,
-            fn_constructor_kwargs={"files": [files], "fmt": fmt, "batch_size": batch_size},
-            batch_size=batch_size * 4,
-            batch_format="pyarrow",
-            compute=ray.data.ActorPoolStrategy(min_size=1, max_size=max_actors),
-            num_cpus=1,
-        )
+        .map_batches(PipelineActor, fn_constructor_kwargs={"files": [files], "fmt": fmt, "batch_size": batch_size},
+            batch_size=batch_size * 4, batch_format="pyarrow",
+            compute=ray.data.ActorPoolStrategy(min_size=1, max_size=max_actors), num_cpus=1)
     )
     if done:  # resuming a local input: count the records before the resume point as the local backend does
         for n, line in read_lines(input_uri):

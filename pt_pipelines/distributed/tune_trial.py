@@ -25,9 +25,8 @@ _reporter: Optional[Reporter] = None  # set by run_trial in the trial's own proc
 @spacy.registry.loggers(TUNE_LOGGER)
 def tune_logger_v1(console_output: bool = False, output_file: Optional[str] = None, progress_bar: Optional[str] = None):
     """spacy.ConsoleLogger.v3 that also reports each evaluation's scores to the trial's reporter."""
-    console = spacy.registry.loggers.get("spacy.ConsoleLogger.v3")(
-        progress_bar=progress_bar, console_output=console_output, output_file=output_file
-    )
+    console = spacy.registry.loggers.get("spacy.ConsoleLogger.v3")(progress_bar=progress_bar,
+        console_output=console_output, output_file=output_file)
 
     def setup(nlp, stdout=sys.stdout, stderr=sys.stderr):
         log_step, finalize = console(nlp, stdout, stderr)
@@ -51,32 +50,19 @@ def evaluation_metrics(info: dict[str, Any]) -> dict[str, Any]:
     return metrics
 
 
-def trial_config(
-    base_config: str, params: dict[str, Any], workdir: Path, max_steps: int, eval_frequency: int, seed: int
-) -> Any:
+def trial_config(base_config: str, params: dict[str, Any], workdir: Path, max_steps: int, eval_frequency: int,
+        seed: int) -> Any:
     """The base config with a trial's values, its own corpus paths, step budget and reporting logger."""
-    overrides = {
-        **params,
-        "paths.train": str(workdir / "train.spacy"),
-        "paths.dev": str(workdir / "dev.spacy"),
-        "training.max_steps": max_steps,
-        "training.eval_frequency": eval_frequency,
-        "system.seed": seed,
-    }
+    overrides = {**params, "paths.train": str(workdir / "train.spacy"), "paths.dev": str(workdir / "dev.spacy"),
+                 "training.max_steps": max_steps, "training.eval_frequency": eval_frequency, "system.seed": seed}
     config = util.load_config_from_str(base_config, overrides=overrides, interpolate=False)
-    config["training"]["logger"] = {
-        "@loggers": TUNE_LOGGER,
-        "console_output": False,
-        "output_file": str(workdir / "log.jsonl"),
-        "progress_bar": None,
-    }
+    config["training"]["logger"] = {"@loggers": TUNE_LOGGER, "console_output": False,
+                                    "output_file": str(workdir / "log.jsonl"), "progress_bar": None}
     return config
 
 
-def run_trial(
-    params: dict[str, Any], *, base_config: str, train: bytes, dev: bytes, max_steps: int, eval_frequency: int,
-    seed: int, workdir: Path, reporter: Reporter,
-) -> None:  # fmt: skip
+def run_trial(params: dict[str, Any], *, base_config: str, train: bytes, dev: bytes, max_steps: int,
+        eval_frequency: int, seed: int, workdir: Path, reporter: Reporter) -> None:  # fmt: skip
     """Train one trial in workdir (its own folder: trials never share files); report each evaluation."""
     global _reporter
     workdir.mkdir(parents=True, exist_ok=True)

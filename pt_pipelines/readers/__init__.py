@@ -38,9 +38,8 @@ def check_label(label: str, options: ReadOptions, path: Any, where: Where) -> No
         raise CorpusError(path, where, f"unknown label {label!r} (known: {known})", options.unknown_label_fix)
 
 
-def scheme_of(
-    path: Any, sentences: list, tags: Callable[[Any], list[str]], line: Callable[[Any, int], int], options: ReadOptions
-) -> tuple[str, list]:
+def scheme_of(path: Any, sentences: list, tags: Callable[[Any], list[str]], line: Callable[[Any, int], int],
+        options: ReadOptions) -> tuple[str, list]:
     """The tag scheme to decode a file's sentences with, and the sentences kept.
 
     With `auto` one scheme is detected for the whole file, and a sentence with a tag that contradicts it goes

@@ -1,11 +1,8 @@
-"""Read and validate CoNLL-U, and turn its sentences into spaCy Docs.
+"""Read and validate CoNLL-U (every problem a located `CorpusError`), and turn its sentences into spaCy Docs.
 
-Every problem is raised as a `CorpusError` that names the file and line, says
-what is wrong and what to do about it. Multiword tokens (Portuguese "do" =
-"de" + "o") are merged into one token by default, with the same attributes
-spaCy's `spacy convert --converter conllu --merge-subtokens` gives them, so
-that training data is tokenized the way spaCy's tokenizer will see text.
-"""
+Multiword tokens (Portuguese "do" = "de" + "o") are merged into one token by default, with the attributes
+`spacy convert --converter conllu --merge-subtokens` gives them, so that training data is tokenized the way
+spaCy's tokenizer will see text."""
 
 from __future__ import annotations
 
@@ -74,26 +71,19 @@ def parse_block(path: Path | str, block: list[tuple[int, str]]) -> Optional[Sent
         if line.startswith("#"):
             key, _, value = line[1:].partition("=")
             key = key.strip()
-            if key == "text":
-                sent.text = value.strip()
-            elif key == "sent_id":
-                sent.sent_id = value.strip()
+            if key in ("text", "sent_id"):
+                setattr(sent, key, value.strip())
             elif key.startswith("newdoc"):
                 if sent.words:
-                    raise CorpusError(
-                        path, lineno, "'# newdoc' comment inside a sentence", "put it before the sentence's first line"
-                    )
+                    raise CorpusError(path, lineno, "'# newdoc' comment inside a sentence",
+                        "put it before the sentence's first line")
                 sent.newdoc = True
             continue
         _add_line(sent, Path(path), lineno, line)
     if not sent.words:
         if sent.multiword:
-            raise CorpusError(
-                path,
-                sent.line,
-                "sentence has a multiword token but no words",
-                "add the word lines that the range covers",
-            )
+            raise CorpusError(path, sent.line, "sentence has a multiword token but no words",
+                "add the word lines that the range covers")
         return None
     _check_sentence(sent)
     sent.spaces = _surface_spaces(sent)
@@ -102,28 +92,22 @@ def parse_block(path: Path | str, block: list[tuple[int, str]]) -> Optional[Sent
 
 def read_conllu(path: Path | str, on_error: OnError = raise_error) -> Iterator[Sentence]:
     """Yield the validated sentences of a CoNLL-U file; bad ones go to `on_error`."""
-    path = Path(path)
-    n_sents = 0
-    newdoc_pending = False
+    path, n_sents, newdoc_pending = Path(path), 0, False
     for block in blocks(path):
         try:
             sent = parse_block(path, block)
         except CorpusError as e:
             on_error(e, "\n".join(line for _, line in block))
-            # a skipped sentence still ends its document
+            sent = None
+        if sent is None:  # a skipped sentence still ends its document
             newdoc_pending = newdoc_pending or any(line[1:].strip().startswith("newdoc") for _, line in block)
             continue
-        if sent is None:
-            newdoc_pending = newdoc_pending or any(line[1:].strip().startswith("newdoc") for _, line in block)
-            continue
-        sent.newdoc = sent.newdoc or newdoc_pending
-        newdoc_pending = False
+        sent.newdoc, newdoc_pending = sent.newdoc or newdoc_pending, False
         n_sents += 1
         yield sent
     if n_sents == 0:
-        raise CorpusError(
-            path, 1, "no sentences found", "check that this is a CoNLL-U file (10 tab-separated columns per word)"
-        )
+        raise CorpusError(path, 1, "no sentences found",
+            "check that this is a CoNLL-U file (10 tab-separated columns per word)")
 
 
 def _add_line(sent: Sentence, path: Path, lineno: int, line: str) -> None:
@@ -131,12 +115,8 @@ def _add_line(sent: Sentence, path: Path, lineno: int, line: str) -> None:
     cols = line.split("\t")
     if len(cols) != N_COLUMNS:
         hint = " (the columns look space-separated)" if len(cols) == 1 and len(line.split()) >= N_COLUMNS else ""
-        raise CorpusError(
-            path,
-            lineno,
-            f"expected {N_COLUMNS} tab-separated columns, found {len(cols)}{hint}",
-            "CoNLL-U needs ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL DEPS MISC separated by tabs",
-        )
+        raise CorpusError(path, lineno, f"expected {N_COLUMNS} tab-separated columns, found {len(cols)}{hint}",
+            "CoNLL-U needs ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL DEPS MISC separated by tabs")
     id_, form, lemma, upos, xpos, feats, head, deprel, _deps, misc = cols
     if EMPTY_NODE.match(id_):
         return  # empty nodes belong to enhanced dependencies, which spaCy does not train
@@ -162,40 +142,25 @@ def _column_problem(sent: Sentence, id_: str, form: str, upos: str, feats: str, 
         if not (NUMBER.match(start) and NUMBER.match(end)):
             return f"bad multiword token ID {id_!r}", "use a range such as 3-4"
         if int(start) != expected or int(end) <= int(start):
-            return (
-                f"multiword token {id_} out of order (next word is {expected})",
-                "a range must start at the next word's ID and cover at least two words",
-            )
+            return (f"multiword token {id_} out of order (next word is {expected})",
+                    "a range must start at the next word's ID and cover at least two words")
         if previous is not None and int(start) <= previous.end:
             # the words would be spelled twice, and the Doc's text would no longer match '# text'
-            return (
-                f"multiword token {id_} overlaps {previous.start}-{previous.end}",
-                "a word belongs to at most one multiword token: fix the ranges",
-            )
+            return (f"multiword token {id_} overlaps {previous.start}-{previous.end}",
+                    "a word belongs to at most one multiword token: fix the ranges")
         return None
     checks = [
-        (
-            upos != "_" and upos not in POS_IDS,
-            f"UPOS {upos!r} is not a Universal Dependencies tag",
-            "use one of ADJ ADP ADV AUX CCONJ DET INTJ NOUN NUM PART PRON PROPN PUNCT SCONJ SYM VERB X, or '_' "
-            "(language-specific tags go in XPOS)",
-        ),
-        (
-            feats != "_" and not all(FEATURE.match(f) for f in feats.split("|")),
-            f"FEATS {feats!r} is not Feature=Value pairs separated by '|'",
-            "write features like Gender=Fem|Number=Sing, or '_' for none",
-        ),
+        (upos != "_" and upos not in POS_IDS, f"UPOS {upos!r} is not a Universal Dependencies tag",
+         "use one of ADJ ADP ADV AUX CCONJ DET INTJ NOUN NUM PART PRON PROPN PUNCT SCONJ SYM VERB X, or '_' "
+         "(language-specific tags go in XPOS)"),
+        (feats != "_" and not all(FEATURE.match(f) for f in feats.split("|")),
+         f"FEATS {feats!r} is not Feature=Value pairs separated by '|'",
+         "write features like Gender=Fem|Number=Sing, or '_' for none"),
         (not NUMBER.match(id_), f"word ID {id_!r} is not an integer", "number words 1, 2, 3, ... per sentence"),
-        (
-            NUMBER.match(id_) and int(id_) != expected,
-            f"word ID {id_} out of order (expected {expected})",
-            "number words 1, 2, 3, ... per sentence and separate sentences by a blank line",
-        ),
-        (
-            head != "_" and not NUMBER.match(head),
-            f"HEAD {head!r} is not an integer",
-            "HEAD is the ID of the head word, 0 for the root",
-        ),
+        (NUMBER.match(id_) and int(id_) != expected, f"word ID {id_} out of order (expected {expected})",
+         "number words 1, 2, 3, ... per sentence and separate sentences by a blank line"),
+        (head != "_" and not NUMBER.match(head), f"HEAD {head!r} is not an integer",
+         "HEAD is the ID of the head word, 0 for the root"),
     ]
     return next(((problem, fix) for failed, problem, fix in checks if failed), None)
 
@@ -205,50 +170,33 @@ def _check_sentence(sent: Sentence) -> None:
     n = len(sent.words)
     for mwt in sent.multiword:
         if mwt.end > n:
-            raise CorpusError(
-                sent.path,
-                mwt.line,
+            raise CorpusError(sent.path, mwt.line,
                 f"multiword token {mwt.start}-{mwt.end} ends after the last word ({n})",
-                "fix the range or add the missing word lines",
-            )
+                "fix the range or add the missing word lines")
     heads = [w.head for w in sent.words]
     if all(h is None for h in heads):
         return
     missing = next((w for w in sent.words if w.head is None), None)
     if missing is not None:
-        raise CorpusError(
-            sent.path,
-            missing.line,
-            "HEAD is '_' while other words of the sentence have heads",
-            "give every word of the sentence a head, or none",
-        )
+        raise CorpusError(sent.path, missing.line, "HEAD is '_' while other words of the sentence have heads",
+            "give every word of the sentence a head, or none")
     for w in sent.words:
         if w.head > n or w.head == w.id:  # type: ignore[operator]
-            raise CorpusError(
-                sent.path,
-                w.line,
+            raise CorpusError(sent.path, w.line,
                 f"HEAD {w.head} of word {w.id} is not another word of this {n}-word sentence",
-                "point HEAD at a word ID of the same sentence, or 0 for the root",
-            )
+                "point HEAD at a word ID of the same sentence, or 0 for the root")
     roots = [w for w in sent.words if w.head == 0]
     if len(roots) != 1:
         where = roots[1].line if roots else sent.line
-        raise CorpusError(
-            sent.path,
-            where,
-            f"sentence has {len(roots)} roots (words with HEAD 0)",
-            "exactly one word per sentence must have HEAD 0",
-        )
+        raise CorpusError(sent.path, where, f"sentence has {len(roots)} roots (words with HEAD 0)",
+            "exactly one word per sentence must have HEAD 0")
     for w in sent.words:
         seen, cur = set(), w.id
         while cur != 0:
             if cur in seen:
-                raise CorpusError(
-                    sent.path,
-                    w.line,
+                raise CorpusError(sent.path, w.line,
                     f"word {w.id} is in a cycle of heads ({' -> '.join(map(str, sorted(seen)))})",
-                    "every chain of HEADs must reach the root",
-                )
+                    "every chain of HEADs must reach the root")
             seen.add(cur)
             cur = sent.words[cur - 1].head  # type: ignore[assignment]
 
@@ -272,11 +220,7 @@ def _space_after(misc: str) -> bool:
 
 
 def _ne_tag(word: Word) -> str:
-    for part in word.misc.split("|"):
-        key, sep, value = part.partition("=")
-        if sep and key in ("NE", "name"):
-            return value
-    return "O"
+    return next((v for k, sep, v in (p.partition("=") for p in word.misc.split("|")) if sep and k in ("NE", "name")), "O")
 
 
 def _word_tag(word: Word) -> str:
@@ -289,28 +233,22 @@ def _lemma(words: list[Word]) -> str:
 
     A missing lemma is skipped by the lemmatizer's loss and by the scorer; the literal lemma "_" would be
     learnt and scored as if it were gold. Only the word '_' itself has the lemma '_'."""
-    if any(w.lemma == "_" and w.form != "_" for w in words):
-        return ""
-    return " ".join(w.lemma for w in words)
+    return "" if any(w.lemma == "_" and w.form != "_" for w in words) else " ".join(w.lemma for w in words)
 
 
 def _merged_morph(words: list[Word]) -> str:
     values: dict[str, set[str]] = {}
-    for w in words:
-        if w.feats == "_":
-            continue
-        for feat in w.feats.split("|"):
-            key, _, vals = feat.partition("=")
-            values.setdefault(key, set()).update(vals.split(","))
+    for feat in (f for w in words if w.feats != "_" for f in w.feats.split("|")):
+        key, _, vals = feat.partition("=")
+        values.setdefault(key, set()).update(vals.split(","))
     return "|".join(sorted(f"{k}={','.join(sorted(v))}" for k, v in values.items()))
 
 
 def _span_root(words: list[Word], sent: Sentence) -> Word:
     """The word of a multiword token that spaCy's Span.root picks."""
     ids = {w.id for w in words}
-    for w in words:
-        if w.head == 0:
-            return w
+    if any(w.head == 0 for w in words):
+        return next(w for w in words if w.head == 0)
     best, best_depth = words[0], None
     for w in words:
         if w.head is None or w.head in ids:
@@ -342,12 +280,9 @@ def sentence_entities(sent: Sentence, scheme: str, options: Optional[ReadOptions
         check_label(label, options, sent.path, sent.words[start].line)
         first, last = mwt_of.get(start + 1), mwt_of.get(end)
         if (first is not None and first.start != start + 1) or (last is not None and last.end != end):
-            raise CorpusError(
-                sent.path,
-                sent.words[start].line,
+            raise CorpusError(sent.path, sent.words[start].line,
                 f"entity {label} starts or ends inside a multiword token",
-                "tag the whole contraction (all its words) or none of it",
-            )
+                "tag the whole contraction (all its words) or none of it")
     return spans
 
 
@@ -390,12 +325,9 @@ def _surface_spaces(sent: Sentence) -> list[bool]:
         while pos < len(text) and text[pos].isspace():
             pos += 1
         if not text.startswith(form, pos):
-            raise CorpusError(
-                sent.path,
-                line,
+            raise CorpusError(sent.path, line,
                 f"FORM {form!r} does not match '# text' at character {pos} ({text[pos : pos + 20]!r})",
-                "fix the FORM or the '# text' comment of this sentence",
-            )
+                "fix the FORM or the '# text' comment of this sentence")
         pos += len(form)
         spaces.append(pos < len(text) and text[pos].isspace())
     spaces[-1] = _space_after(surface[-1][1])  # the text ends here, so only MISC can tell
@@ -425,25 +357,18 @@ def _add_sentence(layers: dict[str, list], sent: Sentence, merge_multiword: bool
     return token_of
 
 
-def sentences_to_doc(
-    vocab: Vocab,
-    sentences: list[Sentence],
-    merge_multiword: bool = True,
-    entities: Optional[list[list[tuple[int, int, str]]]] = None,
-) -> Doc:
+def sentences_to_doc(vocab: Vocab, sentences: list[Sentence], merge_multiword: bool = True,
+        entities: Optional[list[list[tuple[int, int, str]]]] = None) -> Doc:
     """Build one Doc (one document) from validated sentences.
 
     `entities` holds each sentence's entities in word indices (checked by sentence_entities not to cut a
     multiword token); None leaves NER missing."""
     has_heads = all(w.head is not None for s in sentences for w in s.words)
     if not has_heads and any(w.head is not None for s in sentences for w in s.words):
-        print(
-            f"⚠ {sentences[0].path}:{sentences[0].line}: this document mixes sentences with and without heads; "
-            "its dependencies are left out (spaCy needs heads for all sentences of a document or none)",
-            file=sys.stderr,
-        )
-    layers: dict[str, list] = {k: [] for k in ("words", "spaces", "tags", "pos", "morphs", "lemmas", "heads", "deps")}
-    layers["sent_starts"] = []
+        print(f"⚠ {sentences[0].path}:{sentences[0].line}: this document mixes sentences with and without heads; "
+              "its dependencies are left out (spaCy needs heads for all sentences of a document or none)", file=sys.stderr)
+    layers: dict[str, list] = {k: [] for k in ("words", "spaces", "tags", "pos", "morphs", "lemmas", "heads", "deps",
+                                               "sent_starts")}
     ents: list[tuple[int, int, str]] = []
     for k, sent in enumerate(sentences):
         token_of = _add_sentence(layers, sent, merge_multiword, has_heads)
@@ -461,9 +386,8 @@ def sentences_to_doc(
     return doc
 
 
-def read_docs(
-    path: Path | str, vocab: Vocab, options: Optional[ReadOptions] = None
-) -> Generator[Doc, None, Optional[str]]:
+def read_docs(path: Path | str, vocab: Vocab,
+        options: Optional[ReadOptions] = None) -> Generator[Doc, None, Optional[str]]:
     """Yield one Doc per document of a CoNLL-U file; bad sentences go to options.on_error.
 
     Returns (as the generator's value) the tag scheme detected when the options say `auto`, else None."""

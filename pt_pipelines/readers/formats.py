@@ -84,14 +84,8 @@ class Read:
     rejects: list[Reject] = field(default_factory=list)
 
 
-def read(
-    path: Path | str,
-    fmt: str,
-    nlp: Language,
-    options: Optional[ReadOptions] = None,
-    skip_bad: bool = False,
-    sentencizer: str = "sentencizer",
-) -> Read:
+def read(path: Path | str, fmt: str, nlp: Language, options: Optional[ReadOptions] = None, skip_bad: bool = False,
+        sentencizer: str = "sentencizer") -> Read:
     """Read one corpus file of format `fmt` (or `auto`); JSON and text are split into sentences by the
     options' segmenter, or when it has none by make_segmenter(sentencizer).
 
@@ -100,24 +94,15 @@ def read(
     opts = options or ReadOptions()
     found = detect_format(path, fmt)
     if found == "text" and (line := looks_tagged(path)) is not None:
-        raise CorpusError(
-            path,
-            line,
-            "the file looks tagged (a token and a tag per line) but was read as text",
-            "pass --vars.format iob (or auto), or remove the tag column",
-        )
+        raise CorpusError(path, line, "the file looks tagged (a token and a tag per line) but was read as text",
+            "pass --vars.format iob (or auto), or remove the tag column")
     if found in ("json", "text") and opts.segmenter is None:
         opts = replace(opts, segmenter=make_segmenter(sentencizer, nlp.lang))
     rejects: list[Reject] = []
     if skip_bad:
         opts = replace(opts, on_error=lambda error, record: rejects.append(Reject(error, record)))
-    readers = {
-        "conllu": lambda: conllu.read_docs(path, nlp.vocab, opts),
-        "iob": lambda: iob.read_docs(path, nlp.vocab, opts),
-        "json": lambda: span_json.read_docs(path, nlp, opts),
-        "text": lambda: plaintext.read_docs(path, nlp, opts),
-    }
-    docs = readers[found]()
+    module = {"conllu": conllu, "iob": iob, "json": span_json, "text": plaintext}[found]
+    docs = module.read_docs(path, nlp.vocab if found in ("conllu", "iob") else nlp, opts)
     bar = tqdm(desc=Path(path).name, unit=" docs", leave=False, disable=not sys.stderr.isatty())
     out: list[Doc] = []
     while True:  # the readers return the detected scheme as their generator's value
@@ -145,27 +130,18 @@ def make_segmenter(spec: str, lang: str) -> Optional[Callable[[Doc], Doc]]:
         trained = spacy.load(spec)
     except (OSError, ValueError, ImportError, KeyError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CorpusError(
-            spec,
-            "sentencizer",
-            f"not a spaCy pipeline ({first[:200]})",
-            "pass a trained pipeline's folder, sentencizer or none as --vars.sentencizer",
-        ) from None
+        raise CorpusError(spec, "sentencizer", f"not a spaCy pipeline ({first[:200]})",
+            "pass a trained pipeline's folder, sentencizer or none as --vars.sentencizer") from None
     names = [n for n in ("senter", "parser") if n in trained.pipe_names]
     if not names:
-        raise CorpusError(
-            spec,
-            "sentencizer",
-            "the pipeline has neither a senter nor a parser",
-            "pass a pipeline that sets sentence boundaries, or --vars.sentencizer sentencizer",
-        )
+        raise CorpusError(spec, "sentencizer", "the pipeline has neither a senter nor a parser",
+            "pass a pipeline that sets sentence boundaries, or --vars.sentencizer sentencizer")
     keep = {names[0], *(n for n in ("tok2vec",) if n in trained.pipe_names)}
 
     def split(doc: Doc) -> Doc:
         with trained.select_pipes(enable=[n for n in trained.pipe_names if n in keep]):
             predicted = trained(
-                Doc(trained.vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc])
-            )
+                Doc(trained.vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc]))
         for token, pred in zip(doc, predicted):
             token.is_sent_start = pred.is_sent_start
         return doc

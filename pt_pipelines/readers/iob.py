@@ -58,25 +58,17 @@ def read_sentences(path: Path | str, options: ReadOptions) -> Iterator[TaggedSen
         try:
             for lineno, cols in rows:
                 if len(cols) < 2:
-                    raise CorpusError(
-                        path,
-                        lineno,
-                        f"expected a token and a tag, found {len(cols)} column",
-                        "write 'token TAG' (more columns are allowed; the tag is the last)",
-                    )
+                    raise CorpusError(path, lineno, f"expected a token and a tag, found {len(cols)} column",
+                        "write 'token TAG' (more columns are allowed; the tag is the last)")
                 if not cols[0].strip():
-                    raise CorpusError(
-                        path, lineno, "empty token", "write the token in the first column (or remove the line)"
-                    )
+                    raise CorpusError(path, lineno, "empty token",
+                        "write the token in the first column (or remove the line)")
                 if n_columns is None:
                     n_columns = len(cols)
                 elif len(cols) != n_columns:
-                    raise CorpusError(
-                        path,
-                        lineno,
+                    raise CorpusError(path, lineno,
                         f"{len(cols)} columns where the file's first token line has {n_columns}",
-                        "give every token line the same columns (a token with a space inside needs tabs)",
-                    )
+                        "give every token line the same columns (a token with a space inside needs tabs)")
                 try:
                     parse_tag(cols[-1], bare=True)
                 except TagError as e:
@@ -85,14 +77,12 @@ def read_sentences(path: Path | str, options: ReadOptions) -> Iterator[TaggedSen
             options.on_error(e, raw)
             continue
         found += 1
-        yield TaggedSentence(
-            str(path), [n for n, _ in rows], [c[0] for _, c in rows], [c[-1] for _, c in rows], newdoc, raw
-        )
+        yield TaggedSentence(str(path), [n for n, _ in rows], [c[0] for _, c in rows], [c[-1] for _, c in rows], newdoc,
+            raw)
         newdoc = False
     if found == 0:
-        raise CorpusError(
-            path, 1, "no tagged tokens found", "write one 'token TAG' per line, a blank line between sentences"
-        )
+        raise CorpusError(path, 1, "no tagged tokens found",
+            "write one 'token TAG' per line, a blank line between sentences")
 
 
 def sentence_spans(sent: TaggedSentence, scheme: str, options: ReadOptions) -> list[tuple[int, int, str]]:
@@ -106,9 +96,8 @@ def sentence_spans(sent: TaggedSentence, scheme: str, options: ReadOptions) -> l
     return spans
 
 
-def read_docs(
-    path: Path | str, vocab: Vocab, options: Optional[ReadOptions] = None
-) -> Generator[Doc, None, Optional[str]]:
+def read_docs(path: Path | str, vocab: Vocab,
+        options: Optional[ReadOptions] = None) -> Generator[Doc, None, Optional[str]]:
     """Yield one Doc per document (by -DOCSTART-, else every options.n_sents sentences).
 
     Returns (as the generator's value) the tag scheme detected when the options say `auto`, else None."""

@@ -55,6 +55,5 @@ def read_docs(path: Path | str, nlp: Language, options: Optional[ReadOptions] = 
             continue
         yield segment(nlp.make_doc(text), opts)
     if found == 0:
-        raise CorpusError(
-            path, 1, "the file has no text", "write one document per line (or per blank-line-separated block)"
-        )
+        raise CorpusError(path, 1, "the file has no text",
+            "write one document per line (or per blank-line-separated block)")

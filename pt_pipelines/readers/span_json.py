@@ -43,12 +43,8 @@ def iter_records(path: Path | str, options: ReadOptions) -> Iterator[tuple[Where
             data = _loads(text)
         except json.JSONDecodeError as e:
             if suffix == ".json" or e.msg != "Extra data":
-                raise CorpusError(
-                    path,
-                    e.lineno,
-                    f"invalid JSON: {e.msg} at column {e.colno}",
-                    "fix the JSON syntax (or use .jsonl for one record per line)",
-                ) from None
+                raise CorpusError(path, e.lineno, f"invalid JSON: {e.msg} at column {e.colno}",
+                    "fix the JSON syntax (or use .jsonl for one record per line)") from None
             data = None  # several JSON values: JSON lines
         except CorpusError as e:
             raise CorpusError(path, 1, e.problem, e.fix) from None
@@ -70,9 +66,8 @@ def iter_records(path: Path | str, options: ReadOptions) -> Iterator[tuple[Where
             record = _loads(line)
             _check_value(record)
         except json.JSONDecodeError as e:
-            error = CorpusError(
-                path, lineno, f"invalid JSON: {e.msg} at column {e.colno}", "write one JSON object per line"
-            )
+            error = CorpusError(path, lineno, f"invalid JSON: {e.msg} at column {e.colno}",
+                "write one JSON object per line")
         except CorpusError as e:
             error = CorpusError(path, lineno, e.problem, e.fix)
         else:
@@ -181,8 +176,7 @@ def _prodigy(record: dict) -> tuple[Any, list, list[tuple[str, bool]]]:
                 start, end = toks[s["token_start"]]["start"], toks[s["token_end"]]["end"]
             except (IndexError, KeyError, TypeError):
                 raise ValueError(
-                    f"span token ids {s.get('token_start')}-{s.get('token_end')} are not tokens of the record"
-                ) from None
+                    f"span token ids {s.get('token_start')}-{s.get('token_end')} are not tokens of the record") from None
             raw.append((start, end, s.get("label"), s.get("text")))
         else:
             raw.append(_offsets(s))
@@ -232,34 +226,24 @@ def check_spans(text: str, spans: Spans, path: Path | str, where: Where, options
     unique = sorted({_trim(text, span, path, where) for span in spans}, key=lambda s: (s[0], s[1]))
     for start, end, label, covered in unique:
         if not 0 <= start < end <= len(text):
-            raise CorpusError(
-                path,
-                where,
+            raise CorpusError(path, where,
                 f"span [{start}, {end}) {label} is out of range for a text of {len(text)} characters",
-                "fix the offsets (0 <= start < end <= length of the text)",
-            )
+                "fix the offsets (0 <= start < end <= length of the text)")
         if covered is not None and text[start:end] != covered:
-            raise CorpusError(
-                path,
-                where,
+            raise CorpusError(path, where,
                 f"span [{start}, {end}) {label} covers {text[start:end]!r} but says {covered!r}",
-                "the offsets are shifted: fix them or the text",
-            )
+                "the offsets are shifted: fix them or the text")
         check_label(label, options, path, where)
     for a, b in zip(unique, unique[1:]):
         if b[0] < a[1]:
-            raise CorpusError(
-                path,
-                where,
+            raise CorpusError(path, where,
                 f"spans overlap: {a[2]} {context(text, a[0], a[1])} and {b[2]} {context(text, b[0], b[1])}",
-                "keep one of them (spaCy's NER needs non-overlapping entities)",
-            )
+                "keep one of them (spaCy's NER needs non-overlapping entities)")
     return unique
 
 
-def _trim(
-    text: str, span: tuple[int, int, str, Optional[str]], path: Path | str, where: Where
-) -> tuple[int, int, str, Optional[str]]:
+def _trim(text: str, span: tuple[int, int, str, Optional[str]], path: Path | str,
+        where: Where) -> tuple[int, int, str, Optional[str]]:
     """The span without whitespace at its edges; a span of only whitespace is an error."""
     start, end, label, covered = span
     if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
@@ -271,21 +255,13 @@ def _trim(
     while end > start and text[end - 1].isspace():
         end -= 1
     if start == end:
-        raise CorpusError(
-            path, where, f"span [{span[0]}, {span[1]}) {label} covers only whitespace", "remove it or fix its offsets"
-        )
+        raise CorpusError(path, where, f"span [{span[0]}, {span[1]}) {label} covers only whitespace",
+            "remove it or fix its offsets")
     return start, end, label, None if covered is None else text[start:end]
 
 
-def record_to_doc(
-    nlp: Language,
-    text: str,
-    spans: Spans,
-    tokens: Optional[list[tuple[str, bool]]],
-    path: Path | str,
-    where: Where,
-    options: ReadOptions,
-) -> Doc:
+def record_to_doc(nlp: Language, text: str, spans: Spans, tokens: Optional[list[tuple[str, bool]]], path: Path | str,
+        where: Where, options: ReadOptions) -> Doc:
     """Tokenize (or take the record's tokens) and align the character spans to tokens."""
     if tokens is None:
         check_length(nlp, text, path, where)
@@ -302,21 +278,14 @@ def record_to_doc(
     for start, end, label, _ in spans:
         span = doc.char_span(start, end, label=label, alignment_mode=mode)
         if span is None or not len(span):
-            raise CorpusError(
-                path,
-                where,
+            raise CorpusError(path, where,
                 f"span [{start}, {end}) {label} {context(text, start, end)} does not align to token boundaries",
-                "fix the offsets, or pass --vars.alignment_mode split (cut tokens at span boundaries) or expand/contract",
-            )
+                "fix the offsets, or pass --vars.alignment_mode split (cut tokens at span boundaries) or expand/contract")
         ents.append(span)
     for a, b in zip(ents, ents[1:]):
         if b.start < a.end:
-            raise CorpusError(
-                path,
-                where,
-                f"spans {a.text!r} and {b.text!r} overlap once snapped to tokens",
-                "fix the offsets or use --vars.alignment_mode strict",
-            )
+            raise CorpusError(path, where, f"spans {a.text!r} and {b.text!r} overlap once snapped to tokens",
+                "fix the offsets or use --vars.alignment_mode strict")
     doc.ents = ents
     return doc
 

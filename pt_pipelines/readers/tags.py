@@ -115,9 +115,8 @@ def tags_to_spans(tags: Sequence[str], scheme: str, repair: bool = False) -> lis
             prefix = {"E": "L", "S": "U"}.get(prefix, prefix)
             if prefix in ("I", "L") and (start < 0 or lab != label):
                 if not repair:
-                    raise TagError(
-                        i, f"{tag} does not continue an entity", "open entities with B- (or U-/S- for one token)"
-                    )
+                    raise TagError(i, f"{tag} does not continue an entity",
+                        "open entities with B- (or U-/S- for one token)")
                 close(i)
                 start, label = i, lab
             elif prefix in ("B", "U", "O") and start >= 0:
@@ -140,18 +139,14 @@ def tags_to_spans(tags: Sequence[str], scheme: str, repair: bool = False) -> lis
             continue  # I- continuing the open entity
         elif scheme == "iob2" and not repair:
             before = tags[i - 1] if i else "the sentence start"
-            raise TagError(
-                i,
-                f"{tag} follows {before} (IOB2 opens every entity with B-)",
-                "fix the tag, or pass --vars.tag_scheme iob1 or --vars.repair_tags true to read it as a new entity",
-            )
+            raise TagError(i, f"{tag} follows {before} (IOB2 opens every entity with B-)",
+                "fix the tag, or pass --vars.tag_scheme iob1 or --vars.repair_tags true to read it as a new entity")
         else:  # iob1/io (or repaired iob2): an I- with a new label opens an entity
             close(i)
             start, label = i, lab
     if scheme == "biluo" and start >= 0 and not repair:
-        raise TagError(
-            len(tags) - 1, f"entity {label} opened by B- is not closed at the end of the sentence", "end it with L-/E-"
-        )
+        raise TagError(len(tags) - 1, f"entity {label} opened by B- is not closed at the end of the sentence",
+            "end it with L-/E-")
     close(len(tags))
     return spans
 
