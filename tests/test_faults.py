@@ -198,21 +198,20 @@ TRAIN_RESULTS = ("model-best", "model-last", "log.jsonl", "train-summary.json")
 
 @pytest.fixture(scope="module")
 def tiny_training(tmp_path_factory, corpora) -> dict:
-    """A filled NER-only config for 20 steps, the new corpus, and a first training (seed 1)."""
+    """NER-only configs for 20 steps on the new corpus (seeds 1 and 2), and a first training (seed 1)."""
+    from pt_pipelines.configs import Settings
+    from scripts.fill_config import fill_config
+
     base = tmp_path_factory.mktemp("train")
-    config = base / "config.cfg"
-    subprocess.run(
-        [sys.executable, "-m", "spacy", "init", "fill-config", ROOT / "configs/ner_base_config.cfg", config],
-        check=True,
-        capture_output=True,
-    )
-    config.write_text(config.read_text().replace("eval_frequency = 200", "eval_frequency = 10"))
     corpus = corpora["dir"] / "new"
-    args = ["scripts.train", config, "--train", corpus / "train.spacy", "--dev", corpus / "dev.spacy"]
-    args += ["--max-steps", "20"]
-    code, output = finish(step(*args, "--output", base / "training", "--seed", "1"))
+    configs = {}
+    for seed in (1, 2):
+        configs[seed] = base / f"config-{seed}.cfg"
+        settings = Settings(train=str(corpus / "train.spacy"), dev=str(corpus / "dev.spacy"), seed=seed, max_steps=20)
+        fill_config(base_config=ROOT / "configs/ner_base_config.cfg", output=configs[seed], settings=settings)
+    code, output = finish(step("scripts.train", configs[1], "--output", base / "training"))
     assert code == 0, output
-    return {"args": args, "first": base / "training"}
+    return {"args": ["scripts.train", configs[2]], "first": base / "training"}
 
 
 @pytest.mark.slow
@@ -221,7 +220,7 @@ def test_train_killed_leaves_each_result_old_or_new_and_reruns(tiny_training, tm
     out = tmp_path / "training"
     shutil.copytree(tiny_training["first"], out)
     old = sums(out, TRAIN_RESULTS)
-    args = [*tiny_training["args"], "--output", out, "--seed", "2"]
+    args = [*tiny_training["args"], "--output", out]
     if kill_at.startswith("delay:"):
         proc = step(*args)
         kill_when(proc, lambda: (out / ".train-scratch").exists(), float(kill_at.split(":")[1]))
