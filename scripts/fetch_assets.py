@@ -1,10 +1,9 @@
 """Fetch the assets a corpus needs and verify every checksum.
 
-The assets of a corpus are the project.yml assets whose `dest` lies under one
-of the corpus inputs (`--vars.train_file` etc., a file or a folder). Missing
-ones with a URL are downloaded (weasel's own fetch, which also accepts a local
-path as URL); then every one is checked against its md5. Unlike `weasel
-assets`, which prints ✘ and exits 0, this exits non-zero on any problem.
+The assets of a corpus are the project.yml assets whose `dest` lies under one of the corpus inputs
+(`--vars.train_file` etc., a file or a folder). Missing ones with a URL are downloaded (weasel's own fetch, which
+also accepts a local path as URL); then every one is checked against its md5. Unlike `weasel assets`, which prints
+✘ and exits 0, this exits non-zero on any problem.
 """
 
 from __future__ import annotations
@@ -21,17 +20,11 @@ from pt_pipelines.errors import StepError, step_errors
 from pt_pipelines.files import checksum
 
 
-def corpus_assets(
-    assets: list[dict[str, Any]], inputs: list[Path], project_dir: Path = Path(".")
-) -> list[dict[str, Any]]:
+def corpus_assets(assets: list[dict[str, Any]], inputs: list[Path], project_dir: Path = Path(".")) -> list[dict[str, Any]]:
     """The assets whose destination is one of `inputs` or lies inside one of them (paths relative to project_dir)."""
     roots = [(project_dir / p).resolve() for p in inputs]
-    chosen = []
-    for asset in assets:
-        dest = (project_dir / asset["dest"]).resolve()
-        if any(dest == r or r in dest.parents for r in roots):
-            chosen.append(asset)
-    return chosen
+    inside = lambda dest: any(dest == r or r in dest.parents for r in roots)  # noqa: E731
+    return [asset for asset in assets if inside((project_dir / asset["dest"]).resolve())]
 
 
 def find_in_mirror(mirror: Path, url: str, expected: str | None) -> Path | None:
@@ -56,10 +49,7 @@ def check_asset(project_dir: Path, asset: dict[str, Any], mirror: Path | None = 
         try:
             fetch_asset(project_dir, url, dest, expected)
         except Exception as e:  # network errors come in many types; all mean the same here
-            return (
-                f"{asset['dest']}: could not download {url} ({type(e).__name__}: {e}). "
-                f"Download it by hand and save it as {dest}"
-            )
+            return f"{asset['dest']}: could not download {url} ({type(e).__name__}: {e}). Download it by hand and save it as {dest}"
     if not dest.exists():
         where = f"download {url} and save it" if url else "put the file"
         return f"{asset['dest']}: missing. {where.capitalize()} at {dest}"
@@ -74,11 +64,9 @@ def changed_asset(dest: str, md5: str, expected: str, downloaded: bool) -> str:
     folder = Path(dest).parent.as_posix()
     mine = f"assets/my{Path(folder).name}"
     restore = "delete it to download it again" if downloaded else f"git checkout {dest}"
-    return (
-        f"{dest}: md5 is {md5}, project.yml expects {expected}: the file was changed. To train on your edited "
-        f"version, run it as your own corpus: cp -r {folder} {mine} && python -m spacy project run all . "
-        f"--vars.corpus my{Path(folder).name} (then {restore} to restore the original)"
-    )
+    return (f"{dest}: md5 is {md5}, project.yml expects {expected}: the file was changed. To train on your edited "
+            f"version, run it as your own corpus: cp -r {folder} {mine} && python -m spacy project run all . "
+            f"--vars.corpus my{Path(folder).name} (then {restore} to restore the original)")
 
 
 def verify(project_dir: Path, inputs: list[Path], mirror: Path | None = None) -> list[str]:
@@ -91,13 +79,8 @@ def verify(project_dir: Path, inputs: list[Path], mirror: Path | None = None) ->
             problems.append(problem)
         else:
             typer.echo(f"✔ {asset['dest']}")
-    for path in inputs:
-        if not (project_dir / path).exists():
-            problems.append(
-                f"{path}: corpus input does not exist. Pass an existing file or folder "
-                f"with --vars.train_file / --vars.dev_file / --vars.test_file"
-            )
-    return problems
+    return problems + [f"{path}: corpus input does not exist. Pass an existing file or folder with --vars.train_file / "
+                       f"--vars.dev_file / --vars.test_file" for path in inputs if not (project_dir / path).exists()]
 
 
 def main(
