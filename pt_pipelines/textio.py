@@ -1,7 +1,7 @@
 """Reading corpus files: located errors, encoding checks, line-numbered blocks.
 
-Every problem in an input is a `CorpusError` naming the file and the line (or
-record), what is wrong and what to do about it. Input files are only read.
+Every problem in an input is a `CorpusError` naming the file and the line (or record), what is wrong and what to
+do about it. Input files are only read.
 """
 
 from __future__ import annotations
@@ -49,10 +49,8 @@ def read_lines(path: Path | str) -> Iterator[tuple[int, str]]:
 
 
 def decode_lines(stream: IO[bytes], name: Path | str) -> Iterator[tuple[int, str]]:
-    """read_lines over an open binary stream (a file, or bytes from object storage), named `name` in errors.
-
-    Each line is decoded on its own, so an encoding error names the line it is on.
-    """
+    """read_lines over an open binary stream (a file, or bytes from object storage), named `name` in errors. Each
+    line is decoded on its own, so an encoding error names the line it is on."""
     for lineno, raw in enumerate(stream, start=1):
         try:
             line = raw.decode("utf-8")
@@ -96,8 +94,7 @@ def check_length(nlp: Any, text: str, path: Path | str, where: Where) -> None:
     """Raise a CorpusError for a text that nlp.make_doc would refuse (longer than nlp.max_length) or take
     minutes over (a run of punctuation 100,000 characters long takes the tokenizer about 20 minutes)."""
     if len(text) > nlp.max_length:
-        raise CorpusError(path, where,
-            f"the text has {len(text)} characters, more than nlp.max_length ({nlp.max_length})",
+        raise CorpusError(path, where, f"the text has {len(text)} characters, more than nlp.max_length ({nlp.max_length})",
             "split it into smaller documents (paragraphs, or blank-line-separated blocks)")
     longest = max(text.split(), key=len, default="")
     if len(longest) > MAX_WORD:

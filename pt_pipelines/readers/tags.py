@@ -37,9 +37,7 @@ def parse_tag(tag: str, index: int = 0, bare: bool = False) -> tuple[str, str]:
 
 def _evidence(sentences: Sequence[Sequence[str]]) -> dict[str, list[tuple[int, int]]]:
     """(sentence, token) positions of what each scheme leaves behind, by kind of evidence."""
-    found: dict[str, list[tuple[int, int]]] = {
-        k: [] for k in ("bare", "prefixed", "biluo", "iob_ends", "i_opens", "b_opens")
-    }
+    found: dict[str, list[tuple[int, int]]] = {k: [] for k in ("bare", "prefixed", "biluo", "iob_ends", "i_opens", "b_opens")}
     for s, tags in enumerate(sentences):
         parsed = [("bare", tag) if not TAG.match(tag) and BARE.match(tag) else _split(tag) for tag in tags]
         parsed.append(("O", ""))  # so that the last tag has a next one
@@ -115,8 +113,7 @@ def tags_to_spans(tags: Sequence[str], scheme: str, repair: bool = False) -> lis
             prefix = {"E": "L", "S": "U"}.get(prefix, prefix)
             if prefix in ("I", "L") and (start < 0 or lab != label):
                 if not repair:
-                    raise TagError(i, f"{tag} does not continue an entity",
-                        "open entities with B- (or U-/S- for one token)")
+                    raise TagError(i, f"{tag} does not continue an entity", "open entities with B- (or U-/S- for one token)")
                 close(i)
                 start, label = i, lab
             elif prefix in ("B", "U", "O") and start >= 0:
@@ -154,11 +151,9 @@ def tags_to_spans(tags: Sequence[str], scheme: str, repair: bool = False) -> lis
 def spans_to_tags(spans: Iterable[Span], length: int, scheme: str) -> list[str]:
     """Encode non-overlapping spans as tags under `scheme` (IO cannot separate adjacent same-label spans)."""
     tags = ["O"] * length
-    ordered = sorted(spans)
     prev_end, prev_label = -1, ""
-    for start, end, label in ordered:
-        for i in range(start, end):
-            tags[i] = f"I-{label}"
+    for start, end, label in sorted(spans):
+        tags[start:end] = [f"I-{label}"] * (end - start)
         if scheme == "iob2" or (scheme == "iob1" and prev_end == start and prev_label == label):
             tags[start] = f"B-{label}"
         elif scheme == "biluo":
