@@ -40,9 +40,7 @@ RAY_FORMATS = "the ray backend reads text or .jsonl and writes .jsonl: use the l
 
 
 def input_format(path: Path, fmt: str) -> str:
-    if fmt != "auto":
-        return fmt
-    return {".jsonl": "jsonl", ".spacy": "spacy"}.get(path.suffix.lower(), "text")
+    return fmt if fmt != "auto" else {".jsonl": "jsonl", ".spacy": "spacy"}.get(path.suffix.lower(), "text")
 
 
 def spacy_records(path: Path, vocab) -> Iterator[Record]:
@@ -50,8 +48,7 @@ def spacy_records(path: Path, vocab) -> Iterator[Record]:
     try:
         docs = DocBin().from_disk(path).get_docs(vocab)
     except ValueError:  # spaCy's E1014: not zlib-compressed msgpack of a DocBin
-        fix = "pass a .spacy file, or text or .jsonl with --format"
-        raise CorpusError(path, "whole file", "not a spaCy DocBin (.spacy) file", fix) from None
+        raise CorpusError(path, "whole file", "not a spaCy DocBin (.spacy) file", "pass a .spacy file, or text or .jsonl with --format") from None
     for i, doc in enumerate(docs, start=1):
         yield Record(i, doc.text, dict(doc.user_data.get("fields", {})) if doc.user_data else {})
 
@@ -114,11 +111,8 @@ def last_written_line(path: Path, key: str) -> int:
 def annotate(model: Path, input_path: Path | str, output: Path, rejects: Path, fmt: str = "auto", batch_size: int = 64,
         n_process: int = 1, overwrite: bool = False, interactive: bool = False, backend: str = "local",
         max_actors: int = 2, ray_cpus: int = 2) -> dict[str, int]:  # fmt: skip
-    """Annotate input into output; return counts of written, skipped-as-done and rejected records.
-
-    backend "ray" runs the pipeline on Ray Data actors (input may then be an object-storage URI) and
-    writes the same lines in the same order as "local".
-    """
+    """Annotate input into output; return counts of written, skipped-as-done and rejected records. backend "ray"
+    runs the pipeline on Ray Data actors (input may then be an object-storage URI), writing what "local" writes."""
     if backend == "ray":  # first, so that a missing Ray stops the run before any file is touched
         from pt_pipelines.distributed.ray_annotate import ray_results
     is_uri = "://" in str(input_path)
@@ -189,8 +183,7 @@ def start_or_resume(output: Path, rejects: Path, state: dict, overwrite: bool, t
 
 def write_reject(item: BadRecord, input_path: str, rej: IO[str], rejects: Path) -> None:
     where = f"{input_path}:{item.line}: {item.error}"
-    rej.write(json.dumps({"reject": {"line": item.line, "error": where}, "record": item.raw}, ensure_ascii=False))
-    rej.write("\n")
+    rej.write(json.dumps({"reject": {"line": item.line, "error": where}, "record": item.raw}, ensure_ascii=False) + "\n")
     rej.flush()
     print(f"⚠ {where}: written to {rejects}", file=sys.stderr, flush=True)
 
@@ -291,9 +284,7 @@ def run_annotate(model: Path, input_path: str, output: str, rejects: str, fmt: s
     """annotate() with URI outputs written to a temporary folder first and uploaded when complete."""
     with tempfile.TemporaryDirectory(prefix="annotate-") as tmp:
         # a URI output is written here first, then uploaded whole: object stores cannot append, so it never resumes
-        local_out, local_rej = (
-            Path(tmp) / Path(p.split("://")[-1]).name if "://" in p else Path(p) for p in (output, rejects)
-        )
+        local_out, local_rej = (Path(tmp) / Path(p.split("://")[-1]).name if "://" in p else Path(p) for p in (output, rejects))
         source = input_path if "://" in input_path else Path(input_path)
         try:
             counts = annotate(model, source, local_out, local_rej, fmt, batch_size, n_process,
