@@ -49,14 +49,9 @@ class HeldOut:
     """The held-out sentences, kept as normalised sentences and word runs, and what was removed."""
 
     def __init__(self, sentences: Iterable[str] = ()) -> None:
-        self.sentences: set[tuple[str, ...]] = set()
-        self.runs: set[tuple[str, ...]] = set()
+        self.sentences: set[tuple[str, ...]] = {words for words in map(normalise, sentences) if words}
+        self.runs: set[tuple[str, ...]] = {run for words in self.sentences for run in windows(words)}
         self.removed = 0
-        for sentence in sentences:
-            words = normalise(sentence)
-            if words:
-                self.sentences.add(words)
-                self.runs.update(windows(words))
 
     @classmethod
     def from_docbins(cls, paths: Iterable[Path], lang: str = "pt") -> HeldOut:

@@ -53,7 +53,8 @@ def ner_per_label(examples: Iterable[Example]) -> list[LabelScore]:
             if gold.get(span) != label:
                 fp[label] += 1
     labels = set(tp) | set(fp) | set(fn)
-    scores = [LabelScore(lab, *prf(tp[lab], fp[lab], fn[lab]), tp[lab] + fn[lab], tp[lab], fp[lab], fn[lab]) for lab in labels]
+    scores = [LabelScore(lab, *prf(tp[lab], fp[lab], fn[lab]), tp[lab] + fn[lab], tp[lab], fp[lab], fn[lab])
+              for lab in labels]
     return sorted(scores, key=lambda s: (s.f, -s.support, s.label))
 
 
@@ -90,8 +91,7 @@ def pos_per_tag(examples: Iterable[Example]) -> tuple[dict[str, tuple[float, int
     totals, correct = Counter(), Counter()
     for (gold, pred), n in confusion.items():
         totals[gold] += n
-        if gold == pred:
-            correct[gold] += n
+        correct[gold] += n if gold == pred else 0
     per_tag = {tag: (correct[tag] / totals[tag], totals[tag]) for tag in totals}
     return dict(sorted(per_tag.items(), key=lambda kv: (kv[1][0], -kv[1][1]))), confusion
 

@@ -43,8 +43,7 @@ def raise_error(error: CorpusError, record: str) -> None:
 
 def read_lines(path: Path | str) -> Iterator[tuple[int, str]]:
     """Yield (line number, line) without line ends; a UTF-8 BOM and CRLF are accepted."""
-    path = Path(path)
-    with path.open("rb") as f:
+    with Path(path).open("rb") as f:
         yield from decode_lines(f, path)
 
 

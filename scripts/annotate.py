@@ -1,14 +1,11 @@
 """Annotate text with a trained pipeline, streaming, resumable, keeping each record's metadata.
 
-Input: plain text (one document per line), JSONL (`{"text": ..., any other fields}`) or .spacy.
-Output: JSONL, each input record with a "spacy" field holding tokens (text, offsets, POS, tag, morph,
-lemma, head, dep), sentences and entities as character offsets; or .spacy.
-
-JSONL output is resumable: rerun the same command after an interruption and records already written
-are skipped; none is duplicated or dropped. OUTPUT.state.json holds the model's and the input's md5:
-when either changed, the run starts over instead of resuming. Bad input records (invalid JSON, no text, a lone
-surrogate) go with their line number to the reject file and the run goes on; a text over nlp.max_length is
-annotated in pieces with its offsets kept (pt_pipelines/records.py). Memory stays constant for text and JSONL.
+Input: plain text (one document per line), JSONL (`{"text": ..., any other fields}`) or .spacy. Output: JSONL, each
+input record with a "spacy" field holding tokens (text, offsets, POS, tag, morph, lemma, head, dep), sentences and
+entities as character offsets; or .spacy. Rerun after an interruption, JSONL output resumes: none is duplicated or
+dropped, unless the model's or input's md5 in OUTPUT.state.json changed (then it starts over). Bad records (invalid
+JSON, no text, a lone surrogate) go with their line number to the reject file and the run goes on; a text over
+nlp.max_length is annotated in pieces with its offsets kept (pt_pipelines/records.py). Memory stays constant.
 """
 
 from __future__ import annotations
@@ -151,10 +148,8 @@ def read_state(path: Path) -> Optional[dict]:
 
 def owned_by(prior: Optional[dict], path: Path, output: Path) -> bool:
     """Whether annotate wrote `path` for `output`, as the state beside the output says."""
-    if prior is None:
-        return False
-    if path == output:
-        return True
+    if prior is None or path == output:
+        return prior is not None
     recorded = prior.get("rejects")
     if recorded is None:  # a state from before rejects were recorded: only the default name was its own
         recorded = str(output.with_name(output.name + ".rejects.jsonl").resolve())
@@ -257,8 +252,7 @@ def main(
         ray_cpus: int = typer.Option(2, min=1, help="ray: CPUs of the local Ray (ignored with RAY_ADDRESS)")) -> None:
     """Annotate documents; rerun the same command to resume an interrupted run."""
     rejects = rejects or output + ".rejects.jsonl"
-    problem = usage_problem(input_path, output, rejects, fmt, backend)
-    if problem:
+    if problem := usage_problem(input_path, output, rejects, fmt, backend):
         typer.echo(f"✘ {problem}", err=True)
         raise typer.Exit(2)
     with step_errors():
@@ -284,7 +278,8 @@ def run_annotate(model: Path, input_path: str, output: str, rejects: str, fmt: s
     """annotate() with URI outputs written to a temporary folder first and uploaded when complete."""
     with tempfile.TemporaryDirectory(prefix="annotate-") as tmp:
         # a URI output is written here first, then uploaded whole: object stores cannot append, so it never resumes
-        local_out, local_rej = (Path(tmp) / Path(p.split("://")[-1]).name if "://" in p else Path(p) for p in (output, rejects))
+        local_out, local_rej = (Path(tmp) / Path(p.split("://")[-1]).name if "://" in p else Path(p)
+                                for p in (output, rejects))
         source = input_path if "://" in input_path else Path(input_path)
         try:
             counts = annotate(model, source, local_out, local_rej, fmt, batch_size, n_process,

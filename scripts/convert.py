@@ -122,8 +122,7 @@ def split_stats(docs: Iterable[Doc]) -> dict:
     tokens whose annotation is missing (not trained or scored on them: a lemma '_', no heads, no NE tags).
     Morphology counts as missing only where a document has none at all, since no features is a value."""
     n_docs = n_sents = n_tokens = 0
-    labels: Counter = Counter()
-    missing: Counter = Counter()
+    labels, missing = Counter(), Counter()
     for doc in docs:
         n_docs += 1
         n_tokens += len(doc)
@@ -132,11 +131,8 @@ def split_stats(docs: Iterable[Doc]) -> dict:
         labels.update(ent.label_ for ent in doc.ents)
         if not doc.has_annotation("MORPH"):
             missing["morph"] += len(doc)
-        for token in doc:
-            missing["lemma"] += token.lemma == 0
-            missing["pos"] += token.pos == 0
-            missing["dep"] += token.dep == 0
-            missing["ner"] += token.ent_iob == 0
+        for t in doc:
+            missing.update(k for k, v in (("lemma", t.lemma), ("pos", t.pos), ("dep", t.dep), ("ner", t.ent_iob)) if not v)
     return {"documents": n_docs, "sentences": n_sents, "tokens": n_tokens, "entities": sum(labels.values()),
             "entities_per_label": dict(sorted(labels.items())),
             "missing": {layer: round(missing[layer] / n_tokens, 4) if n_tokens else 0.0 for layer in LAYERS}}
@@ -369,7 +365,8 @@ def main(train: Path = typer.Option(..., help="Train file, or folder with train/
 
 def check_options(dev_ratio: float, test_ratio: float, lang: str, sentencizer: str) -> None:
     """Exit 2 (a usage error, as typer's own checks) naming each option whose value cannot work."""
-    problems = [f"--{n} {r}: must be between 0 and 0.5" for n, r in (("dev-ratio", dev_ratio), ("test-ratio", test_ratio)) if not 0 < r < 0.5]
+    ratios = (("dev-ratio", dev_ratio), ("test-ratio", test_ratio))
+    problems = [f"--{n} {r}: must be between 0 and 0.5" for n, r in ratios if not 0 < r < 0.5]
     try:
         spacy.util.get_lang_class(lang)
     except (ImportError, ValueError):

@@ -20,7 +20,8 @@ from pt_pipelines.errors import StepError, step_errors
 from pt_pipelines.files import checksum
 
 
-def corpus_assets(assets: list[dict[str, Any]], inputs: list[Path], project_dir: Path = Path(".")) -> list[dict[str, Any]]:
+def corpus_assets(assets: list[dict[str, Any]], inputs: list[Path],
+                  project_dir: Path = Path(".")) -> list[dict[str, Any]]:
     """The assets whose destination is one of `inputs` or lies inside one of them (paths relative to project_dir)."""
     roots = [(project_dir / p).resolve() for p in inputs]
     inside = lambda dest: any(dest == r or r in dest.parents for r in roots)  # noqa: E731
@@ -74,8 +75,7 @@ def verify(project_dir: Path, inputs: list[Path], mirror: Path | None = None) ->
     config = load_project_config(project_dir)
     problems = []
     for asset in corpus_assets(config.get("assets", []), inputs, project_dir):
-        problem = check_asset(project_dir, asset, mirror)
-        if problem:
+        if problem := check_asset(project_dir, asset, mirror):
             problems.append(problem)
         else:
             typer.echo(f"✔ {asset['dest']}")

@@ -78,7 +78,8 @@ def loss_curves(log: list[dict]) -> dict[str, tuple[list[int], list[float]]]:
     eval_frequency batches; on one axis it is an artefact, not a point of the curve."""
     rows = [row for row in log if row["step"] > 0]
     steps = [row["step"] for row in rows]
-    return {comp: (steps, [row["losses"].get(comp, 0.0) for row in rows]) for comp in (log[-1]["losses"] if log else {})}
+    components = log[-1]["losses"] if log else {}
+    return {comp: (steps, [row["losses"].get(comp, 0.0) for row in rows]) for comp in components}
 
 
 def curve_note(log: list[dict]) -> str:
@@ -129,10 +130,8 @@ def heatmap(counts, title: str) -> Optional[bytes]:
     ax.set_yticks(range(len(rows)), rows, fontsize=8)
     ax.set(xlabel="predicted", ylabel="gold", title=title)
     peak = max(max(r) for r in matrix) or 1
-    for i, row in enumerate(matrix):
-        for j, n in enumerate(row):
-            if n:
-                ax.text(j, i, str(n), ha="center", va="center", fontsize=7, color="white" if n > peak / 2 else "black")
+    for i, j, n in ((i, j, n) for i, row in enumerate(matrix) for j, n in enumerate(row) if n):
+        ax.text(j, i, str(n), ha="center", va="center", fontsize=7, color="white" if n > peak / 2 else "black")
     return png(fig)
 
 
@@ -192,7 +191,8 @@ def gold_support(docs: list) -> dict[str, int]:
 def overfit_flag(*, metric: str, test: float, dev: Optional[float], support: dict[str, int]) -> str:
     """The overfitting warning for one headline score, or "" when dev is not much higher or the test set is too
     small for the gap to mean anything (MIN_OVERFIT_SUPPORT)."""
-    if dev is None or dev - test <= OVERFIT_GAP or support.get(SUPPORT_UNIT.get(metric, "tokens"), 0) < MIN_OVERFIT_SUPPORT:
+    enough = support.get(SUPPORT_UNIT.get(metric, "tokens"), 0) >= MIN_OVERFIT_SUPPORT
+    if dev is None or dev - test <= OVERFIT_GAP or not enough:
         return ""
     return "⚠ dev much higher: overfitting?"
 
@@ -246,8 +246,8 @@ def footer_rows(key: dict, summary: dict, stats: dict, scores: dict, seconds: fl
     return [["spaCy", spacy.__version__], ["weasel", version("weasel")], ["Python", platform.python_version()], *run,
             ["seed", summary.get("seed")], ["test corpus md5", key["corpus_md5"]],
             *[[f"{split} source md5", md5] for split, md5 in stats.get("checksums", {}).items()],
-            ["wall time: convert", f"{stats.get('seconds', 0):.1f} s"], ["wall time: train", f"{summary.get('seconds', 0):.1f} s"],
-            ["wall time: evaluate", f"{scores.get('seconds', 0):.1f} s"], ["wall time: report", f"{seconds:.1f} s"],
+            *[[f"wall time: {step}", f"{s:.1f} s"] for step, s in (("convert", stats.get("seconds", 0)),
+              ("train", summary.get("seconds", 0)), ("evaluate", scores.get("seconds", 0)), ("report", seconds))],
             ["training steps", summary.get("steps")], ["machine", f"{platform.machine()}, {platform.system()}"]]
 
 
@@ -396,8 +396,9 @@ def render_html(report: Report) -> str:
     if report.entity_pairs:
         parts.append("<h2>Entity errors: gold | predicted</h2>")
         for gold, pred in report.entity_pairs:
-            parts.append(f"<div class='pair'><div><span class='cap gold'>{GOLD_CAPTION}</span>{displacy.render(gold, style='ent', page=False)}"
-                         f"</div><div><span class='cap pred'>{PRED_CAPTION}</span>{displacy.render(pred, style='ent', page=False)}</div></div>")
+            g, p = (displacy.render(doc, style="ent", page=False) for doc in (gold, pred))
+            parts.append(f"<div class='pair'><div><span class='cap gold'>{GOLD_CAPTION}</span>{g}</div>"
+                         f"<div><span class='cap pred'>{PRED_CAPTION}</span>{p}</div></div>")
     parts += [parse_pages_html(report.parses), table("corpus"), table("footer"), "</body></html>"]
     return "\n".join(p for p in parts if p)
 
@@ -413,7 +414,8 @@ def render_md(report: Report) -> str:
             out.extend([f"![{t.image}](report/{t.image}.png)", ""])
 
     add("headline")
-    out.extend(["## Training", "", "![learning curves](report/learning_curves.png)" if "learning_curves" in report.images else report.curve_note, ""])
+    curves = "![learning curves](report/learning_curves.png)" if "learning_curves" in report.images else report.curve_note
+    out.extend(["## Training", "", curves, ""])
     for key in ("ner", "pos", "deps"):
         add(key)
     if report.entity_pairs:

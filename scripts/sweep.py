@@ -66,12 +66,10 @@ def load_sweep(path: Path, **overrides: Optional[int]) -> dict[str, Any]:
     if not isinstance(spec, dict) or not isinstance(spec.get("space"), dict) or not spec["space"]:
         raise SweepError(f"{path}: no `space:` mapping of dotted config keys to distributions")
     for key, dist in spec["space"].items():
-        problem = distribution_problem(dist)
-        if problem:
+        if problem := distribution_problem(dist):
             raise SweepError(f"{path}: space.{key}: {problem}")
     for key, default in SETTINGS.items():
-        value = overrides.get(key) or spec.setdefault(key, default)
-        spec[key] = value
+        value = spec[key] = overrides.get(key) or spec.get(key, default)
         if not isinstance(value, type(default)) or (isinstance(default, int) and value < 1):
             raise SweepError(f"{path}: {key}: expected a {'positive integer' if isinstance(default, int) else 'name'}")
     if spec["scheduler"] not in SCHEDULERS:
@@ -105,7 +103,8 @@ def sample_trials(space: dict[str, Any], num_samples: int, seed: int) -> list[di
     draw = {"choice": lambda a: rng.choice(a), "randint": lambda a: rng.randint(a[0], a[1]),
             "uniform": lambda a: float(f"{rng.uniform(a[0], a[1]):.4g}"),
             "loguniform": lambda a: float(f"{math.exp(rng.uniform(math.log(a[0]), math.log(a[1]))):.4g}")}
-    return [{key: draw[kind](args) for key, dist in space.items() for kind, args in dist.items()} for _ in range(num_samples)]
+    return [{key: draw[kind](args) for key, dist in space.items() for kind, args in dist.items()}
+            for _ in range(num_samples)]
 
 
 # what Ray Tune adds to each reported row; the rest is what tune_trial reported
@@ -144,8 +143,9 @@ def run_ray(trials, settings, storage: Path, spec: dict[str, Any], cpus: int):
 
     where = init_ray(cpus)
     print(f"sweeping on {where}", flush=True)
-    scheduler = ASHAScheduler(time_attr="step", max_t=spec["max_steps"], grace_period=min(spec["grace_period"], spec["max_steps"]),
-                              reduction_factor=spec["reduction_factor"]) if spec["scheduler"] == "asha" else None  # fmt: skip
+    grace_period = min(spec["grace_period"], spec["max_steps"])
+    scheduler = ASHAScheduler(time_attr="step", max_t=spec["max_steps"], grace_period=grace_period,
+                              reduction_factor=spec["reduction_factor"]) if spec["scheduler"] == "asha" else None
     tuner = tune.Tuner(tune.with_resources(tune.with_parameters(tune_trainable, **settings), {"cpu": 1}),
         param_space={"trial": tune.grid_search([{"index": i, "params": p} for i, p in enumerate(trials)])},
         tune_config=tune.TuneConfig(metric=spec["metric"], mode="max", scheduler=scheduler),
@@ -191,7 +191,8 @@ def sweep(*, base_config: Path, sweep_path: Path, train_path: Path, dev_path: Pa
                 "max_steps": spec["max_steps"], "eval_frequency": spec["eval_frequency"], "seed": seed}
     started = time.perf_counter()
     remove_path(storage / "sweep")  # this sweep's folder only: --storage may hold other things
-    records = run_ray(trials, settings, storage, spec, cpus) if backend == "ray" else run_sequential(trials, settings, storage / "sweep", spec)
+    records = (run_ray(trials, settings, storage, spec, cpus) if backend == "ray"
+               else run_sequential(trials, settings, storage / "sweep", spec))
     seconds = round(time.perf_counter() - started, 1)
     scored = [r for r in records if r["best"] is not None]
     if not scored:

@@ -43,13 +43,9 @@ def read_sentences(path: Path | str, options: ReadOptions) -> Iterator[TaggedSen
     n_columns: Optional[int] = None
     newdoc, found = False, 0
     for block in blocks(path):
-        rows = []
-        for lineno, line in block:
-            cols = split_columns(line)
-            if cols[0] == DOCSTART:
-                newdoc = True
-                continue
-            rows.append((lineno, cols))
+        rows = [(lineno, split_columns(line)) for lineno, line in block]
+        newdoc = newdoc or any(cols[0] == DOCSTART for _, cols in rows)
+        rows = [(lineno, cols) for lineno, cols in rows if cols[0] != DOCSTART]
         if not rows:
             continue
         raw = "\n".join(line for _, line in block)

@@ -37,7 +37,8 @@ def parse_tag(tag: str, index: int = 0, bare: bool = False) -> tuple[str, str]:
 
 def _evidence(sentences: Sequence[Sequence[str]]) -> dict[str, list[tuple[int, int]]]:
     """(sentence, token) positions of what each scheme leaves behind, by kind of evidence."""
-    found: dict[str, list[tuple[int, int]]] = {k: [] for k in ("bare", "prefixed", "biluo", "iob_ends", "i_opens", "b_opens")}
+    kinds = ("bare", "prefixed", "biluo", "iob_ends", "i_opens", "b_opens")
+    found: dict[str, list[tuple[int, int]]] = {k: [] for k in kinds}
     for s, tags in enumerate(sentences):
         parsed = [("bare", tag) if not TAG.match(tag) and BARE.match(tag) else _split(tag) for tag in tags]
         parsed.append(("O", ""))  # so that the last tag has a next one
