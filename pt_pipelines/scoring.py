@@ -7,7 +7,7 @@ label, tokens only where the alignment is one-to-one.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -161,10 +161,8 @@ def worst_parses(examples: list[Example], limit: int, min_tokens: int = 4) -> li
     return sorted(found, key=lambda e: (e.las, -(e.end - e.start), e.example, e.start))[:limit]
 
 
-def confusion_matrix(counts: Counter, order: list[str] | None = None) -> tuple[list[str], list[str], list[list[int]]]:
-    """Rows (gold), columns (predicted) and the count matrix of a confusion Counter."""
-    rows = order or sorted({g for g, _ in counts})
-    cols = sorted({p for _, p in counts}, key=lambda c: (c in (MISSED, SPURIOUS), c))
-    rows = sorted(rows, key=lambda r: (r in (MISSED, SPURIOUS), r))
-    table = defaultdict(int, counts)
-    return rows, cols, [[table[(r, c)] for c in cols] for r in rows]
+def confusion_matrix(counts: Counter) -> tuple[list[str], list[str], list[list[int]]]:
+    """Rows (gold), columns (predicted) and the count matrix of a confusion Counter, MISSED and SPURIOUS last."""
+    last = lambda name: (name in (MISSED, SPURIOUS), name)  # noqa: E731
+    rows, cols = (sorted({pair[i] for pair in counts}, key=last) for i in (0, 1))
+    return rows, cols, [[counts[(r, c)] for c in cols] for r in rows]
