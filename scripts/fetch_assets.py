@@ -31,10 +31,8 @@ def corpus_assets(assets: list[dict[str, Any]], inputs: list[Path],
 def find_in_mirror(mirror: Path, url: str, expected: str | None) -> Path | None:
     """A file under `mirror` with the URL's file name (and the expected md5, when one is declared)."""
     name = url.rstrip("/").rsplit("/", 1)[-1]
-    for path in sorted(mirror.rglob(name)):
-        if path.is_file() and (expected is None or checksum(path) == expected):
-            return path
-    return None
+    found = (path for path in sorted(mirror.rglob(name)) if path.is_file())
+    return next((path for path in found if expected is None or checksum(path) == expected), None)
 
 
 def check_asset(project_dir: Path, asset: dict[str, Any], mirror: Path | None = None) -> str | None:
@@ -42,8 +40,7 @@ def check_asset(project_dir: Path, asset: dict[str, Any], mirror: Path | None = 
     dest = project_dir / asset["dest"]
     url, expected = asset.get("url"), asset.get("checksum")
     if not dest.exists() and url and mirror is not None:
-        local = find_in_mirror(mirror, url, expected)
-        if local is not None:
+        if (local := find_in_mirror(mirror, url, expected)) is not None:
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(local, dest)
     if not dest.exists() and url:
@@ -54,8 +51,8 @@ def check_asset(project_dir: Path, asset: dict[str, Any], mirror: Path | None = 
     if not dest.exists():
         where = f"download {url} and save it" if url else "put the file"
         return f"{asset['dest']}: missing. {where.capitalize()} at {dest}"
-    if expected and checksum(dest) != expected:
-        return changed_asset(asset["dest"], checksum(dest), expected, downloaded=bool(url))
+    if expected and (md5 := checksum(dest)) != expected:
+        return changed_asset(asset["dest"], md5, expected, downloaded=bool(url))
     return None
 
 

@@ -135,8 +135,7 @@ def _label_studio(record: dict) -> tuple[Any, list]:
     text = data.get("text")
     if text is None:
         text = next((v for v in data.values() if isinstance(v, str)), None)
-    key = "annotations" if "annotations" in record else "completions"
-    annotations = _list(record, key)
+    annotations = _list(record, "annotations" if "annotations" in record else "completions")
     for i, annotation in enumerate(annotations, start=1):
         if not isinstance(annotation, dict):
             raise ValueError(f"annotation {i} must be an object, found {_json_type(annotation)}")
