@@ -120,13 +120,10 @@ def _lock_owner(lock: Path) -> int | None:
 
 @contextmanager
 def run_lock(target: Path | str) -> Iterator[Path]:
-    """Hold `<target>.lock` while this process writes `target` (or state beside it).
-
-    The lock file is created with O_CREAT|O_EXCL and holds our pid, so a second run on the same target stops
-    with LockHeld instead of both writing. A lock whose pid is dead (a killed run) is taken over. Limits: a pid
-    reused after a reboot looks alive (the message says to remove the lock), and O_EXCL is not reliable on
-    some network filesystems.
-    """
+    """Hold `<target>.lock` while this process writes `target` (or state beside it). The lock file is created with
+    O_CREAT|O_EXCL and holds our pid, so a second run on the same target stops with LockHeld instead of both writing. A
+    lock whose pid is dead (a killed run) is taken over. Limits: a pid reused after a reboot looks alive (the message
+    says to remove the lock), and O_EXCL is not reliable on some network filesystems."""
     target = Path(target)
     lock = target.with_name(target.name + ".lock")
     lock.parent.mkdir(parents=True, exist_ok=True)

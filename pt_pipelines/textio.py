@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import groupby
 from pathlib import Path
 from typing import IO, Any, Callable, Union
 
@@ -68,15 +69,9 @@ def read_text(path: Path | str) -> str:
 
 def blocks(path: Path | str) -> Iterator[list[tuple[int, str]]]:
     """Yield groups of non-blank numbered lines separated by blank lines."""
-    block: list[tuple[int, str]] = []
-    for lineno, line in read_lines(path):
-        if line.strip():
-            block.append((lineno, line))
-        elif block:
-            yield block
-            block = []
-    if block:
-        yield block
+    for nonblank, block in groupby(read_lines(path), key=lambda numbered: bool(numbered[1].strip())):
+        if nonblank:
+            yield list(block)
 
 
 def context(text: str, start: int, end: int, width: int = 25) -> str:

@@ -54,11 +54,8 @@ def read_records(path: Path, fmt: str, vocab) -> Iterator[Record | BadRecord]:
     """Stream the input's records (and its bad ones) in order."""
     if fmt == "spacy":
         yield from spacy_records(path, vocab)
-        return
-    for lineno, line in read_lines(path):
-        rec = read_record(lineno, line, fmt)
-        if rec is not None:
-            yield rec
+    else:
+        yield from (rec for lineno, line in read_lines(path) if (rec := read_record(lineno, line, fmt)) is not None)
 
 
 def local_results(nlp, input_path: Path, fmt: str, done: int, batch_size: int, n_process: int, keep_docs: bool,

@@ -145,10 +145,9 @@ def duplicates_across_splits(splits: dict[str, list[Doc]]) -> dict[str, int]:
 
 
 def sentence_leakage(splits: dict[str, list[Doc]]) -> dict[str, dict]:
-    """Per pair, how many sentences of the evaluated split also occur in the other split (normalised as
-    held_out does: case, spacing and punctuation aside). A leak hides inside documents that differ as a whole,
-    so documents are not the unit. Sentences under LEAK_MIN_WORDS words ("Sim.") recur in any language and
-    are not counted."""
+    """Per pair, how many sentences of the evaluated split also occur in the other split (normalised as held_out does:
+    case, spacing and punctuation aside). A leak hides inside documents that differ as a whole, so documents are not the
+    unit. Sentences under LEAK_MIN_WORDS words ("Sim.") recur in any language and are not counted."""
     keys = {split: [k for doc in docs for sent in doc_sentences(doc) if len(k := normalise(sent)) >= LEAK_MIN_WORDS]
             for split, docs in splits.items()}
     out = {}
@@ -172,10 +171,9 @@ def token_prefix(docs: Iterable[Doc]) -> Optional[dict]:
 
 
 def strip_token_prefix(doc: Doc, prefix: str) -> tuple[Doc, int]:
-    """The doc with `prefix` cut from every token (and lemma) that starts with it, and how many tokens had it.
-
-    Only the token texts change: the Doc is rebuilt token for token, so every annotation (entities included)
-    stays on the same tokens. A token that is only the prefix is kept as it is."""
+    """The doc with `prefix` cut from every token (and lemma) that starts with it, and how many tokens had it. Only the
+    token texts change: the Doc is rebuilt token for token, so every annotation (entities included) stays on the same
+    tokens. A token that is only the prefix is kept as it is."""
     cut = [t.text[len(prefix) :] if t.text.startswith(prefix) and len(t.text) > len(prefix) else t.text for t in doc]
     n = sum(a != t.text for a, t in zip(cut, doc))
     if not n:
@@ -216,11 +214,10 @@ def convert(train: Path, dev: Path, test: Path, output_dir: Path, fmt: str = "au
         dev_ratio: float = 0.1, test_ratio: float = 0.1, options: Optional[ReadOptions] = None, skip_bad: bool = False,
         sentencizer: str = "sentencizer", extra_train: Optional[Path] = None, strip_prefix: str = "",
         label_map: Optional[dict[str, str]] = None) -> dict:
-    """Convert the corpus; write the DocBins, stats.json and rejects.jsonl; return the stats.
-
-    extra_train adds more annotated files to the training split only, after dev and test are settled, so
-    none of it can reach an evaluation split. label_map renames (or drops) the entity labels of extra_train
-    only: the main corpus's labels are the ones the model is evaluated on, and stay as they are."""
+    """Convert the corpus; write the DocBins, stats.json and rejects.jsonl; return the stats. extra_train adds more
+    annotated files to the training split only, after dev and test are settled, so none of it can reach an evaluation
+    split. label_map renames (or drops) the entity labels of extra_train only: the main corpus's labels are the ones the
+    model is evaluated on, and stay as they are."""
     # long: read, split, add extra training data and write: the steps share the documents read
     started = time.perf_counter()
     sources = resolve_sources(train, dev, test)
@@ -374,9 +371,8 @@ def check_options(dev_ratio: float, test_ratio: float, lang: str, sentencizer: s
     if sentencizer not in ("sentencizer", "none") and not (Path(sentencizer).exists() or spacy.util.is_package(sentencizer)):
         problems.append(f"--sentencizer {sentencizer}: no such pipeline (folder or installed package); "
             "use sentencizer, none or a trained pipeline's path")
-    for problem in problems:
-        print(f"✘ {problem}", file=sys.stderr)
     if problems:
+        print("\n".join(f"✘ {problem}" for problem in problems), file=sys.stderr)
         raise SystemExit(2)
 
 

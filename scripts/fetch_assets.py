@@ -1,9 +1,7 @@
-"""Fetch the assets a corpus needs and verify every checksum.
+"""Fetch the assets a corpus needs (project.yml assets under its inputs, --vars.train_file etc.) and verify every md5.
 
-The assets of a corpus are the project.yml assets whose `dest` lies under one of the corpus inputs
-(`--vars.train_file` etc., a file or a folder). Missing ones with a URL are downloaded (weasel's own fetch, which
-also accepts a local path as URL); then every one is checked against its md5. Unlike `weasel assets`, which prints
-✘ and exits 0, this exits non-zero on any problem.
+Missing ones with a URL are downloaded with weasel's own fetch (which also accepts a local path as URL). Unlike
+`weasel assets`, which prints ✘ and exits 0, this exits non-zero on any problem.
 """
 
 from __future__ import annotations

@@ -64,8 +64,7 @@ def iter_records(path: Path | str, options: ReadOptions) -> Iterator[tuple[Where
             record = _loads(line)
             _check_value(record)
         except json.JSONDecodeError as e:
-            error = CorpusError(path, lineno, f"invalid JSON: {e.msg} at column {e.colno}",
-                "write one JSON object per line")
+            error = CorpusError(path, lineno, f"invalid JSON: {e.msg} at column {e.colno}", "write one JSON object per line")
         except CorpusError as e:
             error = CorpusError(path, lineno, e.problem, e.fix)
         else:

@@ -65,12 +65,10 @@ def _split(tag: str) -> tuple[str, str]:
 
 
 def analyse_scheme(sentences: Sequence[Sequence[str]], repair: bool = False) -> tuple[str, list[Stray]]:
-    """Guess the scheme of a whole file's tags (one list per sentence) and find the tags that contradict it.
-
-    Each scheme leaves evidence that the others cannot: BILUO tags (E/L/S/U) against entities that end on B-/I-;
-    an I- that opens an entity (IOB1, IO) against a B- that opens one after O (IOB2); bare labels against
-    prefixed tags. The majority decides, so that one stray tag is reported at its line instead of silently
-    switching how the whole file is read."""
+    """Guess the scheme of a whole file's tags (one list per sentence) and find the tags that contradict it. Each scheme
+    leaves evidence that the others cannot: BILUO tags (E/L/S/U) against entities that end on B-/I-; an I- that opens an
+    entity (IOB1, IO) against a B- that opens one after O (IOB2); bare labels against prefixed tags. The majority
+    decides, so that one stray tag is reported at its line instead of silently switching how the whole file is read."""
     ev = _evidence(sentences)
     fix = "fix the tag, or pass --vars.tag_scheme to say how the file is tagged"
 
