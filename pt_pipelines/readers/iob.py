@@ -56,9 +56,8 @@ def read_sentences(path: Path | str, options: ReadOptions) -> Iterator[TaggedSen
                         "write 'token TAG' (more columns are allowed; the tag is the last)")
                 if not cols[0].strip():
                     raise CorpusError(path, lineno, "empty token", "write the token in the first column (or remove the line)")
-                if n_columns is None:
-                    n_columns = len(cols)
-                elif len(cols) != n_columns:
+                n_columns = n_columns or len(cols)
+                if len(cols) != n_columns:
                     raise CorpusError(path, lineno,
                         f"{len(cols)} columns where the file's first token line has {n_columns}",
                         "give every token line the same columns (a token with a space inside needs tabs)")

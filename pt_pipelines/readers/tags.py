@@ -155,10 +155,9 @@ def spans_to_tags(spans: Iterable[Span], length: int, scheme: str) -> list[str]:
         tags[start:end] = [f"I-{label}"] * (end - start)
         if scheme == "iob2" or (scheme == "iob1" and prev_end == start and prev_label == label):
             tags[start] = f"B-{label}"
+        elif scheme == "biluo" and end - start == 1:
+            tags[start] = f"U-{label}"
         elif scheme == "biluo":
-            if end - start == 1:
-                tags[start] = f"U-{label}"
-            else:
-                tags[start], tags[end - 1] = f"B-{label}", f"L-{label}"
+            tags[start], tags[end - 1] = f"B-{label}", f"L-{label}"
         prev_end, prev_label = end, label
     return tags
