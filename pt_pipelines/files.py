@@ -1,7 +1,7 @@
 """Atomic file writing and checksums shared by every script.
 
-Outputs are written to a temporary sibling and renamed into place, so an
-interrupted step never leaves a half-written file that weasel would hash.
+Outputs are written to a temporary sibling and renamed into place, so an interrupted step never leaves a
+half-written file that weasel would hash.
 """
 
 from __future__ import annotations
@@ -58,11 +58,8 @@ def write_json(path: Path | str, data: Any) -> None:
 
 
 def replace_tree(src: Path | str, dst: Path | str) -> None:
-    """Move the directory or file `src` onto `dst`, replacing what was there.
-
-    The old `dst` is renamed aside first and removed only after the new one is
-    in place, so a failure never leaves `dst` missing and `src` lost.
-    """
+    """Move the directory or file `src` onto `dst`, replacing what was there. The old `dst` is renamed aside first
+    and removed only after the new one is in place, so a failure never leaves `dst` missing and `src` lost."""
     src, dst = Path(src), Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
     old = dst.with_name(f".{dst.name}.old-{os.getpid()}")
@@ -80,8 +77,7 @@ def copy_tree(src: Path | str, dst: Path | str) -> None:
     remove_path(tmp)
     dst.parent.mkdir(parents=True, exist_ok=True)
     try:
-        copy = shutil.copytree if src.is_dir() else shutil.copy2
-        copy(src, tmp)
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, tmp)
         replace_tree(tmp, dst)
     finally:
         remove_path(tmp)
@@ -124,13 +120,10 @@ def _lock_owner(lock: Path) -> int | None:
 
 @contextmanager
 def run_lock(target: Path | str) -> Iterator[Path]:
-    """Hold `<target>.lock` while this process writes `target` (or state beside it).
-
-    The lock file is created with O_CREAT|O_EXCL and holds our pid, so a second run on the same target stops
-    with LockHeld instead of both writing. A lock whose pid is dead (a killed run) is taken over. Limits: a pid
-    reused after a reboot looks alive (the message says to remove the lock), and O_EXCL is not reliable on
-    some network filesystems.
-    """
+    """Hold `<target>.lock` while this process writes `target` (or state beside it). The lock file is created with
+    O_CREAT|O_EXCL and holds our pid, so a second run on the same target stops with LockHeld instead of both writing. A
+    lock whose pid is dead (a killed run) is taken over. Limits: a pid reused after a reboot looks alive (the message
+    says to remove the lock), and O_EXCL is not reliable on some network filesystems."""
     target = Path(target)
     lock = target.with_name(target.name + ".lock")
     lock.parent.mkdir(parents=True, exist_ok=True)

@@ -38,10 +38,7 @@ def split_sentences(text: str) -> list[str]:
 
 def doc_sentences(doc: Doc) -> Iterator[str]:
     """A doc's sentences: its own boundaries where it has them, else the punctuation split."""
-    if doc.has_annotation("SENT_START"):
-        yield from (sent.text for sent in doc.sents)
-    else:
-        yield from split_sentences(doc.text)
+    yield from (sent.text for sent in doc.sents) if doc.has_annotation("SENT_START") else split_sentences(doc.text)
 
 
 def windows(words: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
@@ -52,14 +49,9 @@ class HeldOut:
     """The held-out sentences, kept as normalised sentences and word runs, and what was removed."""
 
     def __init__(self, sentences: Iterable[str] = ()) -> None:
-        self.sentences: set[tuple[str, ...]] = set()
-        self.runs: set[tuple[str, ...]] = set()
+        self.sentences: set[tuple[str, ...]] = {words for words in map(normalise, sentences) if words}
+        self.runs: set[tuple[str, ...]] = {run for words in self.sentences for run in windows(words)}
         self.removed = 0
-        for sentence in sentences:
-            words = normalise(sentence)
-            if words:
-                self.sentences.add(words)
-                self.runs.update(windows(words))
 
     @classmethod
     def from_docbins(cls, paths: Iterable[Path], lang: str = "pt") -> HeldOut:
@@ -71,8 +63,7 @@ class HeldOut:
                 try:
                     docs = list(DocBin().from_disk(path).get_docs(vocab))
                 except (ValueError, KeyError, TypeError, zlib.error) as e:
-                    raise CorpusError(path, "file", f"not a spaCy DocBin ({type(e).__name__})",
-                        "convert it first") from None
+                    raise CorpusError(path, "file", f"not a spaCy DocBin ({type(e).__name__})", "convert it first") from None
                 for doc in docs:
                     yield from doc_sentences(doc)
 

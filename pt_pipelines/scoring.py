@@ -1,14 +1,13 @@
 """Per-label, per-tag and per-relation scores, confusion matrices and error picks for the report.
 
-All figures compare predicted docs with gold docs through spaCy's `Example`
-alignment, so a tokenization that differs from the gold one is handled the way
-`spacy evaluate` handles it: entities match by character offsets and label,
-tokens only where the alignment is one-to-one.
+All figures compare predicted docs with gold docs through spaCy's `Example` alignment, so a tokenization that
+differs from the gold one is handled the way `spacy evaluate` handles it: entities match by character offsets and
+label, tokens only where the alignment is one-to-one.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -49,17 +48,13 @@ def ner_per_label(examples: Iterable[Example]) -> list[LabelScore]:
     for eg in examples:
         gold, pred = _char_ents(eg.reference), _char_ents(eg.predicted)
         for span, label in gold.items():
-            if pred.get(span) == label:
-                tp[label] += 1
-            else:
-                fn[label] += 1
+            (tp if pred.get(span) == label else fn)[label] += 1
         for span, label in pred.items():
             if gold.get(span) != label:
                 fp[label] += 1
     labels = set(tp) | set(fp) | set(fn)
-    scores = [
-        LabelScore(lab, *prf(tp[lab], fp[lab], fn[lab]), tp[lab] + fn[lab], tp[lab], fp[lab], fn[lab]) for lab in labels
-    ]
+    scores = [LabelScore(lab, *prf(tp[lab], fp[lab], fn[lab]), tp[lab] + fn[lab], tp[lab], fp[lab], fn[lab])
+              for lab in labels]
     return sorted(scores, key=lambda s: (s.f, -s.support, s.label))
 
 
@@ -78,14 +73,9 @@ def ner_confusion(examples: Iterable[Example]) -> Counter:
 
 def _one_to_one(eg: Example) -> dict[int, int]:
     """Reference token index -> predicted token index, where the alignment is one-to-one."""
-    y2x = eg.alignment.y2x
-    mapping = {}
-    for i, n in enumerate(y2x.lengths):
-        if n == 1:
-            j = int(y2x[i][0])
-            if eg.alignment.x2y.lengths[j] == 1:
-                mapping[i] = j
-    return mapping
+    y2x, x2y = eg.alignment.y2x, eg.alignment.x2y
+    firsts = {i: int(y2x[i][0]) for i, n in enumerate(y2x.lengths) if n == 1}
+    return {i: j for i, j in firsts.items() if x2y.lengths[j] == 1}
 
 
 def pos_per_tag(examples: Iterable[Example]) -> tuple[dict[str, tuple[float, int]], Counter]:
@@ -101,8 +91,7 @@ def pos_per_tag(examples: Iterable[Example]) -> tuple[dict[str, tuple[float, int
     totals, correct = Counter(), Counter()
     for (gold, pred), n in confusion.items():
         totals[gold] += n
-        if gold == pred:
-            correct[gold] += n
+        correct[gold] += n if gold == pred else 0
     per_tag = {tag: (correct[tag] / totals[tag], totals[tag]) for tag in totals}
     return dict(sorted(per_tag.items(), key=lambda kv: (kv[1][0], -kv[1][1]))), confusion
 
@@ -114,11 +103,8 @@ def _arcs(eg: Example) -> list[tuple[bool, bool]]:
     out = []
     for token in eg.reference:
         j = mapping.get(token.i)
-        if j is None:
-            out.append((False, False))
-            continue
-        pred = eg.predicted[j]
-        head_ok = back.get(pred.head.i) == token.head.i
+        pred = eg.predicted[j] if j is not None else None
+        head_ok = pred is not None and back.get(pred.head.i) == token.head.i
         out.append((head_ok, head_ok and pred.dep_.lower() == token.dep_.lower()))
     return out
 
@@ -175,10 +161,8 @@ def worst_parses(examples: list[Example], limit: int, min_tokens: int = 4) -> li
     return sorted(found, key=lambda e: (e.las, -(e.end - e.start), e.example, e.start))[:limit]
 
 
-def confusion_matrix(counts: Counter, order: list[str] | None = None) -> tuple[list[str], list[str], list[list[int]]]:
-    """Rows (gold), columns (predicted) and the count matrix of a confusion Counter."""
-    rows = order or sorted({g for g, _ in counts})
-    cols = sorted({p for _, p in counts}, key=lambda c: (c in (MISSED, SPURIOUS), c))
-    rows = sorted(rows, key=lambda r: (r in (MISSED, SPURIOUS), r))
-    table = defaultdict(int, counts)
-    return rows, cols, [[table[(r, c)] for c in cols] for r in rows]
+def confusion_matrix(counts: Counter) -> tuple[list[str], list[str], list[list[int]]]:
+    """Rows (gold), columns (predicted) and the count matrix of a confusion Counter, MISSED and SPURIOUS last."""
+    last = lambda name: (name in (MISSED, SPURIOUS), name)  # noqa: E731
+    rows, cols = (sorted({pair[i] for pair in counts}, key=last) for i in (0, 1))
+    return rows, cols, [[counts[(r, c)] for c in cols] for r in rows]

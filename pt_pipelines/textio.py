@@ -1,13 +1,14 @@
 """Reading corpus files: located errors, encoding checks, line-numbered blocks.
 
-Every problem in an input is a `CorpusError` naming the file and the line (or
-record), what is wrong and what to do about it. Input files are only read.
+Every problem in an input is a `CorpusError` naming the file and the line (or record), what is wrong and what to
+do about it. Input files are only read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import groupby
 from pathlib import Path
 from typing import IO, Any, Callable, Union
 
@@ -43,16 +44,13 @@ def raise_error(error: CorpusError, record: str) -> None:
 
 def read_lines(path: Path | str) -> Iterator[tuple[int, str]]:
     """Yield (line number, line) without line ends; a UTF-8 BOM and CRLF are accepted."""
-    path = Path(path)
-    with path.open("rb") as f:
+    with Path(path).open("rb") as f:
         yield from decode_lines(f, path)
 
 
 def decode_lines(stream: IO[bytes], name: Path | str) -> Iterator[tuple[int, str]]:
-    """read_lines over an open binary stream (a file, or bytes from object storage), named `name` in errors.
-
-    Each line is decoded on its own, so an encoding error names the line it is on.
-    """
+    """read_lines over an open binary stream (a file, or bytes from object storage), named `name` in errors. Each
+    line is decoded on its own, so an encoding error names the line it is on."""
     for lineno, raw in enumerate(stream, start=1):
         try:
             line = raw.decode("utf-8")
@@ -71,15 +69,9 @@ def read_text(path: Path | str) -> str:
 
 def blocks(path: Path | str) -> Iterator[list[tuple[int, str]]]:
     """Yield groups of non-blank numbered lines separated by blank lines."""
-    block: list[tuple[int, str]] = []
-    for lineno, line in read_lines(path):
-        if line.strip():
-            block.append((lineno, line))
-        elif block:
-            yield block
-            block = []
-    if block:
-        yield block
+    for nonblank, block in groupby(read_lines(path), key=lambda numbered: bool(numbered[1].strip())):
+        if nonblank:
+            yield list(block)
 
 
 def context(text: str, start: int, end: int, width: int = 25) -> str:
@@ -96,8 +88,7 @@ def check_length(nlp: Any, text: str, path: Path | str, where: Where) -> None:
     """Raise a CorpusError for a text that nlp.make_doc would refuse (longer than nlp.max_length) or take
     minutes over (a run of punctuation 100,000 characters long takes the tokenizer about 20 minutes)."""
     if len(text) > nlp.max_length:
-        raise CorpusError(path, where,
-            f"the text has {len(text)} characters, more than nlp.max_length ({nlp.max_length})",
+        raise CorpusError(path, where, f"the text has {len(text)} characters, more than nlp.max_length ({nlp.max_length})",
             "split it into smaller documents (paragraphs, or blank-line-separated blocks)")
     longest = max(text.split(), key=len, default="")
     if len(longest) > MAX_WORD:

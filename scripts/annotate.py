@@ -1,14 +1,11 @@
 """Annotate text with a trained pipeline, streaming, resumable, keeping each record's metadata.
 
-Input: plain text (one document per line), JSONL (`{"text": ..., any other fields}`) or .spacy.
-Output: JSONL, each input record with a "spacy" field holding tokens (text, offsets, POS, tag, morph,
-lemma, head, dep), sentences and entities as character offsets; or .spacy.
-
-JSONL output is resumable: rerun the same command after an interruption and records already written
-are skipped; none is duplicated or dropped. OUTPUT.state.json holds the model's and the input's md5:
-when either changed, the run starts over instead of resuming. Bad input records (invalid JSON, no text, a lone
-surrogate) go with their line number to the reject file and the run goes on; a text over nlp.max_length is
-annotated in pieces with its offsets kept (pt_pipelines/records.py). Memory stays constant for text and JSONL.
+Input: plain text (one document per line), JSONL (`{"text": ..., any other fields}`) or .spacy. Output: JSONL, each
+input record with a "spacy" field holding tokens (text, offsets, POS, tag, morph, lemma, head, dep), sentences and
+entities as character offsets; or .spacy. Rerun after an interruption, JSONL output resumes: none is duplicated or
+dropped, unless the model's or input's md5 in OUTPUT.state.json changed (then it starts over). Bad records (invalid
+JSON, no text, a lone surrogate) go with their line number to the reject file and the run goes on; a text over
+nlp.max_length is annotated in pieces with its offsets kept (pt_pipelines/records.py). Memory stays constant.
 """
 
 from __future__ import annotations
@@ -40,9 +37,7 @@ RAY_FORMATS = "the ray backend reads text or .jsonl and writes .jsonl: use the l
 
 
 def input_format(path: Path, fmt: str) -> str:
-    if fmt != "auto":
-        return fmt
-    return {".jsonl": "jsonl", ".spacy": "spacy"}.get(path.suffix.lower(), "text")
+    return fmt if fmt != "auto" else {".jsonl": "jsonl", ".spacy": "spacy"}.get(path.suffix.lower(), "text")
 
 
 def spacy_records(path: Path, vocab) -> Iterator[Record]:
@@ -50,8 +45,7 @@ def spacy_records(path: Path, vocab) -> Iterator[Record]:
     try:
         docs = DocBin().from_disk(path).get_docs(vocab)
     except ValueError:  # spaCy's E1014: not zlib-compressed msgpack of a DocBin
-        fix = "pass a .spacy file, or text or .jsonl with --format"
-        raise CorpusError(path, "whole file", "not a spaCy DocBin (.spacy) file", fix) from None
+        raise CorpusError(path, "whole file", "not a spaCy DocBin (.spacy) file", "pass a .spacy file, or text or .jsonl with --format") from None
     for i, doc in enumerate(docs, start=1):
         yield Record(i, doc.text, dict(doc.user_data.get("fields", {})) if doc.user_data else {})
 
@@ -60,11 +54,8 @@ def read_records(path: Path, fmt: str, vocab) -> Iterator[Record | BadRecord]:
     """Stream the input's records (and its bad ones) in order."""
     if fmt == "spacy":
         yield from spacy_records(path, vocab)
-        return
-    for lineno, line in read_lines(path):
-        rec = read_record(lineno, line, fmt)
-        if rec is not None:
-            yield rec
+    else:
+        yield from (rec for lineno, line in read_lines(path) if (rec := read_record(lineno, line, fmt)) is not None)
 
 
 def local_results(nlp, input_path: Path, fmt: str, done: int, batch_size: int, n_process: int, keep_docs: bool,
@@ -114,11 +105,8 @@ def last_written_line(path: Path, key: str) -> int:
 def annotate(model: Path, input_path: Path | str, output: Path, rejects: Path, fmt: str = "auto", batch_size: int = 64,
         n_process: int = 1, overwrite: bool = False, interactive: bool = False, backend: str = "local",
         max_actors: int = 2, ray_cpus: int = 2) -> dict[str, int]:  # fmt: skip
-    """Annotate input into output; return counts of written, skipped-as-done and rejected records.
-
-    backend "ray" runs the pipeline on Ray Data actors (input may then be an object-storage URI) and
-    writes the same lines in the same order as "local".
-    """
+    """Annotate input into output; return counts of written, skipped-as-done and rejected records. backend "ray"
+    runs the pipeline on Ray Data actors (input may then be an object-storage URI), writing what "local" writes."""
     if backend == "ray":  # first, so that a missing Ray stops the run before any file is touched
         from pt_pipelines.distributed.ray_annotate import ray_results
     is_uri = "://" in str(input_path)
@@ -157,10 +145,8 @@ def read_state(path: Path) -> Optional[dict]:
 
 def owned_by(prior: Optional[dict], path: Path, output: Path) -> bool:
     """Whether annotate wrote `path` for `output`, as the state beside the output says."""
-    if prior is None:
-        return False
-    if path == output:
-        return True
+    if prior is None or path == output:
+        return prior is not None
     recorded = prior.get("rejects")
     if recorded is None:  # a state from before rejects were recorded: only the default name was its own
         recorded = str(output.with_name(output.name + ".rejects.jsonl").resolve())
@@ -189,8 +175,7 @@ def start_or_resume(output: Path, rejects: Path, state: dict, overwrite: bool, t
 
 def write_reject(item: BadRecord, input_path: str, rej: IO[str], rejects: Path) -> None:
     where = f"{input_path}:{item.line}: {item.error}"
-    rej.write(json.dumps({"reject": {"line": item.line, "error": where}, "record": item.raw}, ensure_ascii=False))
-    rej.write("\n")
+    rej.write(json.dumps({"reject": {"line": item.line, "error": where}, "record": item.raw}, ensure_ascii=False) + "\n")
     rej.flush()
     print(f"⚠ {where}: written to {rejects}", file=sys.stderr, flush=True)
 
@@ -264,8 +249,7 @@ def main(
         ray_cpus: int = typer.Option(2, min=1, help="ray: CPUs of the local Ray (ignored with RAY_ADDRESS)")) -> None:
     """Annotate documents; rerun the same command to resume an interrupted run."""
     rejects = rejects or output + ".rejects.jsonl"
-    problem = usage_problem(input_path, output, rejects, fmt, backend)
-    if problem:
+    if problem := usage_problem(input_path, output, rejects, fmt, backend):
         typer.echo(f"✘ {problem}", err=True)
         raise typer.Exit(2)
     with step_errors():
@@ -291,9 +275,8 @@ def run_annotate(model: Path, input_path: str, output: str, rejects: str, fmt: s
     """annotate() with URI outputs written to a temporary folder first and uploaded when complete."""
     with tempfile.TemporaryDirectory(prefix="annotate-") as tmp:
         # a URI output is written here first, then uploaded whole: object stores cannot append, so it never resumes
-        local_out, local_rej = (
-            Path(tmp) / Path(p.split("://")[-1]).name if "://" in p else Path(p) for p in (output, rejects)
-        )
+        local_out, local_rej = (Path(tmp) / Path(p.split("://")[-1]).name if "://" in p else Path(p)
+                                for p in (output, rejects))
         source = input_path if "://" in input_path else Path(input_path)
         try:
             counts = annotate(model, source, local_out, local_rej, fmt, batch_size, n_process,

@@ -1,11 +1,9 @@
 """Convert a raw corpus into corpus/{train,dev,test}.spacy, corpus/stats.json and corpus/rejects.jsonl.
 
-Inputs: `--train` is a file, or a folder holding files whose names mark the split
-(`*train*`, `*dev*`, `*test*`: the UD naming). `--dev` and `--test` default to
-the train input, which means "take this split from there": the folder's file,
-or a seeded split by document of the single train file. Formats: CoNLL-U,
-CoNLL/IOB columns, span JSON/JSONL (spaCy, doccano, Label Studio, Prodigy,
-HAREM) and plain text; `auto` detects them. Input files are only read.
+Inputs: `--train` is a file, or a folder holding files whose names mark the split (`*train*`, `*dev*`, `*test*`:
+the UD naming). `--dev` and `--test` default to the train input, which means "take this split from there": the
+folder's file, or a seeded split by document of the single train file. Formats: CoNLL-U, CoNLL/IOB columns, span
+JSON/JSONL (spaCy, doccano, Label Studio, Prodigy, HAREM) and plain text; `auto` detects them. Inputs are only read.
 """
 
 from __future__ import annotations
@@ -46,15 +44,17 @@ PREFIX_WARN_SHARE = 0.3
 LABEL_MAP_FIX = "map it with --vars.label_map (LABEL=TARGET, or LABEL= to drop it), or fix the label"
 
 
+def corpus_files(folder: Path, bare: bool = False) -> list[Path]:
+    """The files of `folder` with a corpus extension (with `bare`, also those with none), hidden ones skipped."""
+    return [p for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")
+            and (p.suffix.lower() in CORPUS_SUFFIXES or (bare and p.suffix == ""))]
+
+
 def find_split_file(folder: Path, split: str) -> Optional[Path]:
     """The corpus file in `folder` whose name marks it as `split`, or None. A file without extension
     (`train`, `dev`, `test`) is read too; its format is then detected by content."""
-    hits = []
-    for path in sorted(folder.iterdir()):
-        words = re.split(r"[^a-z]+", path.stem.lower())
-        readable = path.suffix.lower() in CORPUS_SUFFIXES or path.suffix == ""
-        if path.is_file() and not path.name.startswith(".") and readable and set(words) & set(SPLIT_ALIASES[split]):
-            hits.append(path)
+    aliases = set(SPLIT_ALIASES[split])
+    hits = [p for p in corpus_files(folder, bare=True) if set(re.split(r"[^a-z]+", p.stem.lower())) & aliases]
     if len(hits) > 1:
         raise CorpusError(folder, split, f"{len(hits)} {split} files: {some_names(hits)}",
             f"keep one {split} file in the folder (concatenate per-document files into one) or pass the file itself")
@@ -95,16 +95,12 @@ def extra_train_files(extra: Optional[Path], train: Path) -> list[Path]:
     if extra is None or extra.resolve() == train.resolve():
         return []
     if not extra.exists():
-        raise CorpusError(extra, "extra_train", "no such file or folder",
-            "pass an existing path with --vars.extra_train")
+        raise CorpusError(extra, "extra_train", "no such file or folder", "pass an existing path with --vars.extra_train")
     if extra.is_file():
         return [extra]
-    files = sorted(
-        p for p in extra.iterdir() if p.is_file() and p.suffix.lower() in CORPUS_SUFFIXES and not p.name.startswith(".")
-    )
+    files = corpus_files(extra)
     if not files:
-        raise CorpusError(extra, "extra_train", "no corpus files in this folder",
-            f"add {', '.join(sorted(CORPUS_SUFFIXES))} files")
+        raise CorpusError(extra, "extra_train", "no corpus files in this folder", f"add {', '.join(sorted(CORPUS_SUFFIXES))} files")
     return files
 
 
@@ -126,8 +122,7 @@ def split_stats(docs: Iterable[Doc]) -> dict:
     tokens whose annotation is missing (not trained or scored on them: a lemma '_', no heads, no NE tags).
     Morphology counts as missing only where a document has none at all, since no features is a value."""
     n_docs = n_sents = n_tokens = 0
-    labels: Counter = Counter()
-    missing: Counter = Counter()
+    labels, missing = Counter(), Counter()
     for doc in docs:
         n_docs += 1
         n_tokens += len(doc)
@@ -136,11 +131,8 @@ def split_stats(docs: Iterable[Doc]) -> dict:
         labels.update(ent.label_ for ent in doc.ents)
         if not doc.has_annotation("MORPH"):
             missing["morph"] += len(doc)
-        for token in doc:
-            missing["lemma"] += token.lemma == 0
-            missing["pos"] += token.pos == 0
-            missing["dep"] += token.dep == 0
-            missing["ner"] += token.ent_iob == 0
+        for t in doc:
+            missing.update(k for k, v in (("lemma", t.lemma), ("pos", t.pos), ("dep", t.dep), ("ner", t.ent_iob)) if not v)
     return {"documents": n_docs, "sentences": n_sents, "tokens": n_tokens, "entities": sum(labels.values()),
             "entities_per_label": dict(sorted(labels.items())),
             "missing": {layer: round(missing[layer] / n_tokens, 4) if n_tokens else 0.0 for layer in LAYERS}}
@@ -153,14 +145,11 @@ def duplicates_across_splits(splits: dict[str, list[Doc]]) -> dict[str, int]:
 
 
 def sentence_leakage(splits: dict[str, list[Doc]]) -> dict[str, dict]:
-    """Per pair, how many sentences of the evaluated split also occur in the other split (normalised as
-    held_out does: case, spacing and punctuation aside). A leak hides inside documents that differ as a whole,
-    so documents are not the unit. Sentences under LEAK_MIN_WORDS words ("Sim.") recur in any language and
-    are not counted."""
-    keys = {
-        split: [k for doc in docs for sent in doc_sentences(doc) if len(k := normalise(sent)) >= LEAK_MIN_WORDS]
-        for split, docs in splits.items()
-    }
+    """Per pair, how many sentences of the evaluated split also occur in the other split (normalised as held_out does:
+    case, spacing and punctuation aside). A leak hides inside documents that differ as a whole, so documents are not the
+    unit. Sentences under LEAK_MIN_WORDS words ("Sim.") recur in any language and are not counted."""
+    keys = {split: [k for doc in docs for sent in doc_sentences(doc) if len(k := normalise(sent)) >= LEAK_MIN_WORDS]
+            for split, docs in splits.items()}
     out = {}
     for evaluated, other in (("dev", "train"), ("test", "train"), ("test", "dev")):
         seen, n = set(keys[other]), len(keys[evaluated])
@@ -170,9 +159,8 @@ def sentence_leakage(splits: dict[str, list[Doc]]) -> dict[str, dict]:
 
 
 def token_prefix(docs: Iterable[Doc]) -> Optional[dict]:
-    """The most common `xx:` token prefix and its share of tokens, when it is at least PREFIX_WARN_SHARE.
-
-    Exports that mark the language on every token (`pt:Lisboa`) train a model on words real text never has."""
+    """The most common `xx:` token prefix and its share of tokens, when it is at least PREFIX_WARN_SHARE: exports
+    that mark the language on every token (`pt:Lisboa`) train a model on words real text never has."""
     counts: Counter = Counter()
     n = 0
     for doc in docs:
@@ -183,10 +171,9 @@ def token_prefix(docs: Iterable[Doc]) -> Optional[dict]:
 
 
 def strip_token_prefix(doc: Doc, prefix: str) -> tuple[Doc, int]:
-    """The doc with `prefix` cut from every token (and lemma) that starts with it, and how many tokens had it.
-
-    Only the token texts change: the Doc is rebuilt token for token, so every annotation (entities included)
-    stays on the same tokens. A token that is only the prefix is kept as it is."""
+    """The doc with `prefix` cut from every token (and lemma) that starts with it, and how many tokens had it. Only the
+    token texts change: the Doc is rebuilt token for token, so every annotation (entities included) stays on the same
+    tokens. A token that is only the prefix is kept as it is."""
     cut = [t.text[len(prefix) :] if t.text.startswith(prefix) and len(t.text) > len(prefix) else t.text for t in doc]
     n = sum(a != t.text for a, t in zip(cut, doc))
     if not n:
@@ -227,11 +214,10 @@ def convert(train: Path, dev: Path, test: Path, output_dir: Path, fmt: str = "au
         dev_ratio: float = 0.1, test_ratio: float = 0.1, options: Optional[ReadOptions] = None, skip_bad: bool = False,
         sentencizer: str = "sentencizer", extra_train: Optional[Path] = None, strip_prefix: str = "",
         label_map: Optional[dict[str, str]] = None) -> dict:
-    """Convert the corpus; write the DocBins, stats.json and rejects.jsonl; return the stats.
-
-    extra_train adds more annotated files to the training split only, after dev and test are settled, so
-    none of it can reach an evaluation split. label_map renames (or drops) the entity labels of extra_train
-    only: the main corpus's labels are the ones the model is evaluated on, and stay as they are."""
+    """Convert the corpus; write the DocBins, stats.json and rejects.jsonl; return the stats. extra_train adds more
+    annotated files to the training split only, after dev and test are settled, so none of it can reach an evaluation
+    split. label_map renames (or drops) the entity labels of extra_train only: the main corpus's labels are the ones the
+    model is evaluated on, and stay as they are."""
     # long: read, split, add extra training data and write: the steps share the documents read
     started = time.perf_counter()
     sources = resolve_sources(train, dev, test)
@@ -298,12 +284,10 @@ def convert(train: Path, dev: Path, test: Path, output_dir: Path, fmt: str = "au
 
 
 def write_corpus(*, output_dir: Path, docs: dict[str, list], stats: dict, rejects: str) -> None:
-    """Write the .spacy files, rejects.jsonl and stats.json so that the corpus changes as a whole.
-
-    Everything is written to a scratch folder beside output_dir first, then moved in, stats.json last: it
-    records the md5 of each .spacy file, and a marker stays in output_dir while files are moved, so a convert
-    killed half-way leaves a folder that train refuses (and the next convert rewrites whole).
-    """
+    """Write the .spacy files, rejects.jsonl and stats.json so that the corpus changes as a whole: written to a
+    scratch folder beside output_dir first, then moved in, stats.json last (it records the md5 of each .spacy file);
+    a marker stays in output_dir while files are moved, so a convert killed half-way leaves a folder that train
+    refuses (and the next convert rewrites whole)."""
     scratch = output_dir.with_name(f".{output_dir.name}-convert")
     with run_lock(scratch):  # two converts into one folder would mix their files
         remove_path(scratch)
@@ -317,8 +301,7 @@ def write_corpus(*, output_dir: Path, docs: dict[str, list], stats: dict, reject
             write_json(scratch / "stats.json", stats)
             fault_point("convert:scratch-written")
             output_dir.mkdir(parents=True, exist_ok=True)
-            write_text(output_dir / CONVERT_MARKER,
-                "convert is moving new files in; if no convert runs, run it again\n")
+            write_text(output_dir / CONVERT_MARKER, "convert is moving new files in; if no convert runs, run it again\n")
             for name in [*names, "rejects.jsonl", "stats.json"]:
                 os.replace(scratch / name, output_dir / name)
                 fault_point(f"convert:moved:{name}")
@@ -379,11 +362,8 @@ def main(train: Path = typer.Option(..., help="Train file, or folder with train/
 
 def check_options(dev_ratio: float, test_ratio: float, lang: str, sentencizer: str) -> None:
     """Exit 2 (a usage error, as typer's own checks) naming each option whose value cannot work."""
-    problems = [
-        f"--{n} {r}: must be between 0 and 0.5"
-        for n, r in (("dev-ratio", dev_ratio), ("test-ratio", test_ratio))
-        if not 0 < r < 0.5
-    ]
+    ratios = (("dev-ratio", dev_ratio), ("test-ratio", test_ratio))
+    problems = [f"--{n} {r}: must be between 0 and 0.5" for n, r in ratios if not 0 < r < 0.5]
     try:
         spacy.util.get_lang_class(lang)
     except (ImportError, ValueError):
@@ -391,9 +371,8 @@ def check_options(dev_ratio: float, test_ratio: float, lang: str, sentencizer: s
     if sentencizer not in ("sentencizer", "none") and not (Path(sentencizer).exists() or spacy.util.is_package(sentencizer)):
         problems.append(f"--sentencizer {sentencizer}: no such pipeline (folder or installed package); "
             "use sentencizer, none or a trained pipeline's path")
-    for problem in problems:
-        print(f"✘ {problem}", file=sys.stderr)
     if problems:
+        print("\n".join(f"✘ {problem}" for problem in problems), file=sys.stderr)
         raise SystemExit(2)
 
 

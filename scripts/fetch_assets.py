@@ -1,10 +1,7 @@
-"""Fetch the assets a corpus needs and verify every checksum.
+"""Fetch the assets a corpus needs (project.yml assets under its inputs, --vars.train_file etc.) and verify every md5.
 
-The assets of a corpus are the project.yml assets whose `dest` lies under one
-of the corpus inputs (`--vars.train_file` etc., a file or a folder). Missing
-ones with a URL are downloaded (weasel's own fetch, which also accepts a local
-path as URL); then every one is checked against its md5. Unlike `weasel
-assets`, which prints ✘ and exits 0, this exits non-zero on any problem.
+Missing ones with a URL are downloaded with weasel's own fetch (which also accepts a local path as URL). Unlike
+`weasel assets`, which prints ✘ and exits 0, this exits non-zero on any problem.
 """
 
 from __future__ import annotations
@@ -21,26 +18,19 @@ from pt_pipelines.errors import StepError, step_errors
 from pt_pipelines.files import checksum
 
 
-def corpus_assets(
-    assets: list[dict[str, Any]], inputs: list[Path], project_dir: Path = Path(".")
-) -> list[dict[str, Any]]:
+def corpus_assets(assets: list[dict[str, Any]], inputs: list[Path],
+                  project_dir: Path = Path(".")) -> list[dict[str, Any]]:
     """The assets whose destination is one of `inputs` or lies inside one of them (paths relative to project_dir)."""
     roots = [(project_dir / p).resolve() for p in inputs]
-    chosen = []
-    for asset in assets:
-        dest = (project_dir / asset["dest"]).resolve()
-        if any(dest == r or r in dest.parents for r in roots):
-            chosen.append(asset)
-    return chosen
+    inside = lambda dest: any(dest == r or r in dest.parents for r in roots)  # noqa: E731
+    return [asset for asset in assets if inside((project_dir / asset["dest"]).resolve())]
 
 
 def find_in_mirror(mirror: Path, url: str, expected: str | None) -> Path | None:
     """A file under `mirror` with the URL's file name (and the expected md5, when one is declared)."""
     name = url.rstrip("/").rsplit("/", 1)[-1]
-    for path in sorted(mirror.rglob(name)):
-        if path.is_file() and (expected is None or checksum(path) == expected):
-            return path
-    return None
+    found = (path for path in sorted(mirror.rglob(name)) if path.is_file())
+    return next((path for path in found if expected is None or checksum(path) == expected), None)
 
 
 def check_asset(project_dir: Path, asset: dict[str, Any], mirror: Path | None = None) -> str | None:
@@ -48,23 +38,19 @@ def check_asset(project_dir: Path, asset: dict[str, Any], mirror: Path | None = 
     dest = project_dir / asset["dest"]
     url, expected = asset.get("url"), asset.get("checksum")
     if not dest.exists() and url and mirror is not None:
-        local = find_in_mirror(mirror, url, expected)
-        if local is not None:
+        if (local := find_in_mirror(mirror, url, expected)) is not None:
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(local, dest)
     if not dest.exists() and url:
         try:
             fetch_asset(project_dir, url, dest, expected)
         except Exception as e:  # network errors come in many types; all mean the same here
-            return (
-                f"{asset['dest']}: could not download {url} ({type(e).__name__}: {e}). "
-                f"Download it by hand and save it as {dest}"
-            )
+            return f"{asset['dest']}: could not download {url} ({type(e).__name__}: {e}). Download it by hand and save it as {dest}"
     if not dest.exists():
         where = f"download {url} and save it" if url else "put the file"
         return f"{asset['dest']}: missing. {where.capitalize()} at {dest}"
-    if expected and checksum(dest) != expected:
-        return changed_asset(asset["dest"], checksum(dest), expected, downloaded=bool(url))
+    if expected and (md5 := checksum(dest)) != expected:
+        return changed_asset(asset["dest"], md5, expected, downloaded=bool(url))
     return None
 
 
@@ -74,11 +60,9 @@ def changed_asset(dest: str, md5: str, expected: str, downloaded: bool) -> str:
     folder = Path(dest).parent.as_posix()
     mine = f"assets/my{Path(folder).name}"
     restore = "delete it to download it again" if downloaded else f"git checkout {dest}"
-    return (
-        f"{dest}: md5 is {md5}, project.yml expects {expected}: the file was changed. To train on your edited "
-        f"version, run it as your own corpus: cp -r {folder} {mine} && python -m spacy project run all . "
-        f"--vars.corpus my{Path(folder).name} (then {restore} to restore the original)"
-    )
+    return (f"{dest}: md5 is {md5}, project.yml expects {expected}: the file was changed. To train on your edited "
+            f"version, run it as your own corpus: cp -r {folder} {mine} && python -m spacy project run all . "
+            f"--vars.corpus my{Path(folder).name} (then {restore} to restore the original)")
 
 
 def verify(project_dir: Path, inputs: list[Path], mirror: Path | None = None) -> list[str]:
@@ -86,18 +70,12 @@ def verify(project_dir: Path, inputs: list[Path], mirror: Path | None = None) ->
     config = load_project_config(project_dir)
     problems = []
     for asset in corpus_assets(config.get("assets", []), inputs, project_dir):
-        problem = check_asset(project_dir, asset, mirror)
-        if problem:
+        if problem := check_asset(project_dir, asset, mirror):
             problems.append(problem)
         else:
             typer.echo(f"✔ {asset['dest']}")
-    for path in inputs:
-        if not (project_dir / path).exists():
-            problems.append(
-                f"{path}: corpus input does not exist. Pass an existing file or folder "
-                f"with --vars.train_file / --vars.dev_file / --vars.test_file"
-            )
-    return problems
+    return problems + [f"{path}: corpus input does not exist. Pass an existing file or folder with --vars.train_file / "
+                       f"--vars.dev_file / --vars.test_file" for path in inputs if not (project_dir / path).exists()]
 
 
 def main(

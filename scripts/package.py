@@ -1,10 +1,8 @@
 """Package a trained pipeline with `spacy package` as a wheel and an sdist.
 
 The package name is `<lang>_<name>`: spaCy takes the language prefix from the pipeline's own config, so it is
-never hard-coded here. Authors and licence come from configs/meta-template.json, overridden by the options. The
-description (the wheel's summary) says what the packaged pipeline is: its components, their entity labels and
-its scores on the test split (the --scores file evaluate wrote for it), unless the template or --description
-gives one.
+never hard-coded here. Unless the template or --description gives one, the description (the wheel's summary) says
+what the pipeline is: its components, their entity labels and its scores (--scores: evaluate's test scores).
 """
 
 from __future__ import annotations
@@ -55,27 +53,17 @@ def read_test_scores(model_meta: dict[str, Any], scores_path: Optional[Path]) ->
     dev = model_meta.get("performance") or {}
     foreign = [k for k in HEADLINE if scores.get(k) is not None and k != "token_acc" and dev and k not in dev]
     if foreign:
-        raise StepError(
-            f"--scores {scores_path} scores {', '.join(foreign)}, which the pipeline does not have: pass the scores "
-            f"evaluate wrote for this pipeline"
-        )
+        raise StepError(f"--scores {scores_path} scores {', '.join(foreign)}, which the pipeline does not have: pass the "
+                        f"scores evaluate wrote for this pipeline")
     return scores
 
 
-def package(
-    model: Path,
-    output_dir: Path,
-    name: str,
-    version: str,
-    meta_template: Path,
-    overrides: Optional[dict[str, str]] = None,
-    scores: Optional[Path] = None,
-) -> list[Path]:
+def package(model: Path, output_dir: Path, name: str, version: str, meta_template: Path,
+            overrides: Optional[dict[str, str]] = None, scores: Optional[Path] = None) -> list[Path]:
     """Build the wheel and sdist; return their paths."""
     model_meta = srsly.read_json(model / "meta.json")
     meta = json.loads(meta_template.read_text(encoding="utf8"))
-    meta.update({k: v for k, v in (overrides or {}).items() if v})
-    meta.update({"name": name, "version": version})
+    meta.update({**{k: v for k, v in (overrides or {}).items() if v}, "name": name, "version": version})
     meta["description"] = meta.get("description") or describe(model_meta, read_test_scores(model_meta, scores))
     package_dir = output_dir / f"{model_meta['lang']}_{name}-{version}"
     output_dir.mkdir(parents=True, exist_ok=True)

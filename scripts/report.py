@@ -1,10 +1,7 @@
 """Write metrics/report.html (self-contained) and metrics/report.md from a trained pipeline and its test scores.
 
-Headline scores (test next to model-best's dev scores and the previous run on the same test set), per-label NER,
-per-POS and per-relation tables, confusion heatmaps, learning curves, displaCy error pages (gold annotation and
-model prediction, each labelled beside its own rendering), corpus statistics and a reproducibility footer.
-`build` computes everything first, then writes. Every score is shown in percent: metrics/scores.json and the
-records hold fractions (0–1), spaCy's training log percentages for the components (0–100).
+Every score is shown in percent: metrics/scores.json and the records hold fractions (0–1), spaCy's training log
+percentages for the components (0–100). displaCy renders are each labelled gold or predicted beside themselves.
 """
 
 from __future__ import annotations
@@ -80,10 +77,9 @@ def loss_curves(log: list[dict]) -> dict[str, tuple[list[int], list[float]]]:
     the very first update, so that row holds one batch's loss from untrained weights where every later row sums
     eval_frequency batches; on one axis it is an artefact, not a point of the curve."""
     rows = [row for row in log if row["step"] > 0]
+    steps = [row["step"] for row in rows]
     components = log[-1]["losses"] if log else {}
-    return {
-        comp: ([row["step"] for row in rows], [row["losses"].get(comp, 0.0) for row in rows]) for comp in components
-    }
+    return {comp: (steps, [row["losses"].get(comp, 0.0) for row in rows]) for comp in components}
 
 
 def curve_note(log: list[dict]) -> str:
@@ -91,10 +87,8 @@ def curve_note(log: list[dict]) -> str:
     if len(log) >= MIN_CURVE_POINTS:
         return ""
     steps = ", ".join(str(row["step"]) for row in log) or "none"
-    return (
-        f"No learning curves: the training log has {len(log)} evaluation(s) (steps: {steps}), and a curve needs at "
-        f"least {MIN_CURVE_POINTS}. Train for more steps or evaluate more often ([training] eval_frequency)."
-    )
+    return (f"No learning curves: the training log has {len(log)} evaluation(s) (steps: {steps}), and a curve needs at "
+            f"least {MIN_CURVE_POINTS}. Train for more steps or evaluate more often ([training] eval_frequency).")
 
 
 def dev_curves(log: list[dict]) -> dict[str, list[float]]:
@@ -136,10 +130,8 @@ def heatmap(counts, title: str) -> Optional[bytes]:
     ax.set_yticks(range(len(rows)), rows, fontsize=8)
     ax.set(xlabel="predicted", ylabel="gold", title=title)
     peak = max(max(r) for r in matrix) or 1
-    for i, row in enumerate(matrix):
-        for j, n in enumerate(row):
-            if n:
-                ax.text(j, i, str(n), ha="center", va="center", fontsize=7, color="white" if n > peak / 2 else "black")
+    for i, j, n in ((i, j, n) for i, row in enumerate(matrix) for j, n in enumerate(row) if n):
+        ax.text(j, i, str(n), ha="center", va="center", fontsize=7, color="white" if n > peak / 2 else "black")
     return png(fig)
 
 
@@ -176,39 +168,31 @@ def history_key(summary: dict, config: Path, test: Path) -> dict[str, Any]:
 def run_name(run: dict) -> str:
     """A history entry in a few words: when, which base config, step limit and seed, which run or config."""
     limit = run.get("max_steps")  # as results records name it (0: until patience stopped it)
-    parts = [
-        run.get("time", "")[:16],
-        run.get("base_config") or "",
-        f"max_steps {limit}" if limit else "no step limit" if limit == 0 else "",
-        f"seed {run['seed']}" if run.get("seed") is not None else "",
-        f"run {run['run_id'][:8]}" if run.get("run_id") else "",
-        f"config {run['config_md5'][:8]}" if run.get("config_md5") else "",
-    ]
+    parts = [run.get("time", "")[:16], run.get("base_config") or "",
+             f"max_steps {limit}" if limit else "no step limit" if limit == 0 else "",
+             f"seed {run['seed']}" if run.get("seed") is not None else "",
+             f"run {run['run_id'][:8]}" if run.get("run_id") else "",
+             f"config {run['config_md5'][:8]}" if run.get("config_md5") else ""]
     return ", ".join(p for p in parts if p)
 
 
 def headline_head(previous: Optional[dict], noted: bool = False) -> list[str]:
-    """The headline's column names (scores in %); the previous-run column names the run it shows, and a note
-    column is there only when a row has a note."""
+    """The headline's column names; the previous-run column names the run it shows, a note column only if needed."""
     prev = f"previous run: {run_name(previous)}" if previous else "previous run (none on this test set)"
     return ["metric (%)", "test", "dev (model-best)", prev, "Δ test", *(["note"] if noted else [])]
 
 
 def gold_support(docs: list) -> dict[str, int]:
     """How many tokens, sentences and entities the gold test docs hold: what each headline score is measured on."""
-    return {
-        "tokens": sum(len(doc) for doc in docs),
-        "sentences": sum(len(list(doc.sents)) if doc.has_annotation("SENT_START") else 1 for doc in docs),
-        "entities": sum(len(doc.ents) for doc in docs),
-    }
+    sents = sum(len(list(doc.sents)) if doc.has_annotation("SENT_START") else 1 for doc in docs)
+    return {"tokens": sum(len(doc) for doc in docs), "sentences": sents, "entities": sum(len(doc.ents) for doc in docs)}
 
 
 def overfit_flag(*, metric: str, test: float, dev: Optional[float], support: dict[str, int]) -> str:
     """The overfitting warning for one headline score, or "" when dev is not much higher or the test set is too
     small for the gap to mean anything (MIN_OVERFIT_SUPPORT)."""
-    if dev is None or dev - test <= OVERFIT_GAP:
-        return ""
-    if support.get(SUPPORT_UNIT.get(metric, "tokens"), 0) < MIN_OVERFIT_SUPPORT:
+    enough = support.get(SUPPORT_UNIT.get(metric, "tokens"), 0) >= MIN_OVERFIT_SUPPORT
+    if dev is None or dev - test <= OVERFIT_GAP or not enough:
         return ""
     return "⚠ dev much higher: overfitting?"
 
@@ -259,26 +243,15 @@ class Report:
 
 def footer_rows(key: dict, summary: dict, stats: dict, scores: dict, seconds: float) -> list[list[Any]]:
     run = [["run id", key["run_id"]]] if "run_id" in key else [["config.cfg md5", key.get("config_md5")]]
-    return [
-        ["spaCy", spacy.__version__],
-        ["weasel", version("weasel")],
-        ["Python", platform.python_version()],
-        *run,
-        ["seed", summary.get("seed")],
-        ["test corpus md5", key["corpus_md5"]],
-        *[[f"{split} source md5", md5] for split, md5 in stats.get("checksums", {}).items()],
-        ["wall time: convert", f"{stats.get('seconds', 0):.1f} s"],
-        ["wall time: train", f"{summary.get('seconds', 0):.1f} s"],
-        ["wall time: evaluate", f"{scores.get('seconds', 0):.1f} s"],
-        ["wall time: report", f"{seconds:.1f} s"],
-        ["training steps", summary.get("steps")],
-        ["machine", f"{platform.machine()}, {platform.system()}"],
-    ]
+    return [["spaCy", spacy.__version__], ["weasel", version("weasel")], ["Python", platform.python_version()], *run,
+            ["seed", summary.get("seed")], ["test corpus md5", key["corpus_md5"]],
+            *[[f"{split} source md5", md5] for split, md5 in stats.get("checksums", {}).items()],
+            *[[f"wall time: {step}", f"{s:.1f} s"] for step, s in (("convert", stats.get("seconds", 0)),
+              ("train", summary.get("seconds", 0)), ("evaluate", scores.get("seconds", 0)), ("report", seconds))],
+            ["training steps", summary.get("steps")], ["machine", f"{platform.machine()}, {platform.system()}"]]
 
 
-def compute(
-    model: Path, test: Path, paths: dict[str, Path], history: Path, interactive: bool = False
-) -> Report:
+def compute(model: Path, test: Path, paths: dict[str, Path], history: Path, interactive: bool = False) -> Report:
     """Every table, figure and error page of the report, and the history with this run recorded; writes nothing.
     paths: scores, log, stats, summary and config."""
     started = time.perf_counter()
@@ -385,8 +358,7 @@ def parse_pages_html(parses: list[ParseFigure]) -> str:
 
 
 def parse_pages_md(parses: list[ParseFigure]) -> list[str]:
-    """The worst parses for report.md, one table per sentence: each rendering (report/worst-parse-<n>-gold.svg
-    and -predicted.svg) in a row with its caption."""
+    """The worst parses for report.md, one table per sentence: each rendering in a row with its caption."""
     if not parses:
         return []
     out = ["## Worst-parsed sentences: gold, then predicted", ""]
@@ -424,13 +396,9 @@ def render_html(report: Report) -> str:
     if report.entity_pairs:
         parts.append("<h2>Entity errors: gold | predicted</h2>")
         for gold, pred in report.entity_pairs:
-            parts.append(
-                f"<div class='pair'><div><span class='cap gold'>{GOLD_CAPTION}</span>"
-                + displacy.render(gold, style="ent", page=False)
-                + f"</div><div><span class='cap pred'>{PRED_CAPTION}</span>"
-                + displacy.render(pred, style="ent", page=False)
-                + "</div></div>"
-            )
+            g, p = (displacy.render(doc, style="ent", page=False) for doc in (gold, pred))
+            parts.append(f"<div class='pair'><div><span class='cap gold'>{GOLD_CAPTION}</span>{g}</div>"
+                         f"<div><span class='cap pred'>{PRED_CAPTION}</span>{p}</div></div>")
     parts += [parse_pages_html(report.parses), table("corpus"), table("footer"), "</body></html>"]
     return "\n".join(p for p in parts if p)
 
@@ -446,16 +414,15 @@ def render_md(report: Report) -> str:
             out.extend([f"![{t.image}](report/{t.image}.png)", ""])
 
     add("headline")
-    out.extend(["## Training", ""])
-    out.extend(["![learning curves](report/learning_curves.png)" if "learning_curves" in report.images else report.curve_note, ""])
+    curves = "![learning curves](report/learning_curves.png)" if "learning_curves" in report.images else report.curve_note
+    out.extend(["## Training", "", curves, ""])
     for key in ("ner", "pos", "deps"):
         add(key)
     if report.entity_pairs:
         rows = [[gold.text, _ents_text(gold), _ents_text(pred)] for gold, pred in report.entity_pairs]
         out.extend(["## Entity errors", "", table_md(["sentence", GOLD_CAPTION, PRED_CAPTION], rows), ""])
     out.extend(parse_pages_md(report.parses))
-    add("corpus")
-    add("footer")
+    add("corpus"), add("footer")
     return "\n".join(out) + "\n"
 
 

@@ -1,13 +1,9 @@
-"""Write docs/results.md: the results table, from this project's published records in results/.
+"""Write docs/results.md from this project's published records in results/ (metrics/, a user's own runs, is never read).
 
-A record (results/<run>-<pipeline>.json) is what `evaluate` writes to metrics/ for a run, copied to results/
-to publish it: metrics/ holds a user's own runs and is never read here. The rows sit next to the published
-anchors of results/anchors.yml. Every row says the split it was measured on: spaCy's own pt_core_news_*
-figures are dev scores (Bosque r2.8 dev), the papers' are test scores.
-
-results/levers.yml pairs records into levers (a run and the same config without the lever) and names the
-runs that differ only by seed; the page then shows each lever's delta next to the seed noise, and words/s
-from a benchmark record where one measured both pipelines side by side.
+A record (results/<run>-<pipeline>.json) is evaluate's record copied from metrics/ to publish it. The rows sit next
+to the published anchors of results/anchors.yml, each naming its split: spaCy's pt_core_news_* figures are dev
+scores, the papers' test scores. results/levers.yml pairs records into levers (a run and the same config without
+the lever) and names runs that differ only by seed: each lever's delta is shown next to the seed noise.
 """
 
 from __future__ import annotations
@@ -23,14 +19,8 @@ import typer
 from pt_pipelines.errors import StepError, step_errors
 from pt_pipelines.files import write_text
 
-COLUMNS = [
-    ("pos_acc", "POS"),
-    ("morph_acc", "Morph"),
-    ("lemma_acc", "Lemma"),
-    ("dep_uas", "UAS"),
-    ("dep_las", "LAS"),
-    ("ents_f", "NER F"),
-]
+COLUMNS = [("pos_acc", "POS"), ("morph_acc", "Morph"), ("lemma_acc", "Lemma"), ("dep_uas", "UAS"), ("dep_las", "LAS"),
+           ("ents_f", "NER F")]
 CORPUS_ORDER = ["bosque", "bosque-r2.8", "harem-selective", "harem-total", "lener"]
 
 
@@ -42,9 +32,8 @@ def load_anchors(results: Path) -> list[dict[str, Any]]:
 
 
 def load_records(results: Path) -> list[dict[str, Any]]:
-    """Results records in results/ (files with corpus and pipeline), the shipped sample's left out.
-
-    Each keeps its file name (without .json) under "file", by which results/levers.yml names it."""
+    """Results records in results/ (the shipped sample's left out), each with its file stem under "file", by which
+    results/levers.yml names it."""
     records = []
     for path in sorted(results.glob("*-*.json")):
         data = json.loads(path.read_text(encoding="utf8"))
@@ -68,32 +57,23 @@ def render(records: list[dict[str, Any]], anchors: list[dict[str, Any]]) -> str:
     """The Markdown table: each corpus's anchors, then this project's pipelines on it."""
     head = ["corpus", "pipeline", "split", *(name for _, name in COLUMNS), "words/s", "train time", "measured on"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    corpora = sorted(
-        {r["corpus"] for r in records} | {a["corpus"] for a in anchors},
-        key=lambda c: (CORPUS_ORDER.index(c) if c in CORPUS_ORDER else len(CORPUS_ORDER), c),
-    )
+    corpora = sorted({r["corpus"] for r in records} | {a["corpus"] for a in anchors},
+                     key=lambda c: (CORPUS_ORDER.index(c) if c in CORPUS_ORDER else len(CORPUS_ORDER), c))
     for corpus in corpora:
         for anchor in (a for a in anchors if a["corpus"] == corpus):
             cells = [_cell(anchor["scores"].get(k)) for k, _ in COLUMNS]
-            lines.append(
-                f"| {corpus} | *{anchor['name']}* | {anchor.get('split', 'test')} | "
-                + " | ".join(cells)
-                + f" |  |  | {'' if anchor['name'] == 'target' else 'published: '}{anchor['source']} |"
-            )
+            lines.append(f"| {corpus} | *{anchor['name']}* | {anchor.get('split', 'test')} | " + " | ".join(cells)
+                         + f" |  |  | {'' if anchor['name'] == 'target' else 'published: '}{anchor['source']} |")
         for rec in sorted((r for r in records if r["corpus"] == corpus), key=lambda r: (r["pipeline"], r.get("split", ""))):
             cells = [_cell(100 * rec["scores"][k] if k in rec["scores"] else None) for k, _ in COLUMNS]
-            minutes = (
-                f"{rec['train_seconds'] / 60:.0f} min"
-                + (f", {rec['train_steps']} steps" if rec.get("train_steps") else "")
-                + (f" + {rec['init_seconds'] / 60:.1f} min {rec['init']}" if rec.get("init_seconds") else "")
-                if rec.get("train_seconds")
-                else ""
-            )
+            minutes = (f"{rec['train_seconds'] / 60:.0f} min"
+                       + (f", {rec['train_steps']} steps" if rec.get("train_steps") else "")
+                       + (f" + {rec['init_seconds'] / 60:.1f} min {rec['init']}" if rec.get("init_seconds") else "")
+                       if rec.get("train_seconds") else "")
             where = f"{rec.get('machine', '')}; spaCy {rec.get('spacy_version', '')}; {rec.get('date', '')}"
             speed = f"{rec['words_per_s']:,.0f}" if rec.get("words_per_s") else ""
-            lines.append(
-                f"| {corpus} | **{_name(rec)}** | {rec.get('split', 'test')} | " + " | ".join(cells) + f" | {speed} | {minutes} | {where} |"
-            )
+            lines.append(f"| {corpus} | **{_name(rec)}** | {rec.get('split', 'test')} | " + " | ".join(cells)
+                         + f" | {speed} | {minutes} | {where} |")
     return "\n".join(lines)
 
 
@@ -148,22 +128,18 @@ def render_levers(records: list[dict[str, Any]], spec: dict[str, Any], results: 
         run, base = (_lookup(by_file, lever[key], where) for key in ("run", "baseline"))
         if (run["corpus"], run.get("split")) != (base["corpus"], base.get("split")):
             raise LeversError(f"{where}: {lever['run']} and {lever['baseline']} are not on the same corpus and split")
-        deltas = [
-            f"{round(100 * (run['scores'][k] - base['scores'][k]), 2) + 0.0:+.2f}" if k in run["scores"] and k in base["scores"] else ""
-            for k, _ in COLUMNS
-        ]
+        deltas = [f"{round(100 * (run['scores'][k] - base['scores'][k]), 2) + 0.0:+.2f}"
+                  if k in run["scores"] and k in base["scores"] else "" for k, _ in COLUMNS]
         cells = [lever["lever"], run["corpus"], run.get("split", "test"), _name(run), _name(base), *deltas]
         lines.append("| " + " | ".join(cells) + f" | {_speed_cell(results, lever.get('speed'), where)} |")
-    noise = ["| corpus | split | runs (seeds) | " + " | ".join(f"{name} range" for _, name in COLUMNS) + " |"]
-    noise.append("|" + "---|" * (3 + len(COLUMNS)))
+    noise = ["| corpus | split | runs (seeds) | " + " | ".join(f"{name} range" for _, name in COLUMNS) + " |",
+             "|" + "---|" * (3 + len(COLUMNS))]
     for i, group in enumerate(spec.get("seed_runs") or []):
         where = f"results/levers.yml, seed_runs[{i}]"
         runs = [_lookup(by_file, name, where) for name in (group if isinstance(group, list) else [None])]
         seeds = ", ".join(f"{_name(r)} ({r.get('seed', '?')})" for r in runs)
-        spreads = []
-        for key, _ in COLUMNS:
-            values = [100 * r["scores"][key] for r in runs if key in r["scores"]]
-            spreads.append(f"{min(values):.2f}–{max(values):.2f} ({max(values) - min(values):.2f})" if values else "")
+        values = [[100 * r["scores"][key] for r in runs if key in r["scores"]] for key, _ in COLUMNS]
+        spreads = [f"{min(v):.2f}–{max(v):.2f} ({max(v) - min(v):.2f})" if v else "" for v in values]
         noise.append(f"| {runs[0]['corpus']} | {runs[0].get('split', 'test')} | {seeds} | " + " | ".join(spreads) + " |")
     return "\n".join(lines) + "\n\n### Seed noise: the same run with other seeds\n\n" + "\n".join(noise)
 

@@ -1,10 +1,9 @@
 """Hyperparameter sweep: trials of `spacy train` with sampled config overrides, run in parallel on Ray Tune.
 
-The search space is a small YAML file (configs/sweep.yml). Trials are sampled with the seed, so a
-sequential run (--backend sequential, the benchmark's baseline) trains exactly the same trials.
-Each trial reports every dev evaluation to Tune; ASHA stops the worst early. The best trial's values
-are written into a copy of the base config (configs/best.cfg, for `--vars.base_config`) and every
-trial's scores to metrics/sweep.json.
+The search space is a small YAML file (configs/sweep.yml). Trials are sampled with the seed, so a sequential run
+(--backend sequential, the benchmark's baseline) trains exactly the same trials. Each trial reports every dev
+evaluation to Tune; ASHA stops the worst early. The best trial's values are written into a copy of the base config
+(configs/best.cfg, for `--vars.base_config`) and every trial's scores to metrics/sweep.json.
 
 Runs on a local Ray with --cpus CPUs, or on the cluster at RAY_ADDRESS (see the README).
 """
@@ -67,12 +66,10 @@ def load_sweep(path: Path, **overrides: Optional[int]) -> dict[str, Any]:
     if not isinstance(spec, dict) or not isinstance(spec.get("space"), dict) or not spec["space"]:
         raise SweepError(f"{path}: no `space:` mapping of dotted config keys to distributions")
     for key, dist in spec["space"].items():
-        problem = distribution_problem(dist)
-        if problem:
+        if problem := distribution_problem(dist):
             raise SweepError(f"{path}: space.{key}: {problem}")
     for key, default in SETTINGS.items():
-        value = overrides.get(key) or spec.setdefault(key, default)
-        spec[key] = value
+        value = spec[key] = overrides.get(key) or spec.get(key, default)
         if not isinstance(value, type(default)) or (isinstance(default, int) and value < 1):
             raise SweepError(f"{path}: {key}: expected a {'positive integer' if isinstance(default, int) else 'name'}")
     if spec["scheduler"] not in SCHEDULERS:
@@ -103,21 +100,11 @@ def check_keys(filled: Any, base_config: Path, keys: list[str], sweep_path: Path
 def sample_trials(space: dict[str, Any], num_samples: int, seed: int) -> list[dict[str, Any]]:
     """num_samples value sets drawn from the space; the same seed gives the same trials."""
     rng = random.Random(seed)
-    trials = []
-    for _ in range(num_samples):
-        params: dict[str, Any] = {}
-        for key, dist in space.items():
-            ((kind, args),) = dist.items()
-            if kind == "choice":
-                params[key] = rng.choice(args)
-            elif kind == "randint":
-                params[key] = rng.randint(args[0], args[1])
-            elif kind == "uniform":
-                params[key] = float(f"{rng.uniform(args[0], args[1]):.4g}")
-            else:
-                params[key] = float(f"{math.exp(rng.uniform(math.log(args[0]), math.log(args[1]))):.4g}")
-        trials.append(params)
-    return trials
+    draw = {"choice": lambda a: rng.choice(a), "randint": lambda a: rng.randint(a[0], a[1]),
+            "uniform": lambda a: float(f"{rng.uniform(a[0], a[1]):.4g}"),
+            "loguniform": lambda a: float(f"{math.exp(rng.uniform(math.log(a[0]), math.log(a[1]))):.4g}")}
+    return [{key: draw[kind](args) for key, dist in space.items() for kind, args in dist.items()}
+            for _ in range(num_samples)]
 
 
 # what Ray Tune adds to each reported row; the rest is what tune_trial reported
@@ -137,9 +124,7 @@ def summarise(params: dict[str, Any], history: list[dict[str, Any]], spec: dict[
     last_evaluation = spec["max_steps"] // spec["eval_frequency"] * spec["eval_frequency"]
     status = "error" if error else ("finished" if last_step >= last_evaluation else "stopped early")
     record = {"params": params, "best": best[metric] if best else None, "best_step": best["step"] if best else None,
-              "last_step": last_step, "status": status, "scores_at_best": best}
-    if error:
-        record["error"] = error
+              "last_step": last_step, "status": status, "scores_at_best": best, **({"error": error} if error else {})}
     return record
 
 
@@ -158,11 +143,9 @@ def run_ray(trials, settings, storage: Path, spec: dict[str, Any], cpus: int):
 
     where = init_ray(cpus)
     print(f"sweeping on {where}", flush=True)
-    scheduler = None
-    if spec["scheduler"] == "asha":
-        grace_period = min(spec["grace_period"], spec["max_steps"])
-        scheduler = ASHAScheduler(time_attr="step", max_t=spec["max_steps"], grace_period=grace_period,
-                                  reduction_factor=spec["reduction_factor"])  # fmt: skip
+    grace_period = min(spec["grace_period"], spec["max_steps"])
+    scheduler = ASHAScheduler(time_attr="step", max_t=spec["max_steps"], grace_period=grace_period,
+                              reduction_factor=spec["reduction_factor"]) if spec["scheduler"] == "asha" else None
     tuner = tune.Tuner(tune.with_resources(tune.with_parameters(tune_trainable, **settings), {"cpu": 1}),
         param_space={"trial": tune.grid_search([{"index": i, "params": p} for i, p in enumerate(trials)])},
         tune_config=tune.TuneConfig(metric=spec["metric"], mode="max", scheduler=scheduler),
@@ -185,10 +168,8 @@ def write_best_config(filled: Any, base_config: Path, params: dict[str, Any], be
         metric: str) -> None:
     config = util.load_config_from_str(filled.to_str(), overrides=params, interpolate=False)
     values = ", ".join(f"{k} = {v}" for k, v in params.items())
-    header = (
-        f"# Written by scripts/sweep.py: {base_config} filled, with the best trial's values ({values});\n"
-        f"# dev {metric} {best['best']:.4f} at step {best['best_step']}. Train with --vars.base_config {path}\n"
-    )
+    header = (f"# Written by scripts/sweep.py: {base_config} filled, with the best trial's values ({values});\n"
+              f"# dev {metric} {best['best']:.4f} at step {best['best_step']}. Train with --vars.base_config {path}\n")
     with atomic_path(path) as tmp:
         tmp.write_text(header + config.to_str(), encoding="utf8")
 
@@ -210,10 +191,8 @@ def sweep(*, base_config: Path, sweep_path: Path, train_path: Path, dev_path: Pa
                 "max_steps": spec["max_steps"], "eval_frequency": spec["eval_frequency"], "seed": seed}
     started = time.perf_counter()
     remove_path(storage / "sweep")  # this sweep's folder only: --storage may hold other things
-    if backend == "ray":
-        records = run_ray(trials, settings, storage, spec, cpus)
-    else:
-        records = run_sequential(trials, settings, storage / "sweep", spec)
+    records = (run_ray(trials, settings, storage, spec, cpus) if backend == "ray"
+               else run_sequential(trials, settings, storage / "sweep", spec))
     seconds = round(time.perf_counter() - started, 1)
     scored = [r for r in records if r["best"] is not None]
     if not scored:

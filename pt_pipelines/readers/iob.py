@@ -1,10 +1,9 @@
 """Read CoNLL/IOB column files: `token [POS CHUNK ...] TAG`, one token per line.
 
-Columns are tab-separated when the line has a tab, else space-separated; the
-first column is the token and the last one the entity tag. Blank lines end
-sentences, `-DOCSTART-` lines start documents. Tag schemes IOB1, IOB2,
-BILUO/BIOES and IO are detected per file or set with ReadOptions.tag_scheme;
-labels are kept as they are. Middle columns (POS, chunk) are not used.
+Columns are tab-separated when the line has a tab, else space-separated; the first column is the token and the last
+one the entity tag. Blank lines end sentences, `-DOCSTART-` lines start documents. Tag schemes IOB1, IOB2,
+BILUO/BIOES and IO are detected per file or set with ReadOptions.tag_scheme; labels are kept as they are. Middle
+columns (POS, chunk) are not used.
 """
 
 from __future__ import annotations
@@ -42,16 +41,11 @@ def read_sentences(path: Path | str, options: ReadOptions) -> Iterator[TaggedSen
     """Yield the sentences of a column file; malformed ones go to options.on_error."""
     path = Path(path)
     n_columns: Optional[int] = None
-    newdoc = False
-    found = 0
+    newdoc, found = False, 0
     for block in blocks(path):
-        rows = []
-        for lineno, line in block:
-            cols = split_columns(line)
-            if cols[0] == DOCSTART:
-                newdoc = True
-                continue
-            rows.append((lineno, cols))
+        rows = [(lineno, split_columns(line)) for lineno, line in block]
+        newdoc = newdoc or any(cols[0] == DOCSTART for _, cols in rows)
+        rows = [(lineno, cols) for lineno, cols in rows if cols[0] != DOCSTART]
         if not rows:
             continue
         raw = "\n".join(line for _, line in block)
@@ -61,11 +55,9 @@ def read_sentences(path: Path | str, options: ReadOptions) -> Iterator[TaggedSen
                     raise CorpusError(path, lineno, f"expected a token and a tag, found {len(cols)} column",
                         "write 'token TAG' (more columns are allowed; the tag is the last)")
                 if not cols[0].strip():
-                    raise CorpusError(path, lineno, "empty token",
-                        "write the token in the first column (or remove the line)")
-                if n_columns is None:
-                    n_columns = len(cols)
-                elif len(cols) != n_columns:
+                    raise CorpusError(path, lineno, "empty token", "write the token in the first column (or remove the line)")
+                n_columns = n_columns or len(cols)
+                if len(cols) != n_columns:
                     raise CorpusError(path, lineno,
                         f"{len(cols)} columns where the file's first token line has {n_columns}",
                         "give every token line the same columns (a token with a space inside needs tabs)")
@@ -98,9 +90,8 @@ def sentence_spans(sent: TaggedSentence, scheme: str, options: ReadOptions) -> l
 
 def read_docs(path: Path | str, vocab: Vocab,
         options: Optional[ReadOptions] = None) -> Generator[Doc, None, Optional[str]]:
-    """Yield one Doc per document (by -DOCSTART-, else every options.n_sents sentences).
-
-    Returns (as the generator's value) the tag scheme detected when the options say `auto`, else None."""
+    """Yield one Doc per document (by -DOCSTART-, else every options.n_sents sentences); the generator's return
+    value is the tag scheme detected when the options say `auto`, else None."""
     opts = options or ReadOptions()
     sentences = list(read_sentences(path, opts))
     scheme, sentences = scheme_of(path, sentences, lambda s: s.tags, lambda s, t: s.lines[t], opts)

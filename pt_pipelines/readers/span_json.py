@@ -29,10 +29,8 @@ Spans = list[tuple[int, int, str, Optional[str]]]  # start, end, label, the text
 
 
 def iter_records(path: Path | str, options: ReadOptions) -> Iterator[tuple[Where, str, Any]]:
-    """Yield (location, raw text, parsed record); JSON syntax errors in JSONL lines go to on_error.
-
-    A .jsonl file is read line by line, a .json file as one JSON value; a file with another name (or none)
-    as one value when it parses as one, else line by line."""
+    """Yield (location, raw text, parsed record); JSON syntax errors in JSONL lines go to on_error. A file that is
+    neither .jsonl nor .json is read as one value when it parses as one, else line by line."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix != ".jsonl":
@@ -66,8 +64,7 @@ def iter_records(path: Path | str, options: ReadOptions) -> Iterator[tuple[Where
             record = _loads(line)
             _check_value(record)
         except json.JSONDecodeError as e:
-            error = CorpusError(path, lineno, f"invalid JSON: {e.msg} at column {e.colno}",
-                "write one JSON object per line")
+            error = CorpusError(path, lineno, f"invalid JSON: {e.msg} at column {e.colno}", "write one JSON object per line")
         except CorpusError as e:
             error = CorpusError(path, lineno, e.problem, e.fix)
         else:
@@ -137,8 +134,7 @@ def _label_studio(record: dict) -> tuple[Any, list]:
     text = data.get("text")
     if text is None:
         text = next((v for v in data.values() if isinstance(v, str)), None)
-    key = "annotations" if "annotations" in record else "completions"
-    annotations = _list(record, key)
+    annotations = _list(record, "annotations" if "annotations" in record else "completions")
     for i, annotation in enumerate(annotations, start=1):
         if not isinstance(annotation, dict):
             raise ValueError(f"annotation {i} must be an object, found {_json_type(annotation)}")
@@ -185,11 +181,9 @@ def _prodigy(record: dict) -> tuple[Any, list, list[tuple[str, bool]]]:
 
 def parse_record(record: Any) -> tuple[str, Spans, Optional[list[tuple[str, bool]]], bool]:
     """(text, spans, tokens or None, keep) for a record of any supported flavour; raises ValueError."""
-    tokens = None
-    keep = True
+    tokens, keep = None, True
     if _is_v2_tuple(record):
-        text, items = record[0], _list(record[1], "entities")
-        raw = [_offsets(x) for x in items]
+        text, raw = record[0], [_offsets(x) for x in _list(record[1], "entities")]
     elif not isinstance(record, dict):
         raise ValueError(f"a record must be a JSON object, found {_json_type(record)}")
     elif "doc_text" in record:
@@ -209,12 +203,8 @@ def parse_record(record: Any) -> tuple[str, Spans, Optional[list[tuple[str, bool
         raise ValueError("the record has no text (a string)")
     spans: Spans = []
     for start, end, label, covered in raw:
-        if (
-            type(start) is not int  # bool is an int to Python, not an offset
-            or type(end) is not int
-            or not isinstance(label, str)
-            or not label
-        ):
+        # type(...) is int: a bool is an int to Python, not an offset
+        if type(start) is not int or type(end) is not int or not isinstance(label, str) or not label:
             raise ValueError(f"span {[start, end, label]} needs integer start and end and a label")
         spans.append((start, end, label, covered if isinstance(covered, str) else None))
     return text, spans, tokens, keep
@@ -263,16 +253,13 @@ def _trim(text: str, span: tuple[int, int, str, Optional[str]], path: Path | str
 def record_to_doc(nlp: Language, text: str, spans: Spans, tokens: Optional[list[tuple[str, bool]]], path: Path | str,
         where: Where, options: ReadOptions) -> Doc:
     """Tokenize (or take the record's tokens) and align the character spans to tokens."""
-    if tokens is None:
-        check_length(nlp, text, path, where)
     if tokens is not None:
         doc = Doc(nlp.vocab, words=[t for t, _ in tokens], spaces=[ws for _, ws in tokens])
         if doc.text != text:
             raise CorpusError(path, where, "the record's tokens do not spell its text", "export the record again")
-    elif options.alignment_mode == "split":
-        doc = split_at_boundaries(nlp, text, spans)
     else:
-        doc = nlp.make_doc(text)
+        check_length(nlp, text, path, where)
+        doc = split_at_boundaries(nlp, text, spans) if options.alignment_mode == "split" else nlp.make_doc(text)
     mode = "strict" if options.alignment_mode == "split" else options.alignment_mode
     ents = []
     for start, end, label, _ in spans:

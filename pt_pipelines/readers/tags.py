@@ -37,9 +37,8 @@ def parse_tag(tag: str, index: int = 0, bare: bool = False) -> tuple[str, str]:
 
 def _evidence(sentences: Sequence[Sequence[str]]) -> dict[str, list[tuple[int, int]]]:
     """(sentence, token) positions of what each scheme leaves behind, by kind of evidence."""
-    found: dict[str, list[tuple[int, int]]] = {
-        k: [] for k in ("bare", "prefixed", "biluo", "iob_ends", "i_opens", "b_opens")
-    }
+    kinds = ("bare", "prefixed", "biluo", "iob_ends", "i_opens", "b_opens")
+    found: dict[str, list[tuple[int, int]]] = {k: [] for k in kinds}
     for s, tags in enumerate(sentences):
         parsed = [("bare", tag) if not TAG.match(tag) and BARE.match(tag) else _split(tag) for tag in tags]
         parsed.append(("O", ""))  # so that the last tag has a next one
@@ -66,12 +65,10 @@ def _split(tag: str) -> tuple[str, str]:
 
 
 def analyse_scheme(sentences: Sequence[Sequence[str]], repair: bool = False) -> tuple[str, list[Stray]]:
-    """Guess the scheme of a whole file's tags (one list per sentence) and find the tags that contradict it.
-
-    Each scheme leaves evidence that the others cannot: BILUO tags (E/L/S/U) against entities that end on B-/I-;
-    an I- that opens an entity (IOB1, IO) against a B- that opens one after O (IOB2); bare labels against
-    prefixed tags. The majority decides, so that one stray tag is reported at its line instead of silently
-    switching how the whole file is read."""
+    """Guess the scheme of a whole file's tags (one list per sentence) and find the tags that contradict it. Each scheme
+    leaves evidence that the others cannot: BILUO tags (E/L/S/U) against entities that end on B-/I-; an I- that opens an
+    entity (IOB1, IO) against a B- that opens one after O (IOB2); bare labels against prefixed tags. The majority
+    decides, so that one stray tag is reported at its line instead of silently switching how the whole file is read."""
     ev = _evidence(sentences)
     fix = "fix the tag, or pass --vars.tag_scheme to say how the file is tagged"
 
@@ -115,8 +112,7 @@ def tags_to_spans(tags: Sequence[str], scheme: str, repair: bool = False) -> lis
             prefix = {"E": "L", "S": "U"}.get(prefix, prefix)
             if prefix in ("I", "L") and (start < 0 or lab != label):
                 if not repair:
-                    raise TagError(i, f"{tag} does not continue an entity",
-                        "open entities with B- (or U-/S- for one token)")
+                    raise TagError(i, f"{tag} does not continue an entity", "open entities with B- (or U-/S- for one token)")
                 close(i)
                 start, label = i, lab
             elif prefix in ("B", "U", "O") and start >= 0:
@@ -154,17 +150,14 @@ def tags_to_spans(tags: Sequence[str], scheme: str, repair: bool = False) -> lis
 def spans_to_tags(spans: Iterable[Span], length: int, scheme: str) -> list[str]:
     """Encode non-overlapping spans as tags under `scheme` (IO cannot separate adjacent same-label spans)."""
     tags = ["O"] * length
-    ordered = sorted(spans)
     prev_end, prev_label = -1, ""
-    for start, end, label in ordered:
-        for i in range(start, end):
-            tags[i] = f"I-{label}"
+    for start, end, label in sorted(spans):
+        tags[start:end] = [f"I-{label}"] * (end - start)
         if scheme == "iob2" or (scheme == "iob1" and prev_end == start and prev_label == label):
             tags[start] = f"B-{label}"
+        elif scheme == "biluo" and end - start == 1:
+            tags[start] = f"U-{label}"
         elif scheme == "biluo":
-            if end - start == 1:
-                tags[start] = f"U-{label}"
-            else:
-                tags[start], tags[end - 1] = f"B-{label}", f"L-{label}"
+            tags[start], tags[end - 1] = f"B-{label}", f"L-{label}"
         prev_end, prev_label = end, label
     return tags
