@@ -104,13 +104,17 @@ def test_vectors_reach_the_trained_and_packaged_pipeline_and_only_what_depends_o
     model = spacy.load(project / "training" / "model-best")
     assert model.vocab.vectors.shape == (50, 8)
     assert srsly.read_json(project / "training" / "train-summary.json")["vectors"]["source"] == str(src)
-    record = srsly.read_json(project / "metrics" / "sample-auto.json")
+    run_id = srsly.read_json(project / "training" / "train-summary.json")["run_id"]
+    record = srsly.read_json(project / "metrics" / "runs" / f"sample-full-{run_id}.json")
     assert record["vectors"] == {"source": "tiny.vec", "kind": "file", "md5": checksum(src), "prune": -1, "truncate": 0}
     assert record["config"].endswith(", vectors tiny.vec"), record["config"]
-    assert run_all(project, fast) == ["init-vectors"]  # it always runs, and changes nothing
-    without = srsly.read_json(sample_run.path / "metrics" / "sample-auto.json")
+    assert run_all(project, fast) == []
+    (without,) = (sample_run.path / "metrics" / "runs").glob("sample-full-*.json")
+    without = srsly.read_json(without)
     assert "vectors" not in without and "vectors" not in without["config"], "a run without vectors names none"
-    vec_file(src, seed=3)
+    assert without["run_id"] != run_id, "with and without vectors are two runs, two records"
+    other = vec_file(tmp_path / "outside" / "tiny2.vec", seed=3)  # a new table under a new name
+    fast = {**fast, "vars.vectors": str(other)}
     ran = run_all(project, fast)
     assert "convert" not in ran and {"init-vectors", "train"} <= set(ran)
     run_all(project, {**fast, "vars.package_name": "vectest"}, workflow="package")

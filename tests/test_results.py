@@ -195,7 +195,7 @@ def test_evaluate_names_extra_training_data_in_the_record(sample_run, tmp_path):
         record = tmp_path / f"record-{len(extra)}.json"
         command = [sys.executable, "-m", "scripts.evaluate", str(sample_run.path / "training" / "model-best")]
         command += [str(sample_run.path / "corpus" / "test.spacy"), "--output", str(tmp_path / "scores.json")]
-        command += ["--record", str(record), "--corpus", "sample", "--pipeline", "ud", "--base-config", "configs/ud_base_config.cfg"]
+        command += ["--record", str(record), "--corpus", "sample", "--pipeline", "ud"]
         command += ["--train-input", "assets/sample", "--extra-train", extra]
         subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
         return json.loads(record.read_text(encoding="utf8"))

@@ -30,7 +30,7 @@ COMMANDS = [
     "evaluate",
     "report",
 ]
-ALWAYS = ["init-vectors"]  # no_skip: its source may be a package name; it rewrites nothing when nothing changed
+ALWAYS: list[str] = []  # no step is no_skip: a rerun with nothing changed runs nothing
 FAST = {"vars.max_steps": 40}  # reruns only need to show which steps run, not a good model
 
 
@@ -79,13 +79,14 @@ def test_all_on_the_sample_trains_and_scores_above_baseline(sample_run, project)
         "training/train-summary.json",
         "corpus/rejects.jsonl",
         "metrics/scores.json",
-        "metrics/sample-auto.json",
         "metrics/report.html",
         "metrics/report.md",
         "metrics/report/learning_curves.png",
         "metrics/history.json",
     ):
         assert (project / path).exists(), path
+    run_id = srsly.read_json(project / "training/train-summary.json")["run_id"]
+    assert (project / f"metrics/runs/sample-full-{run_id}.json").exists(), "auto is named by what trained"
     scores = srsly.read_json(project / "metrics/scores.json")
     baseline = majority_baselines(docs(project / "corpus/train.spacy"), docs(project / "corpus/test.spacy"))
     for key, floor in baseline.items():
@@ -102,7 +103,7 @@ def test_lock_file_records_every_step_with_real_checksums(project):
     for name, entry in lock.items():
         for item in entry["deps"] + entry["outs"]:
             assert item["md5"] == checksum(project / item["path"]), (name, item["path"])
-    assert [o["path"] for o in lock["evaluate"]["outs"]] == ["metrics/scores.json", "metrics/sample-auto.json"]
+    assert [o["path"] for o in lock["evaluate"]["outs"]] == ["metrics/scores.json", "metrics/runs"]
     assert "corpus/test.spacy" in [d["path"] for d in lock["evaluate"]["deps"]]
 
 
@@ -113,14 +114,15 @@ def test_second_run_executes_no_step(project):
 
 
 def test_changing_a_var_reruns_the_steps_that_use_it(project):
-    assert run_all(project, FAST) == ["init-vectors", "train", "evaluate", "report"]
+    # max_steps is in the config: fill-config rewrites it, init-weights finds its inputs unchanged
+    assert run_all(project, FAST) == ["fill-config", "init-weights", "train", "evaluate", "report"]
     assert run_all(project, FAST) == ALWAYS
 
 
 def test_changing_the_base_config_reruns_fill_config_train_evaluate_report(project):
     base = project / "configs/base_config.cfg"
     base.write_text(base.read_text().replace("hidden_width = 64", "hidden_width = 48"))
-    assert run_all(project, FAST) == ["fill-config", "init-weights", "init-vectors", "train", "evaluate", "report"]
+    assert run_all(project, FAST) == ["fill-config", "init-weights", "train", "evaluate", "report"]
 
 
 def test_changing_the_sample_reruns_convert_and_everything_after(project):
@@ -134,9 +136,10 @@ def test_changing_the_sample_reruns_convert_and_everything_after(project):
     assert exit_info.value.code != 0
     yml = project / "project.yml"
     yml.write_text(yml.read_text().replace(old_md5, checksum(train)))
-    # the text is unchanged, so raw-text writes the same file and init-weights does not rerun
+    # the text is unchanged, so raw-text writes the same file and init-weights does not rerun; the config
+    # names the data by path, so it is unchanged too
     ran = run_all(project, FAST)
-    assert ran == ["assets", "convert", "fill-config", "raw-text", "init-vectors", "train", "evaluate", "report"]
+    assert ran == ["assets", "convert", "fill-config", "raw-text", "train", "evaluate", "report"]
     assert run_all(project, FAST) == ALWAYS
 
 
