@@ -43,6 +43,7 @@ def init_weights(
     vectors_dim: int = 100,
     vectors_bucket: int = 50000,
     vectors_epochs: int = 20,
+    n_process: int = 1,
 ) -> dict[str, Any]:
     """Build output_dir for `method`; return its manifest (also written to output_dir/init.json)."""
     if method is not Method.none and not raw_text.stat().st_size:
@@ -63,7 +64,7 @@ def init_weights(
             if method is Method.vectors:
                 manifest["vectors"] = "vectors"
                 manifest["summary"] = train_vectors(
-                    raw_text, scratch / "vectors", lang, vectors_dim, vectors_bucket, vectors_epochs
+                    raw_text, scratch / "vectors", lang, vectors_dim, vectors_bucket, vectors_epochs, n_process
                 )
             elif method is Method.pretrain:
                 manifest["init_tok2vec"] = "pretrain/model-last.bin"
@@ -87,6 +88,7 @@ def main(
     vectors_dim: int = typer.Option(100, min=10, help="vectors: width"),
     vectors_bucket: int = typer.Option(50000, min=1000, help="vectors: rows of the subword hash table"),
     vectors_epochs: int = typer.Option(20, min=1, help="vectors: passes over the raw text"),
+    n_process: int = typer.Option(1, min=1, help="vectors: processes tokenizing the raw text"),
 ) -> None:
     """Prepare the tok2vec's starting point (none, vectors or pretrain) in training/init."""
     try:
@@ -102,6 +104,7 @@ def main(
             vectors_dim,
             vectors_bucket,
             vectors_epochs,
+            n_process,
         )
     except LockHeld as e:
         typer.echo(f"✘ {e}", err=True)
