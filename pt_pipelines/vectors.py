@@ -3,9 +3,8 @@
 
 floret stores subword (character n-gram) vectors in a fixed hash table, so every word gets a vector, including
 words the text never had: what a small in-domain corpus needs. The text is tokenized with the language's
-tokenizer (in n_process processes: a third of the time on 75M words), so the vectors are keyed by the tokens the
-pipeline will see. Training is single-threaded, so the same text gives the same vectors; both phases show their
-progress on stderr.
+tokenizer (in n_process processes), so the vectors are keyed by the tokens the pipeline will see. Training is
+single-threaded, so the same text gives the same vectors. Both phases show their progress on stderr.
 """
 
 from __future__ import annotations

@@ -1,17 +1,16 @@
 """Collect raw text for `spacy pretrain` and static vectors as JSONL, one {"text": ...} per sentence or line.
 
 Inputs are .spacy files (a converted corpus: its sentences, so no annotation is used), .jsonl files with a
-"text" field, plain .txt files (a text per non-blank line), the last two also xz- or gzip-compressed
-(.txt.xz, .jsonl.gz: read as a stream), or folders of such files (hidden ones skipped). Exact repeats are
-dropped, so boilerplate lines do not dominate (by a fixed-size Bloom filter: `Seen`). Only training text belongs here: the files
-given with --exclude (the project passes its dev and test splits) are refused, and every sentence of theirs is
-removed from the text read (held_out.py: compared after normalising case, spaces and punctuation, and by
-runs of words), since pretraining or vectors learnt from them would leak the evaluation into the model.
-Files are read as a stream, with a progress bar on stderr: memory is the held-out sentences and the 64 MB
-filter, whatever the size of the text (100M words: about 0.3 GB). Words are whitespace-separated tokens with a
-letter or digit: a corpus converted from IOB columns, whose text has a space before each punctuation mark,
-counts as many as the same sentences given as running text. A summary (inputs with md5, texts and words
-written, sentences removed) goes to <output>.json.
+"text" field, plain .txt files (a text per non-blank line), the last two also as .xz or .gz, or folders of them
+(hidden ones skipped). Exact repeats are dropped, so boilerplate lines do not dominate. Only training text
+belongs here: the files given with --exclude (the project passes its dev and test splits) are refused, and
+every sentence of theirs is removed from the text read (held_out.py: compared after normalising case, spaces
+and punctuation, and by runs of words), since pretraining or vectors learnt from them would leak the
+evaluation into the model.
+Everything is a stream (progress on stderr): memory is the held-out sentences and `Seen`'s 64 MB, whatever the
+text's size. Words are whitespace-separated tokens with a letter or digit, so that IOB text (`Lisboa , disse`)
+counts as its running text does. A summary (inputs with the md5 of their text, texts and words written,
+sentences removed) goes to <output>.json.
 """
 
 from __future__ import annotations
@@ -24,13 +23,14 @@ import re
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import spacy
 import typer
 from spacy.tokens import DocBin
 from tqdm import tqdm
 
-from pt_pipelines.files import atomic_path, checksum, write_json
+from pt_pipelines.files import atomic_path, write_json
 from pt_pipelines.held_out import HeldOut
 from pt_pipelines.records import BadRecord, parse_line
 from pt_pipelines.textio import CorpusError, decode_lines
@@ -38,6 +38,7 @@ from pt_pipelines.textio import CorpusError, decode_lines
 SUFFIXES = (".spacy", ".jsonl", ".txt", ".jsonl.xz", ".jsonl.gz", ".txt.xz", ".txt.gz")
 OPEN = {".xz": lzma.open, ".gz": gzip.open}
 WORD = re.compile(r"[^\W_]")
+BITS = 1 << 29  # Seen's filter: 64 MB
 
 
 def kind(path: Path) -> str:
@@ -46,40 +47,31 @@ def kind(path: Path) -> str:
     return tail if tail in SUFFIXES else path.suffix.lower()
 
 
-def count_words(text: str) -> int:
-    """Whitespace-separated tokens with a letter or digit: `Lisboa ,` and `Lisboa,` are one word each."""
-    return sum(1 for token in text.split() if WORD.search(token))
-
-
 class Seen:
-    """Texts seen before, in a Bloom filter of fixed size: 64 MB whatever the text; at 10 million distinct
-    texts about one in 40,000 is taken for a repeat and dropped (one in 500,000 at 5 million)."""
-
-    BITS = 1 << 29
+    """Texts seen before, in a Bloom filter of 64 MB: at 10 million distinct texts about one in 40,000 is taken
+    for a repeat and dropped (one in 500,000 at 5 million)."""
 
     def __init__(self) -> None:
-        self.bits = bytearray(self.BITS // 8)
-        self.count = 0
+        self.bits, self.count = bytearray(BITS // 8), 0
 
     def add(self, text: str) -> bool:
         """Remember text; False when it was (almost surely) seen before."""
-        digest, new = hashlib.md5(text.encode("utf8")).digest(), False
-        for i in range(0, 16, 4):
-            k = int.from_bytes(digest[i : i + 4], "little") & (self.BITS - 1)
-            if not self.bits[k >> 3] & (1 << (k & 7)):
-                self.bits[k >> 3] |= 1 << (k & 7)
-                new = True
+        digest = hashlib.md5(text.encode("utf8")).digest()
+        keys = [int.from_bytes(digest[i : i + 4], "little") & (BITS - 1) for i in range(0, 16, 4)]
+        new = not all(self.bits[k >> 3] >> (k & 7) & 1 for k in keys)
+        for k in keys:
+            self.bits[k >> 3] |= 1 << (k & 7)
         self.count += new
         return new
 
 
-def file_lines(path: Path, progress: Callable[[int], object]) -> Iterator[tuple[int, str]]:
-    """(line number, line) of a text file, decompressing .xz and .gz as a stream; progress(bytes read)."""
-    opener = OPEN.get(path.suffix.lower())
-    lineno = 0
+def file_lines(path: Path, progress: Callable[[int], object], md5: Any) -> Iterator[tuple[int, str]]:
+    """(line number, line) of a text file, .xz and .gz decompressed as a stream; progress(bytes read);
+    md5 (a hashlib object) takes the (uncompressed) text."""
+    opener, lineno = OPEN.get(path.suffix.lower()), 0
     with path.open("rb") as raw:
         try:
-            for lineno, line in decode_lines(opener(raw) if opener else raw, path):
+            for lineno, line in decode_lines((md5.update(b) or b for b in (opener(raw) if opener else raw)), path):
                 if not lineno % 10000:
                     progress(raw.tell())
                 yield lineno, line
@@ -87,7 +79,6 @@ def file_lines(path: Path, progress: Callable[[int], object]) -> Iterator[tuple[
             raise CorpusError(
                 path, lineno + 1, f"not a complete {path.suffix} archive ({e})", "compress or download it again"
             ) from None
-    progress(path.stat().st_size)
 
 
 def input_files(path: Path, skip: set[Path]) -> list[Path]:
@@ -112,7 +103,7 @@ def input_files(path: Path, skip: set[Path]) -> list[Path]:
     return [path]
 
 
-def file_texts(path: Path, lang: str = "pt", progress: Callable[[int], object] = int) -> Iterator[str]:
+def file_texts(path: Path, lang: str, progress: Callable[[int], object], md5: Any) -> Iterator[str]:
     """The texts of one file: a .spacy file's sentences (its docs if unsegmented), JSONL "text", text lines."""
     if kind(path) == ".spacy":
         try:
@@ -124,9 +115,8 @@ def file_texts(path: Path, lang: str = "pt", progress: Callable[[int], object] =
         for doc in docs:
             parts = doc.sents if doc.has_annotation("SENT_START") else [doc[:]]
             yield from (span.text.strip() for span in parts)
-        progress(path.stat().st_size)
         return
-    for lineno, line in file_lines(path, progress):
+    for lineno, line in file_lines(path, progress, md5):
         record = parse_line(lineno, line, "jsonl" if kind(path).startswith(".jsonl") else "text")
         if isinstance(record, BadRecord):
             raise CorpusError(path, lineno, record.error, 'write one {"text": "..."} object per line')
@@ -145,28 +135,31 @@ def write_raw_text(inputs: list[Path], output: Path, lang: str = "pt", exclude: 
                 file, "file", f"is {refused[file.resolve()]}", "point --vars.raw_text at training text only"
             )
     held_out = HeldOut.from_docbins([p for p in exclude if p.exists()], lang)
-    seen, words, done = Seen(), 0, 0
+    seen, words, done, md5s, out_md5 = Seen(), 0, 0, [], hashlib.md5()
     bar = tqdm(total=sum(f.stat().st_size for f in files), unit="B", unit_scale=True, desc="raw-text", mininterval=5)
-    with bar, atomic_path(output) as tmp, tmp.open("w", encoding="utf8", newline="\n") as out:
+    with bar, atomic_path(output) as tmp, tmp.open("wb") as out:
         for file in files:
-            for text in file_texts(file, lang, lambda n, done=done: bar.update(done + n - bar.n)):
+            md5s.append(hashlib.md5())
+            for text in file_texts(file, lang, lambda n, done=done: bar.update(done + n - bar.n), md5s[-1]):
                 text = held_out.remove(text)
                 if text and seen.add(text):
-                    words += count_words(text)
-                    out.write(json.dumps({"text": text}, ensure_ascii=False) + "\n")
+                    words += sum(1 for token in text.split() if WORD.search(token))
+                    out_md5.update(line := (json.dumps({"text": text}, ensure_ascii=False) + "\n").encode("utf8"))
+                    out.write(line)
             done += file.stat().st_size
+            bar.update(done - bar.n)
         if not seen.count and not held_out.removed:
             raise CorpusError(inputs[0], "all records", "no text found", "point --vars.raw_text at files with text")
     summary = {
-        # the md5 of raw text files; a .spacy file's md5 also covers its annotation, which raw text does not use,
-        # so that re-annotating the corpus leaves this summary, and init-weights after it, unchanged
+        # the md5 of raw text files' (uncompressed) text; a .spacy file's md5 also covers its annotation, which raw
+        # text does not use, so that re-annotating the corpus leaves this summary, and init-weights after it, unchanged
         "inputs": [
-            {"path": file.as_posix(), "md5": None if file.suffix.lower() == ".spacy" else checksum(file)}
-            for file in files
+            {"path": file.as_posix(), "md5": None if kind(file) == ".spacy" else md5.hexdigest()}
+            for file, md5 in zip(files, md5s)
         ],
         "texts": seen.count,
         "words": words,
-        "md5": checksum(output),
+        "md5": out_md5.hexdigest(),
         "held_out": {"files": [p.as_posix() for p in exclude], **held_out.counts()},
     }
     write_json(summary_path(output), summary)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import lzma
 import subprocess
 import sys
@@ -131,6 +132,9 @@ def test_xz_and_gz_text_is_read_as_a_stream_like_plain_text(tmp_path, write):
         "Segunda linha",
         "Um texto comprimido.",
     ]
+    summary = srsly.read_json(tmp_path / "raw.jsonl.json")  # the md5 of the text, not of its compressed form
+    assert summary["inputs"][0]["md5"] == hashlib.md5(lines.encode()).hexdigest()
+    assert summary["md5"] == hashlib.md5(out.read_bytes()).hexdigest()
 
 
 @pytest.mark.parametrize("name", ["cut.txt.xz", "cut.jsonl.gz"])
