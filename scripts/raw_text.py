@@ -5,12 +5,11 @@ Inputs are .spacy files (a converted corpus: its sentences, so no annotation is 
 (hidden ones skipped). Exact repeats are dropped, so boilerplate lines do not dominate. Only training text
 belongs here: the files given with --exclude (the project passes its dev and test splits) are refused, and
 every sentence of theirs is removed from the text read (held_out.py: compared after normalising case, spaces
-and punctuation, and by runs of words), since pretraining or vectors learnt from them would leak the
-evaluation into the model.
-Everything is a stream (progress on stderr): memory is the held-out sentences and `Seen`'s 64 MB, whatever the
-text's size. Words are whitespace-separated tokens with a letter or digit, so that IOB text (`Lisboa , disse`)
-counts as its running text does. A summary (inputs with the md5 of their text, texts and words written,
-sentences removed) goes to <output>.json.
+and punctuation, and by runs of words), since pretraining or vectors learnt from them would leak the evaluation
+into the model. All is streamed (progress on stderr): memory is the held-out sentences and `Seen`'s 64 MB.
+Words are whitespace-separated tokens with a letter or digit, so IOB text (`Lisboa , disse`) counts as its
+running text does. A summary (inputs with the md5 of their text, texts and words written, sentences removed)
+goes to <output>.json.
 """
 
 from __future__ import annotations
@@ -23,7 +22,6 @@ import re
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import spacy
 import typer
@@ -39,6 +37,7 @@ SUFFIXES = (".spacy", ".jsonl", ".txt", ".jsonl.xz", ".jsonl.gz", ".txt.xz", ".t
 OPEN = {".xz": lzma.open, ".gz": gzip.open}
 WORD = re.compile(r"[^\W_]")
 BITS = 1 << 29  # Seen's filter: 64 MB
+Callback = Callable[..., object]  # progress(bytes read), md5(bytes)
 
 
 def kind(path: Path) -> str:
@@ -48,8 +47,7 @@ def kind(path: Path) -> str:
 
 
 class Seen:
-    """Texts seen before, in a Bloom filter of 64 MB: at 10 million distinct texts about one in 40,000 is taken
-    for a repeat and dropped (one in 500,000 at 5 million)."""
+    """Texts seen, in a 64 MB Bloom filter: at 10 million texts, 1 in 40,000 is wrongly taken for a repeat."""
 
     def __init__(self) -> None:
         self.bits, self.count = bytearray(BITS // 8), 0
@@ -65,20 +63,17 @@ class Seen:
         return new
 
 
-def file_lines(path: Path, progress: Callable[[int], object], md5: Any) -> Iterator[tuple[int, str]]:
-    """(line number, line) of a text file, .xz and .gz decompressed as a stream; progress(bytes read);
-    md5 (a hashlib object) takes the (uncompressed) text."""
+def file_lines(path: Path, progress: Callback, md5: Callback) -> Iterator[tuple[int, str]]:
+    """(line number, line) of a text file, .xz or .gz decompressed; progress(bytes read); md5(the text's bytes)."""
     opener, lineno = OPEN.get(path.suffix.lower()), 0
     with path.open("rb") as raw:
         try:
-            for lineno, line in decode_lines((md5.update(b) or b for b in (opener(raw) if opener else raw)), path):
+            for lineno, line in decode_lines((md5(b) or b for b in (opener(raw) if opener else raw)), path):
                 if not lineno % 10000:
                     progress(raw.tell())
                 yield lineno, line
         except (EOFError, OSError, lzma.LZMAError, zlib.error) as e:
-            raise CorpusError(
-                path, lineno + 1, f"not a complete {path.suffix} archive ({e})", "compress or download it again"
-            ) from None
+            raise CorpusError(path, lineno + 1, f"not a complete {path.suffix} archive ({e})", "get it again") from None
 
 
 def input_files(path: Path, skip: set[Path]) -> list[Path]:
@@ -103,7 +98,7 @@ def input_files(path: Path, skip: set[Path]) -> list[Path]:
     return [path]
 
 
-def file_texts(path: Path, lang: str, progress: Callable[[int], object], md5: Any) -> Iterator[str]:
+def file_texts(path: Path, lang: str, progress: Callback, md5: Callback) -> Iterator[str]:
     """The texts of one file: a .spacy file's sentences (its docs if unsegmented), JSONL "text", text lines."""
     if kind(path) == ".spacy":
         try:
@@ -140,14 +135,13 @@ def write_raw_text(inputs: list[Path], output: Path, lang: str = "pt", exclude: 
     with bar, atomic_path(output) as tmp, tmp.open("wb") as out:
         for file in files:
             md5s.append(hashlib.md5())
-            for text in file_texts(file, lang, lambda n, done=done: bar.update(done + n - bar.n), md5s[-1]):
+            for text in file_texts(file, lang, lambda n, done=done: bar.update(done + n - bar.n), md5s[-1].update):
                 text = held_out.remove(text)
                 if text and seen.add(text):
                     words += sum(1 for token in text.split() if WORD.search(token))
                     out_md5.update(line := (json.dumps({"text": text}, ensure_ascii=False) + "\n").encode("utf8"))
                     out.write(line)
-            done += file.stat().st_size
-            bar.update(done - bar.n)
+            bar.update((done := done + file.stat().st_size) - bar.n)
         if not seen.count and not held_out.removed:
             raise CorpusError(inputs[0], "all records", "no text found", "point --vars.raw_text at files with text")
     summary = {
