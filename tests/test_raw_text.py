@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import lzma
 import subprocess
 import sys
 
 import pytest
 import spacy
 import srsly
-from spacy.tokens import DocBin
+from spacy.tokens import Doc, DocBin
 
 from conftest import ROOT
 from pt_pipelines.textio import CorpusError
+from pt_pipelines.vectors import write_tokenized
 from scripts.raw_text import write_raw_text
 
 
@@ -111,3 +115,61 @@ def test_held_out_sentences_are_removed_after_normalising_and_counted(tmp_path, 
     summary = srsly.read_json(tmp_path / "raw.jsonl.json")
     assert summary["held_out"]["removed"] == 3 and summary["held_out"]["sentences"] == 2
     assert summary["words"] == 8 and summary["inputs"][0]["md5"]
+
+
+def test_xz_and_gz_text_is_read_as_a_stream_like_plain_text(tmp_path, write):
+    lines = "Primeira linha do arquivo\nSegunda linha\n"
+    (tmp_path / "raw").mkdir()
+    with lzma.open(tmp_path / "raw" / "a.txt.xz", "wt", encoding="utf8") as f:
+        f.write(lines)
+    with gzip.open(tmp_path / "raw" / "b.jsonl.gz", "wt", encoding="utf8") as f:
+        f.write('{"text": "Um texto comprimido."}\n{"text": "Segunda linha"}\n')
+    write("raw/skipped.xz", "not a known format inside")
+    out = tmp_path / "raw.jsonl"
+    assert write_raw_text([tmp_path / "raw"], out) == 3
+    assert [r["text"] for r in srsly.read_jsonl(out)] == [
+        "Primeira linha do arquivo",
+        "Segunda linha",
+        "Um texto comprimido.",
+    ]
+    summary = srsly.read_json(tmp_path / "raw.jsonl.json")  # the md5 of the text, not of its compressed form
+    assert summary["inputs"][0]["md5"] == hashlib.md5(lines.encode()).hexdigest()
+    assert summary["md5"] == hashlib.md5(out.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("name", ["cut.txt.xz", "cut.jsonl.gz"])
+def test_a_truncated_or_corrupt_archive_is_one_located_error(tmp_path, name):
+    opener = lzma.open if name.endswith(".xz") else gzip.open
+    with opener(tmp_path / "full", "wt", encoding="utf8") as f:
+        f.write("".join(f'{{"text": "Linha número {i} do texto"}}\n' for i in range(20000)))
+    data = (tmp_path / "full").read_bytes()
+    (tmp_path / name).write_bytes(data[: len(data) // 2])
+    (tmp_path / f"bad-{name}").write_bytes(data[:20] + b"\xff" * 50 + data[70:])
+    for path in (tmp_path / name, tmp_path / f"bad-{name}"):
+        with pytest.raises(CorpusError, match=f"{path.name}:\\d+: not a complete .(xz|gz) archive"):
+            write_raw_text([path], tmp_path / "raw.jsonl")
+        assert not (tmp_path / "raw.jsonl").exists()
+    result = subprocess.run(
+        [sys.executable, "-m", "scripts.raw_text", str(tmp_path / name), "--output", str(tmp_path / "o.jsonl")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert result.returncode == 1 and "archive" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_words_are_counted_alike_from_iob_tokens_and_from_running_text(tmp_path):
+    """A corpus converted from IOB columns has a space before each punctuation mark; doccano JSONL has not."""
+    nlp = spacy.blank("pt")
+    words = ["O", "Rui", "mora", "em", "Lisboa", ",", "disse", "a", "Ana", "(", "ontem", ")", "."]
+    DocBin(docs=[Doc(nlp.vocab, words=words)]).to_disk(tmp_path / "iob.spacy")
+    DocBin(docs=[nlp("O Rui mora em Lisboa, disse a Ana (ontem).")]).to_disk(tmp_path / "doccano.spacy")
+    for name in ("iob", "doccano"):
+        write_raw_text([tmp_path / f"{name}.spacy"], tmp_path / f"{name}.jsonl")
+        assert srsly.read_json(tmp_path / f"{name}.jsonl.json")["words"] == 9
+
+
+def test_tokenizing_in_two_processes_writes_the_same_text(tmp_path, write):
+    raw = write("raw.jsonl", "".join(f'{{"text": "O Rui (n.º {i}) mora em Lisboa."}}\n' for i in range(50)))
+    assert write_tokenized(raw, tmp_path / "one.txt", "pt") == write_tokenized(raw, tmp_path / "two.txt", "pt", 2)
+    assert (tmp_path / "one.txt").read_text() == (tmp_path / "two.txt").read_text()
