@@ -61,10 +61,8 @@ def init_weights(
     if old and old.get("init") == method.value and old.get("built_from") == source:
         return {**old, "changed": False}
     if method is not Method.none and not raw_text.stat().st_size:
-        raise ConfigError(
-            f"{raw_text} is empty (raw-text removed every dev and test sentence): point --vars.raw_text at "
-            "text other than the evaluated splits"
-        )
+        raise ConfigError(f"{raw_text} is empty (raw-text removed every dev and test sentence): point --vars.raw_text at "
+            "text other than the evaluated splits")
     scratch = output_dir.with_name(f".{output_dir.name}-scratch")
     with run_lock(scratch):  # two runs in one project would build in the same scratch folder
         remove_path(scratch)

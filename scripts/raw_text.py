@@ -104,9 +104,7 @@ def file_texts(path: Path, lang: str, progress: Callback, md5: Callback) -> Iter
         try:
             docs = list(DocBin().from_disk(path).get_docs(spacy.blank(lang).vocab))
         except (ValueError, KeyError, TypeError, zlib.error) as e:
-            raise CorpusError(
-                path, "file", f"not a spaCy DocBin ({type(e).__name__})", "convert it first, or give .jsonl or .txt"
-            ) from None
+            raise CorpusError(path, "file", f"not a spaCy DocBin ({type(e).__name__})", "convert it first, or give .jsonl or .txt") from None
         for doc in docs:
             parts = doc.sents if doc.has_annotation("SENT_START") else [doc[:]]
             yield from (span.text.strip() for span in parts)
@@ -126,9 +124,7 @@ def write_raw_text(inputs: list[Path], output: Path, lang: str = "pt", exclude: 
     files = [file for path in inputs for file in input_files(path, skip={output.resolve()})]
     for file in files:
         if file.resolve() in refused:
-            raise CorpusError(
-                file, "file", f"is {refused[file.resolve()]}", "point --vars.raw_text at training text only"
-            )
+            raise CorpusError(file, "file", f"is {refused[file.resolve()]}", "point --vars.raw_text at training text only")
     held_out = HeldOut.from_docbins([p for p in exclude if p.exists()], lang)
     seen, words, done, md5s, out_md5 = Seen(), 0, 0, [], hashlib.md5()
     bar = tqdm(total=sum(f.stat().st_size for f in files), unit="B", unit_scale=True, desc="raw-text", mininterval=5)
