@@ -159,9 +159,8 @@ def record_run(runs: list[dict], key: dict[str, Any], entry: dict[str, Any]) -> 
 def history_key(summary: dict, config: Path, test: Path) -> dict[str, Any]:
     """What tells runs apart: train's run_id (its complete filled config and data) where the summary has one,
     else the filled config's md5, step limit and seed; always with the test corpus, which makes scores compare."""
-    if summary.get("run_id"):
-        return {"run_id": summary["run_id"], "corpus_md5": checksum(test)}
-    keys = {"config_md5": checksum(config), "max_steps": summary.get("max_steps"), "seed": summary.get("seed")}
+    keys = ({"run_id": summary["run_id"]} if summary.get("run_id") else
+            {"config_md5": checksum(config), "max_steps": summary.get("max_steps"), "seed": summary.get("seed")})
     return {**keys, "corpus_md5": checksum(test)}
 
 
