@@ -79,17 +79,9 @@ def file_lines(path: Path, progress: Callback, md5: Callback) -> Iterator[tuple[
 def input_files(path: Path, skip: set[Path]) -> list[Path]:
     """The file itself, or a folder's .spacy, .jsonl and .txt files (not hidden, not in skip) in name order."""
     if path.is_dir():
-        files = sorted(
-            (
-                p
-                for p in path.rglob("*")
-                if p.is_file()
-                and kind(p) in SUFFIXES
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-                and p.resolve() not in skip
-            ),
-            key=lambda p: p.relative_to(path).as_posix(),
-        )
+        found = (p for p in path.rglob("*") if p.is_file() and kind(p) in SUFFIXES and p.resolve() not in skip
+                 and not any(part.startswith(".") for part in p.relative_to(path).parts))
+        files = sorted(found, key=lambda p: p.relative_to(path).as_posix())
         if not files:
             raise CorpusError(path, "folder", "no .spacy, .jsonl or .txt files", "point --vars.raw_text at raw text")
         return files
@@ -143,13 +135,9 @@ def write_raw_text(inputs: list[Path], output: Path, lang: str = "pt", exclude: 
     summary = {
         # the md5 of raw text files' (uncompressed) text; a .spacy file's md5 also covers its annotation, which raw
         # text does not use, so that re-annotating the corpus leaves this summary, and init-weights after it, unchanged
-        "inputs": [
-            {"path": file.as_posix(), "md5": None if kind(file) == ".spacy" else md5.hexdigest()}
-            for file, md5 in zip(files, md5s)
-        ],
-        "texts": seen.count,
-        "words": words,
-        "md5": out_md5.hexdigest(),
+        "inputs": [{"path": file.as_posix(), "md5": None if kind(file) == ".spacy" else md5.hexdigest()}
+                   for file, md5 in zip(files, md5s)],
+        "texts": seen.count, "words": words, "md5": out_md5.hexdigest(),
         "held_out": {"files": [p.as_posix() for p in exclude], **held_out.counts()},
     }
     write_json(summary_path(output), summary)
