@@ -42,16 +42,8 @@ def write_tokenized(raw_text: Path, output: Path, lang: str, n_process: int = 1)
     return n_tokens
 
 
-def train_vectors(
-    raw_text: Path,
-    output_dir: Path,
-    lang: str = "pt",
-    dim: int = 100,
-    bucket: int = 50000,
-    epochs: int = 20,
-    min_count: int = 2,
-    n_process: int = 1,
-) -> dict[str, Any]:
+def train_vectors(raw_text: Path, output_dir: Path, lang: str = "pt", dim: int = 100, bucket: int = 50000,
+        epochs: int = 20, min_count: int = 2, n_process: int = 1) -> dict[str, Any]:
     """Train floret vectors (CBOW, character 3- to 5-grams, 2 hashes each) into output_dir; return a summary."""
     try:
         import floret

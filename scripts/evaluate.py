@@ -85,9 +85,8 @@ def provenance(record: dict[str, Any], summary: dict[str, Any], paths: dict[str,
     record["config"] = ", ".join([config] + [f"{name} {value}" for name, value in extras if value])
 
 
-def write_record(
-    record_path: str, scores: dict[str, Any], model: Path, summary: dict[str, Any], about: dict[str, str]
-) -> Path:
+def write_record(record_path: str, scores: dict[str, Any], model: Path, summary: dict[str, Any],
+        about: dict[str, str]) -> Path:
     """Write the run's record to record_path, whose {pipeline} and {run_id} are filled in; return the path."""
     config = spacy.util.load_config(model / "config.cfg", interpolate=False)
     pipeline = about["pipeline"] if about["pipeline"] not in ("", "auto") else pipeline_kind(config)
