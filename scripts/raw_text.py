@@ -25,11 +25,10 @@ from pathlib import Path
 
 import spacy
 import typer
-from spacy.tokens import DocBin
 from tqdm import tqdm
 
 from pt_pipelines.files import atomic_path, write_json
-from pt_pipelines.held_out import HeldOut
+from pt_pipelines.held_out import HeldOut, read_docbin
 from pt_pipelines.records import BadRecord, parse_line
 from pt_pipelines.textio import CorpusError, decode_lines
 
@@ -93,11 +92,7 @@ def input_files(path: Path, skip: set[Path]) -> list[Path]:
 def file_texts(path: Path, lang: str, progress: Callback, md5: Callback) -> Iterator[str]:
     """The texts of one file: a .spacy file's sentences (its docs if unsegmented), JSONL "text", text lines."""
     if kind(path) == ".spacy":
-        try:
-            docs = list(DocBin().from_disk(path).get_docs(spacy.blank(lang).vocab))
-        except (ValueError, KeyError, TypeError, zlib.error) as e:
-            raise CorpusError(path, "file", f"not a spaCy DocBin ({type(e).__name__})", "convert it first, or give .jsonl or .txt") from None
-        for doc in docs:
+        for doc in read_docbin(path, spacy.blank(lang).vocab, "convert it first, or give .jsonl or .txt"):
             parts = doc.sents if doc.has_annotation("SENT_START") else [doc[:]]
             yield from (span.text.strip() for span in parts)
         return
