@@ -288,16 +288,7 @@ def _units(sent: Sentence, merge_multiword: bool) -> list[tuple[list[Word], Opti
 
 def _surface_spaces(sent: Sentence) -> list[bool]:
     """Space after each surface token (multiword token or word), from '# text' when present, else MISC."""
-    surface: list[tuple[str, str, int]] = []
-    covered: set[int] = set()
-    mwts = {m.start: m for m in sent.multiword}
-    for w in sent.words:
-        if w.id in mwts:
-            m = mwts[w.id]
-            surface.append((m.form, m.misc, m.line))
-            covered.update(range(m.start, m.end + 1))
-        elif w.id not in covered:
-            surface.append((w.form, w.misc, w.line))
+    surface = [(m.form, m.misc, m.line) if m else (ws[0].form, ws[0].misc, ws[0].line) for ws, m in _units(sent, True)]
     if sent.text is None:
         return [_space_after(misc) for _, misc, _ in surface]
     text, pos, spaces = sent.text, 0, []
