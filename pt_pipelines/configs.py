@@ -94,12 +94,9 @@ def read_overlay(name: str, folder: Path = EXPERIMENTS) -> Config:
         match = re.fullmatch(r"\[([\w.]+)\]\s*", line)
         if match:
             parts = match.group(1).split(".")
-            for depth in range(1, len(parts)):
-                parent = ".".join(parts[:depth])
-                if parent not in declared:
-                    lines.append(f"[{parent}]")
-                    declared.add(parent)
-            declared.add(match.group(1))
+            parents = [".".join(parts[:depth]) for depth in range(1, len(parts))]
+            lines += [f"[{parent}]" for parent in parents if parent not in declared]
+            declared.update([*parents, match.group(1)])
         lines.append(line)
     try:
         overlay = Config().from_str("\n".join(lines), interpolate=False)
