@@ -335,12 +335,10 @@ def _sentence_pair(eg: Example, start: int, end: int) -> tuple:
 def parse_figures(examples: list[Example]) -> list[ParseFigure]:
     """displaCy dependency renders of the worst-parsed test sentences, gold and predicted."""
     options = {"compact": True, "distance": 85}
-    figures = []
-    for err in scoring.worst_parses(examples, MAX_PARSE_ERRORS):
-        gold, pred = _sentence_pair(examples[err.example], err.start, err.end)
-        render = lambda doc: displacy.render(doc, style="dep", page=False, options=options)  # noqa: E731
-        figures.append(ParseFigure(err.las, gold.text.strip(), render(gold), render(pred)))
-    return figures
+    render = lambda doc: displacy.render(doc, style="dep", page=False, options=options)  # noqa: E731
+    pairs = [(err.las, *_sentence_pair(examples[err.example], err.start, err.end))
+             for err in scoring.worst_parses(examples, MAX_PARSE_ERRORS)]
+    return [ParseFigure(las, gold.text.strip(), render(gold), render(pred)) for las, gold, pred in pairs]
 
 
 def parse_pages_html(parses: list[ParseFigure]) -> str:
