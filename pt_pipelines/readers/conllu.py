@@ -232,19 +232,15 @@ def _merged_morph(words: list[Word]) -> str:
 def _span_root(words: list[Word], sent: Sentence) -> Word:
     """The word of a multiword token that spaCy's Span.root picks."""
     ids = {w.id for w in words}
-    if any(w.head == 0 for w in words):
-        return next(w for w in words if w.head == 0)
-    best, best_depth = words[0], None
-    for w in words:
-        if w.head is None or w.head in ids:
-            continue
-        depth, cur = 0, w.head
+
+    def depth(word: Word) -> int:  # arcs from the word up to the root: 0 for the root itself
+        n, cur = 0, word.head
         while cur:
-            depth += 1
-            cur = sent.words[cur - 1].head or 0
-        if best_depth is None or depth < best_depth:
-            best, best_depth = w, depth
-    return best
+            n, cur = n + 1, sent.words[cur - 1].head or 0
+        return n
+
+    # the word whose head lies outside the token and is closest to the root; the first of equals
+    return min((w for w in words if w.head is not None and w.head not in ids), key=depth, default=words[0])
 
 
 def has_ner(sentences: Iterable[Sentence]) -> bool:
