@@ -70,10 +70,8 @@ def choose_base_config(train: Path, lang: str = "pt") -> tuple[str, Path]:
     """The pipeline kind (full, ud or ner) and base config for what the training data annotates."""
     layers = annotated_layers(train, lang)
     if not layers:
-        raise ConfigError(
-            f"{train}: no POS, dependencies or entities to train on: check the corpus (corpus/stats.json), "
-            "or choose a base config with --vars.base_config"
-        )
+        raise ConfigError(f"{train}: no POS, dependencies or entities to train on: check the corpus (corpus/stats.json), "
+            "or choose a base config with --vars.base_config")
     kind = "full" if layers == {"ud", "ner"} else layers.pop()
     return kind, Path(BASES[kind])
 
@@ -96,12 +94,9 @@ def read_overlay(name: str, folder: Path = EXPERIMENTS) -> Config:
         match = re.fullmatch(r"\[([\w.]+)\]\s*", line)
         if match:
             parts = match.group(1).split(".")
-            for depth in range(1, len(parts)):
-                parent = ".".join(parts[:depth])
-                if parent not in declared:
-                    lines.append(f"[{parent}]")
-                    declared.add(parent)
-            declared.add(match.group(1))
+            parents = [".".join(parts[:depth]) for depth in range(1, len(parts))]
+            lines += [f"[{parent}]" for parent in parents if parent not in declared]
+            declared.update([*parents, match.group(1)])
         lines.append(line)
     try:
         overlay = Config().from_str("\n".join(lines), interpolate=False)
@@ -133,10 +128,8 @@ def with_experiments(base_config: Path, experiments: list[str]) -> Config:
         overlay = read_overlay(name)
         missing = sorted(set(overlay.get("components", {})) - set(config["components"]))
         if missing:
-            raise ConfigError(
-                f"experiment {name!r} changes {', '.join(missing)}, which {base_config} does not train: "
-                "choose a base config with it (--vars.base_config) or another experiment"
-            )
+            raise ConfigError(f"experiment {name!r} changes {', '.join(missing)}, which {base_config} does not train: "
+                "choose a base config with it (--vars.base_config) or another experiment")
         config = Config(overlay_onto(dict(config), dict(overlay)))
     return config
 
@@ -180,39 +173,31 @@ def vectors_source(source: str) -> str:
         return source
     if spacy.util.is_package(source):
         return f"{source}=={importlib.metadata.version(source)}"
-    raise ConfigError(
-        f"--vars.vectors {source}: no such file, folder or installed spaCy package: give a .txt/.vec(.gz) or "
-        "floret file, a pipeline folder, or pip install the package (e.g. pt_core_news_lg)"
-    )
+    raise ConfigError(f"--vars.vectors {source}: no such file, folder or installed spaCy package: give a .txt/.vec(.gz) or "
+        "floret file, a pipeline folder, or pip install the package (e.g. pt_core_news_lg)")
 
 
 def check_choices(config: Config, settings: Settings) -> None:
     """Refuse combinations of init, vectors and transformer that cannot train, before anything runs."""
-    pipeline = config["nlp"]["pipeline"]
-    if settings.init not in INITS:
-        raise ConfigError(f"--vars.init {settings.init}: choose none, vectors or pretrain")
-    if settings.vectors and settings.init == "vectors":
-        raise ConfigError(
-            "two sources of static vectors: --vars.vectors and --vars.init vectors. Choose one: set --vars.init "
-            'none to use your vectors, or --vars.vectors "" to train floret vectors on the raw text'
-        )
-    if settings.vectors and settings.init == "pretrain":
-        raise ConfigError(
-            "--vars.vectors with --vars.init pretrain: spaCy's pretrain does not load static vectors, so the "
-            "pretrained weights would not fit a tok2vec that has them. Use one of the two"
-        )
-    if settings.init != "none" and "transformer" in pipeline:
-        raise ConfigError(f"--vars.init {settings.init} with a transformer config: the transformer is pretrained "
-                          "already: use --vars.init none")
-    if (settings.vectors or settings.init == "vectors") and not static_vector_keys(config["components"]):
-        raise ConfigError("no embed layer of the config has include_static_vectors, so no vectors can be used")
-    if settings.init == "pretrain" and config.get("pretraining", {}).get("component") not in pipeline:
-        raise ConfigError("[pretraining] component is not in the pipeline: point it at the pipeline's tok2vec")
-    if "output_file" not in config["training"].get("logger", {}):
-        raise ConfigError(
-            '[training.logger] has no output_file, so no JSONL log can be written: use @loggers = '
-            '"spacy.ConsoleLogger.v3" with output_file = null in the base config'
-        )
+    pipeline, init, vectors = config["nlp"]["pipeline"], settings.init, settings.vectors
+    refusals = [
+        (init not in INITS, f"--vars.init {init}: choose none, vectors or pretrain"),
+        (vectors and init == "vectors", "two sources of static vectors: --vars.vectors and --vars.init vectors. Choose "
+         'one: set --vars.init none to use your vectors, or --vars.vectors "" to train floret vectors on the raw text'),
+        (vectors and init == "pretrain", "--vars.vectors with --vars.init pretrain: spaCy's pretrain does not load "
+         "static vectors, so the pretrained weights would not fit a tok2vec that has them. Use one of the two"),
+        (init != "none" and "transformer" in pipeline, f"--vars.init {init} with a transformer config: the "
+         "transformer is pretrained already: use --vars.init none"),
+        ((vectors or init == "vectors") and not static_vector_keys(config["components"]),
+         "no embed layer of the config has include_static_vectors, so no vectors can be used"),
+        (init == "pretrain" and config.get("pretraining", {}).get("component") not in pipeline,
+         "[pretraining] component is not in the pipeline: point it at the pipeline's tok2vec"),
+        ("output_file" not in config["training"].get("logger", {}), "[training.logger] has no output_file, so no "
+         'JSONL log can be written: use @loggers = "spacy.ConsoleLogger.v3" with output_file = null in the base config'),
+    ]
+    problem = next((problem for refused, problem in refusals if refused), None)
+    if problem:
+        raise ConfigError(problem)
 
 
 def settle(config: Config, settings: Settings) -> Config:
@@ -227,10 +212,8 @@ def settle(config: Config, settings: Settings) -> Config:
     rate = training["optimizer"].get("learn_rate")
     if isinstance(rate, dict) and "total_steps" in rate:  # the decay must end with training, not before or after
         if not settings.max_steps:
-            raise ConfigError(
-                f"[training.optimizer.learn_rate] decays over total_steps = {rate['total_steps']}, but max_steps "
-                "is 0 (train until patience): set max_steps (--vars.max_steps) to the steps to train"
-            )
+            raise ConfigError(f"[training.optimizer.learn_rate] decays over total_steps = {rate['total_steps']}, but max_steps "
+                "is 0 (train until patience): set max_steps (--vars.max_steps) to the steps to train")
         rate["total_steps"] = settings.max_steps
     if settings.vectors or settings.init == "vectors":
         paths["vectors"] = OUTSIDE_VECTORS if settings.vectors else FLORET_VECTORS

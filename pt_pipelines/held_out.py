@@ -15,6 +15,7 @@ from pathlib import Path
 
 import spacy
 from spacy.tokens import Doc, DocBin
+from spacy.vocab import Vocab
 
 from pt_pipelines.textio import CorpusError
 
@@ -41,6 +42,14 @@ def doc_sentences(doc: Doc) -> Iterator[str]:
     yield from (sent.text for sent in doc.sents) if doc.has_annotation("SENT_START") else split_sentences(doc.text)
 
 
+def read_docbin(path: Path, vocab: Vocab, fix: str) -> list[Doc]:
+    """The docs of a .spacy file; a file that is not a DocBin is a CorpusError saying `fix`."""
+    try:
+        return list(DocBin().from_disk(path).get_docs(vocab))
+    except (ValueError, KeyError, TypeError, zlib.error) as e:
+        raise CorpusError(path, "file", f"not a spaCy DocBin ({type(e).__name__})", fix) from None
+
+
 def windows(words: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
     yield from (words[i : i + WINDOW] for i in range(len(words) - WINDOW + 1))
 
@@ -57,17 +66,8 @@ class HeldOut:
     def from_docbins(cls, paths: Iterable[Path], lang: str = "pt") -> HeldOut:
         """The sentences of converted splits (.spacy files); a file that is not a DocBin is a located error."""
         vocab = spacy.blank(lang).vocab
-
-        def sentences() -> Iterator[str]:
-            for path in paths:
-                try:
-                    docs = list(DocBin().from_disk(path).get_docs(vocab))
-                except (ValueError, KeyError, TypeError, zlib.error) as e:
-                    raise CorpusError(path, "file", f"not a spaCy DocBin ({type(e).__name__})", "convert it first") from None
-                for doc in docs:
-                    yield from doc_sentences(doc)
-
-        return cls(sentences())
+        docs = (doc for path in paths for doc in read_docbin(path, vocab, "convert it first"))
+        return cls(sentence for doc in docs for sentence in doc_sentences(doc))
 
     def contains(self, sentence: str) -> bool:
         words = normalise(sentence)

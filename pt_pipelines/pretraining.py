@@ -38,17 +38,12 @@ def pretrain(config: Path, output_dir: Path, gpu_id: int = -1) -> dict[str, Any]
     words = per_epoch[0]["nr_word"] if 0 in per_epoch else 0
     if not words:
         corpus = loaded["corpora"]["pretrain"]
-        raise ConfigError(
-            f"{loaded['paths']['raw_text']}: no text reached the model: every text is shorter than min_length "
+        raise ConfigError(f"{loaded['paths']['raw_text']}: no text reached the model: every text is shorter than min_length "
             f"({corpus.get('min_length')}) or longer than max_length ({corpus.get('max_length')}) tokens "
-            "of [corpora.pretrain]: give longer texts or change those limits in the base config"
-        )
+            "of [corpora.pretrain]: give longer texts or change those limits in the base config")
     for model in output_dir.glob("model[0-9]*.bin"):
         remove_path(model)  # the per-epoch snapshots: only model-last.bin is used
     return {
-        "seconds": round(time.perf_counter() - started, 1),
-        "epochs": epochs,
-        "words_per_epoch": words,
-        "epoch_losses": [round(per_epoch[e]["epoch_loss"], 1) for e in sorted(per_epoch)],
-        "seed": loaded["system"]["seed"],
+        "seconds": round(time.perf_counter() - started, 1), "epochs": epochs, "words_per_epoch": words,
+        "epoch_losses": [round(per_epoch[e]["epoch_loss"], 1) for e in sorted(per_epoch)], "seed": loaded["system"]["seed"],
     }

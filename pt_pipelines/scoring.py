@@ -45,14 +45,13 @@ def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
 def ner_per_label(examples: Iterable[Example]) -> list[LabelScore]:
     """Precision, recall, F1 and gold support per entity label, worst F1 first."""
     tp, fp, fn = Counter(), Counter(), Counter()
-    for eg in examples:
-        gold, pred = _char_ents(eg.reference), _char_ents(eg.predicted)
-        for span, label in gold.items():
-            (tp if pred.get(span) == label else fn)[label] += 1
-        for span, label in pred.items():
-            if gold.get(span) != label:
-                fp[label] += 1
-    labels = set(tp) | set(fp) | set(fn)
+    for (gold, pred), n in ner_confusion(examples).items():
+        if gold == pred:
+            tp[gold] += n
+        else:  # a wrong label is a miss of the gold label and a false alarm of the predicted one
+            fn[gold] += n
+            fp[pred] += n
+    labels = (set(tp) | set(fp) | set(fn)) - {MISSED, SPURIOUS}
     scores = [LabelScore(lab, *prf(tp[lab], fp[lab], fn[lab]), tp[lab] + fn[lab], tp[lab], fp[lab], fn[lab])
               for lab in labels]
     return sorted(scores, key=lambda s: (s.f, -s.support, s.label))

@@ -42,16 +42,8 @@ def write_tokenized(raw_text: Path, output: Path, lang: str, n_process: int = 1)
     return n_tokens
 
 
-def train_vectors(
-    raw_text: Path,
-    output_dir: Path,
-    lang: str = "pt",
-    dim: int = 100,
-    bucket: int = 50000,
-    epochs: int = 20,
-    min_count: int = 2,
-    n_process: int = 1,
-) -> dict[str, Any]:
+def train_vectors(raw_text: Path, output_dir: Path, lang: str = "pt", dim: int = 100, bucket: int = 50000,
+        epochs: int = 20, min_count: int = 2, n_process: int = 1) -> dict[str, Any]:
     """Train floret vectors (CBOW, character 3- to 5-grams, 2 hashes each) into output_dir; return a summary."""
     try:
         import floret
@@ -64,20 +56,10 @@ def train_vectors(
         started = time.perf_counter()
         n_tokens = write_tokenized(raw_text, work / "text.txt", lang, n_process)
         tokenized = time.perf_counter()
-        model = floret.train_unsupervised(
-            str(work / "text.txt"),
-            model="cbow",
-            mode="floret",
-            hashCount=2,
-            bucket=bucket,
-            minn=3,
-            maxn=5,
-            dim=dim,
-            epoch=epochs,
-            minCount=min_count,
-            thread=1,  # one thread: deterministic
-            verbose=2,  # words read, then a summary (on one thread floret shows no progress while training)
-        )
+        # one thread: deterministic; verbose 2: words read, then a summary (on one thread floret shows no progress
+        # while training)
+        model = floret.train_unsupervised(str(work / "text.txt"), model="cbow", mode="floret", hashCount=2,
+            bucket=bucket, minn=3, maxn=5, dim=dim, epoch=epochs, minCount=min_count, thread=1, verbose=2)
         model.save_floret_vectors(str(work / "vectors.floret"))
         nlp = spacy.blank(lang)
         convert_vectors(nlp, work / "vectors.floret", truncate=0, prune=-1, mode="floret")
@@ -85,13 +67,7 @@ def train_vectors(
     finally:
         remove_path(work)
     return {
-        "seconds": round(time.perf_counter() - started, 1),
-        "tokenize_seconds": round(tokenized - started, 1),
-        "tokens": n_tokens,
-        "words": len(model.words),
-        "dim": dim,
-        "bucket": bucket,
-        "epochs": epochs,
-        "min_count": min_count,
-        "floret_version": importlib.metadata.version("floret"),
+        "seconds": round(time.perf_counter() - started, 1), "tokenize_seconds": round(tokenized - started, 1),
+        "tokens": n_tokens, "words": len(model.words), "dim": dim, "bucket": bucket, "epochs": epochs,
+        "min_count": min_count, "floret_version": importlib.metadata.version("floret"),
     }

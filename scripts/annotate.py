@@ -130,10 +130,6 @@ def annotate(model: Path, input_path: Path | str, output: Path, rejects: Path, f
         return write_results(results, str(input_path), output, rejects, interactive, counts)
 
 
-def state_file(output: Path) -> Path:
-    return output.with_name(output.name + ".state.json")
-
-
 def read_state(path: Path) -> Optional[dict]:
     """The state annotate wrote beside an output, or None (none, or not one of ours)."""
     try:
@@ -155,7 +151,7 @@ def owned_by(prior: Optional[dict], path: Path, output: Path) -> bool:
 
 def start_or_resume(output: Path, rejects: Path, state: dict, overwrite: bool, to_jsonl: bool) -> int:
     """Refuse files annotate did not write, then resume or start over; return the last input line done."""
-    state_path = state_file(output)
+    state_path = output.with_name(output.name + ".state.json")
     prior = read_state(state_path)
     for path in () if overwrite else (output, rejects):
         if path.exists() and not owned_by(prior, path, output):

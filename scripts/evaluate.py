@@ -24,6 +24,11 @@ from pt_pipelines.errors import step_errors
 from pt_pipelines.files import write_json
 
 HEADLINE = ("token_acc", "pos_acc", "morph_acc", "lemma_acc", "dep_uas", "dep_las", "sents_f", "ents_p", "ents_r", "ents_f")
+# record key: train-summary key. Steps trained (the loop's last step), next to the last evaluated one and the one
+# model-best is from
+FROM_SUMMARY = {"run_id": "run_id", "train_seconds": "seconds", "train_steps": "steps",
+                "last_eval_step": "last_eval_step", "best_step": "best_step", "max_steps": "max_steps",
+                "init_seconds": "init_seconds", "seed": "seed"}
 
 
 def evaluate(model: Path, data: Path, output: Path, gpu_id: int = -1, silent: bool = False) -> dict[str, Any]:
@@ -39,35 +44,18 @@ def evaluate(model: Path, data: Path, output: Path, gpu_id: int = -1, silent: bo
 
 def with_entity_scores(scores: dict[str, Any], ner_scores: dict[str, Any]) -> dict[str, Any]:
     """UD scores with the entity scores of a second test set: each set scores what it annotates."""
-    merged = dict(scores)
-    for key in ("ents_p", "ents_r", "ents_f", "ents_per_type"):
-        merged[key] = ner_scores.get(key)
-    return merged
+    return {**scores, **{key: ner_scores.get(key) for key in ("ents_p", "ents_r", "ents_f", "ents_per_type")}}
 
 
 def result_record(scores: dict[str, Any], corpus: str, pipeline: str, summary: dict[str, Any]) -> dict[str, Any]:
     """What the results table is built from: headline scores plus where and how they were made."""
     return {
-        "corpus": corpus,
-        "pipeline": pipeline,
-        "split": "test",
+        "corpus": corpus, "pipeline": pipeline, "split": "test",
         "scores": {k: scores[k] for k in HEADLINE if scores.get(k) is not None},
-        "ents_per_type": scores.get("ents_per_type") or {},
-        "words_per_s": scores.get("speed"),
-        "run_id": summary.get("run_id"),
-        "train_seconds": summary.get("seconds"),
-        # steps trained (the loop's last step), next to the last evaluated one and the one model-best is from
-        "train_steps": summary.get("steps"),
-        "last_eval_step": summary.get("last_eval_step"),
-        "best_step": summary.get("best_step"),
-        "max_steps": summary.get("max_steps"),
-        "init": summary.get("init", "none"),
-        "init_seconds": summary.get("init_seconds"),
-        "seed": summary.get("seed"),
-        "spacy_version": spacy.__version__,
-        "python": platform.python_version(),
-        "machine": f"{os.cpu_count()} CPUs, {platform.machine()}, {platform.system()}",
-        "date": time.strftime("%Y-%m-%d"),
+        "ents_per_type": scores.get("ents_per_type") or {}, "words_per_s": scores.get("speed"),
+        **{key: summary.get(name) for key, name in FROM_SUMMARY.items()}, "init": summary.get("init", "none"),
+        "spacy_version": spacy.__version__, "python": platform.python_version(),
+        "machine": f"{os.cpu_count()} CPUs, {platform.machine()}, {platform.system()}", "date": time.strftime("%Y-%m-%d"),
     }
 
 
@@ -84,13 +72,9 @@ def provenance(record: dict[str, Any], summary: dict[str, Any], paths: dict[str,
     """Add to the record what the run learned from beyond its corpus, and its config in a few words."""
     if summary.get("raw_text"):
         raw = summary["raw_text"]
-        record["raw_text"] = {
-            "md5": raw.get("md5"),
-            "words": raw.get("words"),
-            "held_out": raw.get("held_out"),
-            # by file name and md5: where the files lay on the training machine means nothing elsewhere
-            "inputs": {Path(i["path"]).name: i["md5"] for i in raw.get("inputs") or []},
-        }
+        record["raw_text"] = {k: raw.get(k) for k in ("md5", "words", "held_out")}
+        # by file name and md5: where the files lay on the training machine means nothing elsewhere
+        record["raw_text"]["inputs"] = {Path(i["path"]).name: i["md5"] for i in raw.get("inputs") or []}
     if (summary.get("vectors") or {}).get("source"):
         record["vectors"] = vectors_provenance(summary["vectors"])
     config = str(paths.get("base_config") or "")
@@ -101,9 +85,8 @@ def provenance(record: dict[str, Any], summary: dict[str, Any], paths: dict[str,
     record["config"] = ", ".join([config] + [f"{name} {value}" for name, value in extras if value])
 
 
-def write_record(
-    record_path: str, scores: dict[str, Any], model: Path, summary: dict[str, Any], about: dict[str, str]
-) -> Path:
+def write_record(record_path: str, scores: dict[str, Any], model: Path, summary: dict[str, Any],
+        about: dict[str, str]) -> Path:
     """Write the run's record to record_path, whose {pipeline} and {run_id} are filled in; return the path."""
     config = spacy.util.load_config(model / "config.cfg", interpolate=False)
     pipeline = about["pipeline"] if about["pipeline"] not in ("", "auto") else pipeline_kind(config)

@@ -31,17 +31,10 @@ def dvc_stages(project_dir: Path, workflow: Optional[str] = None) -> dict[str, A
     stages: dict[str, Any] = {}
     for step in workflows[name]:
         cmd = commands[step]
-        stage: dict[str, Any] = {"cmd": f"python -m weasel run {step} ."}
-        deps = list(dict.fromkeys(cmd.get("deps", [])))
         outs: list[Any] = list(dict.fromkeys(cmd.get("outputs", [])))
         outs += [{path: {"cache": False}} for path in dict.fromkeys(cmd.get("outputs_no_cache", []))]
-        if deps:
-            stage["deps"] = deps
-        if outs:
-            stage["outs"] = outs
-        if cmd.get("help"):
-            stage["desc"] = cmd["help"]
-        stages[step] = stage
+        fields = {"deps": list(dict.fromkeys(cmd.get("deps", []))), "outs": outs, "desc": cmd.get("help")}
+        stages[step] = {"cmd": f"python -m weasel run {step} .", **{k: v for k, v in fields.items() if v}}
     return {"stages": stages}
 
 

@@ -19,9 +19,8 @@ from pt_pipelines.errors import step_errors
 from pt_pipelines.files import atomic_path
 
 
-def fill_config(
-    *, base_config: Path, output: Path, settings: Settings, experiments: list[str] = (), lang: str = "pt"
-) -> Path:
+def fill_config(*, base_config: Path, output: Path, settings: Settings, experiments: list[str] = (),
+        lang: str = "pt") -> Path:
     """Write the complete config to output; return the base config it was filled from."""
     config = fill(base_config, settings, experiments, lang)
     with atomic_path(output) as tmp:

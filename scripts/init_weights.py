@@ -49,10 +49,8 @@ def built_from(method: Method, raw_text: Path, config: Path, vectors: dict[str, 
     return {**source, "config": json.dumps(parts, sort_keys=True, default=str)}
 
 
-def init_weights(
-    *, method: Method, output_dir: Path, raw_text: Path, config: Path, lang: str = "pt", gpu_id: int = -1,
-    vectors_dim: int = 100, vectors_bucket: int = 50000, vectors_epochs: int = 20, n_process: int = 1,
-) -> dict[str, Any]:
+def init_weights(*, method: Method, output_dir: Path, raw_text: Path, config: Path, lang: str = "pt", gpu_id: int = -1,
+        vectors_dim: int = 100, vectors_bucket: int = 50000, vectors_epochs: int = 20, n_process: int = 1) -> dict[str, Any]:
     """Build output_dir for `method` unless it holds the same already; return its manifest."""
     floret = {"dim": vectors_dim, "bucket": vectors_bucket, "epochs": vectors_epochs, "lang": lang}
     source = built_from(method, raw_text, config, floret)
@@ -61,10 +59,8 @@ def init_weights(
     if old and old.get("init") == method.value and old.get("built_from") == source:
         return {**old, "changed": False}
     if method is not Method.none and not raw_text.stat().st_size:
-        raise ConfigError(
-            f"{raw_text} is empty (raw-text removed every dev and test sentence): point --vars.raw_text at "
-            "text other than the evaluated splits"
-        )
+        raise ConfigError(f"{raw_text} is empty (raw-text removed every dev and test sentence): point --vars.raw_text at "
+            "text other than the evaluated splits")
     scratch = output_dir.with_name(f".{output_dir.name}-scratch")
     with run_lock(scratch):  # two runs in one project would build in the same scratch folder
         remove_path(scratch)
@@ -76,9 +72,8 @@ def init_weights(
                 raw = json.loads(raw_summary.read_text(encoding="utf8"))
                 manifest["raw_text"] = {k: raw.get(k) for k in ("md5", "words", "texts", "inputs", "held_out")}
             if method is Method.vectors:
-                manifest["summary"] = train_vectors(
-                    raw_text, scratch / "vectors", lang, vectors_dim, vectors_bucket, vectors_epochs, n_process=n_process
-                )
+                manifest["summary"] = train_vectors(raw_text, scratch / "vectors", lang, vectors_dim, vectors_bucket,
+                    vectors_epochs, n_process=n_process)
             elif method is Method.pretrain:
                 manifest["summary"] = pretrain(config, scratch / "pretrain", gpu_id)
             write_json(scratch / MANIFEST, manifest)
@@ -102,10 +97,9 @@ def main(
 ) -> None:
     """Prepare the tok2vec's starting point (none, vectors or pretrain) in training/init."""
     with step_errors():
-        manifest = init_weights(
-            method=method, output_dir=output_dir, raw_text=raw_text, config=config, lang=lang, gpu_id=gpu_id,
-            vectors_dim=vectors_dim, vectors_bucket=vectors_bucket, vectors_epochs=vectors_epochs, n_process=n_process,
-        )
+        manifest = init_weights(method=method, output_dir=output_dir, raw_text=raw_text, config=config, lang=lang,
+            gpu_id=gpu_id, vectors_dim=vectors_dim, vectors_bucket=vectors_bucket, vectors_epochs=vectors_epochs,
+            n_process=n_process)
     typer.echo(f"✔ {output_dir} ({method.value}, {'written' if manifest['changed'] else 'unchanged'})")
 
 

@@ -30,12 +30,9 @@ TASKS |= {"parser": "dependencies", "senter": "sentences", "sentencizer": "sente
 def describe(meta: dict[str, Any], scores: Optional[dict[str, Any]]) -> str:
     """One line: the language, each component with what it does (the entity labels for NER), and the headline
     scores in percent, on the test split when `scores` (evaluate's file) is given, else model-best's dev scores."""
-    parts = []
-    for name in meta.get("pipeline", []):
-        if name in ("tok2vec", "transformer"):
-            continue
-        labels = meta.get("labels", {}).get(name, []) if name == "ner" else []
-        parts.append(f"{name} ({TASKS.get(name, name)}{': ' + ', '.join(labels) if labels else ''})")
+    labels = {"ner": ": " + ", ".join(meta["labels"]["ner"])} if meta.get("labels", {}).get("ner") else {}
+    parts = [f"{name} ({TASKS.get(name, name)}{labels.get(name, '')})"
+             for name in meta.get("pipeline", []) if name not in ("tok2vec", "transformer")]
     split, found = ("test", scores) if scores else ("dev", meta.get("performance", {}))
     shown = [f"{label} {100 * found[k]:.1f}" for k, label in HEADLINE.items() if isinstance(found.get(k), (int, float))]
     where = f"; {split} split (%): {', '.join(shown)}" if shown else ""

@@ -25,11 +25,10 @@ from pathlib import Path
 
 import spacy
 import typer
-from spacy.tokens import DocBin
 from tqdm import tqdm
 
 from pt_pipelines.files import atomic_path, write_json
-from pt_pipelines.held_out import HeldOut
+from pt_pipelines.held_out import HeldOut, read_docbin
 from pt_pipelines.records import BadRecord, parse_line
 from pt_pipelines.textio import CorpusError, decode_lines
 
@@ -79,17 +78,9 @@ def file_lines(path: Path, progress: Callback, md5: Callback) -> Iterator[tuple[
 def input_files(path: Path, skip: set[Path]) -> list[Path]:
     """The file itself, or a folder's .spacy, .jsonl and .txt files (not hidden, not in skip) in name order."""
     if path.is_dir():
-        files = sorted(
-            (
-                p
-                for p in path.rglob("*")
-                if p.is_file()
-                and kind(p) in SUFFIXES
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-                and p.resolve() not in skip
-            ),
-            key=lambda p: p.relative_to(path).as_posix(),
-        )
+        found = (p for p in path.rglob("*") if p.is_file() and kind(p) in SUFFIXES and p.resolve() not in skip
+                 and not any(part.startswith(".") for part in p.relative_to(path).parts))
+        files = sorted(found, key=lambda p: p.relative_to(path).as_posix())
         if not files:
             raise CorpusError(path, "folder", "no .spacy, .jsonl or .txt files", "point --vars.raw_text at raw text")
         return files
@@ -101,13 +92,7 @@ def input_files(path: Path, skip: set[Path]) -> list[Path]:
 def file_texts(path: Path, lang: str, progress: Callback, md5: Callback) -> Iterator[str]:
     """The texts of one file: a .spacy file's sentences (its docs if unsegmented), JSONL "text", text lines."""
     if kind(path) == ".spacy":
-        try:
-            docs = list(DocBin().from_disk(path).get_docs(spacy.blank(lang).vocab))
-        except (ValueError, KeyError, TypeError, zlib.error) as e:
-            raise CorpusError(
-                path, "file", f"not a spaCy DocBin ({type(e).__name__})", "convert it first, or give .jsonl or .txt"
-            ) from None
-        for doc in docs:
+        for doc in read_docbin(path, spacy.blank(lang).vocab, "convert it first, or give .jsonl or .txt"):
             parts = doc.sents if doc.has_annotation("SENT_START") else [doc[:]]
             yield from (span.text.strip() for span in parts)
         return
@@ -126,9 +111,7 @@ def write_raw_text(inputs: list[Path], output: Path, lang: str = "pt", exclude: 
     files = [file for path in inputs for file in input_files(path, skip={output.resolve()})]
     for file in files:
         if file.resolve() in refused:
-            raise CorpusError(
-                file, "file", f"is {refused[file.resolve()]}", "point --vars.raw_text at training text only"
-            )
+            raise CorpusError(file, "file", f"is {refused[file.resolve()]}", "point --vars.raw_text at training text only")
     held_out = HeldOut.from_docbins([p for p in exclude if p.exists()], lang)
     seen, words, done, md5s, out_md5 = Seen(), 0, 0, [], hashlib.md5()
     bar = tqdm(total=sum(f.stat().st_size for f in files), unit="B", unit_scale=True, desc="raw-text", mininterval=5)
@@ -147,13 +130,9 @@ def write_raw_text(inputs: list[Path], output: Path, lang: str = "pt", exclude: 
     summary = {
         # the md5 of raw text files' (uncompressed) text; a .spacy file's md5 also covers its annotation, which raw
         # text does not use, so that re-annotating the corpus leaves this summary, and init-weights after it, unchanged
-        "inputs": [
-            {"path": file.as_posix(), "md5": None if kind(file) == ".spacy" else md5.hexdigest()}
-            for file, md5 in zip(files, md5s)
-        ],
-        "texts": seen.count,
-        "words": words,
-        "md5": out_md5.hexdigest(),
+        "inputs": [{"path": file.as_posix(), "md5": None if kind(file) == ".spacy" else md5.hexdigest()}
+                   for file, md5 in zip(files, md5s)],
+        "texts": seen.count, "words": words, "md5": out_md5.hexdigest(),
         "held_out": {"files": [p.as_posix() for p in exclude], **held_out.counts()},
     }
     write_json(summary_path(output), summary)

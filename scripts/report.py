@@ -159,9 +159,8 @@ def record_run(runs: list[dict], key: dict[str, Any], entry: dict[str, Any]) -> 
 def history_key(summary: dict, config: Path, test: Path) -> dict[str, Any]:
     """What tells runs apart: train's run_id (its complete filled config and data) where the summary has one,
     else the filled config's md5, step limit and seed; always with the test corpus, which makes scores compare."""
-    if summary.get("run_id"):
-        return {"run_id": summary["run_id"], "corpus_md5": checksum(test)}
-    keys = {"config_md5": checksum(config), "max_steps": summary.get("max_steps"), "seed": summary.get("seed")}
+    keys = ({"run_id": summary["run_id"]} if summary.get("run_id") else
+            {"config_md5": checksum(config), "max_steps": summary.get("max_steps"), "seed": summary.get("seed")})
     return {**keys, "corpus_md5": checksum(test)}
 
 
@@ -336,12 +335,10 @@ def _sentence_pair(eg: Example, start: int, end: int) -> tuple:
 def parse_figures(examples: list[Example]) -> list[ParseFigure]:
     """displaCy dependency renders of the worst-parsed test sentences, gold and predicted."""
     options = {"compact": True, "distance": 85}
-    figures = []
-    for err in scoring.worst_parses(examples, MAX_PARSE_ERRORS):
-        gold, pred = _sentence_pair(examples[err.example], err.start, err.end)
-        render = lambda doc: displacy.render(doc, style="dep", page=False, options=options)  # noqa: E731
-        figures.append(ParseFigure(err.las, gold.text.strip(), render(gold), render(pred)))
-    return figures
+    render = lambda doc: displacy.render(doc, style="dep", page=False, options=options)  # noqa: E731
+    pairs = [(err.las, *_sentence_pair(examples[err.example], err.start, err.end))
+             for err in scoring.worst_parses(examples, MAX_PARSE_ERRORS)]
+    return [ParseFigure(las, gold.text.strip(), render(gold), render(pred)) for las, gold, pred in pairs]
 
 
 def parse_pages_html(parses: list[ParseFigure]) -> str:

@@ -34,12 +34,9 @@ def load_anchors(results: Path) -> list[dict[str, Any]]:
 def load_records(results: Path) -> list[dict[str, Any]]:
     """Results records in results/ (the shipped sample's left out), each with its file stem under "file", by which
     results/levers.yml names it."""
-    records = []
-    for path in sorted(results.glob("*-*.json")):
-        data = json.loads(path.read_text(encoding="utf8"))
-        if isinstance(data, dict) and {"corpus", "pipeline", "scores"} <= set(data) and data["corpus"] != "sample":
-            records.append({**data, "file": path.stem})
-    return records
+    found = [(path.stem, json.loads(path.read_text(encoding="utf8"))) for path in sorted(results.glob("*-*.json"))]
+    return [{**data, "file": stem} for stem, data in found
+            if isinstance(data, dict) and {"corpus", "pipeline", "scores"} <= set(data) and data["corpus"] != "sample"]
 
 
 def _name(rec: dict[str, Any]) -> str:

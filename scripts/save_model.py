@@ -17,11 +17,9 @@ PARTS = ("model-best", "test.spacy", "train-summary.json")
 
 def save_model(model: Path, test: Path, summary: Path, output_dir: Path) -> list[Path]:
     """Copy the model, the test split and the training summary into output_dir; return the new paths."""
-    written = []
     for name, source in zip(PARTS, (model, test, summary)):
         copy_tree(source, output_dir / name)
-        written.append(output_dir / name)
-    return written
+    return [output_dir / name for name in PARTS]
 
 
 def main(model: Path = typer.Argument(..., exists=True, file_okay=False, help="Trained pipeline (training/model-best)"),

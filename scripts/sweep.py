@@ -123,9 +123,8 @@ def summarise(params: dict[str, Any], history: list[dict[str, Any]], spec: dict[
     last_step = history[-1]["step"] if history else 0
     last_evaluation = spec["max_steps"] // spec["eval_frequency"] * spec["eval_frequency"]
     status = "error" if error else ("finished" if last_step >= last_evaluation else "stopped early")
-    record = {"params": params, "best": best[metric] if best else None, "best_step": best["step"] if best else None,
-              "last_step": last_step, "status": status, "scores_at_best": best, **({"error": error} if error else {})}
-    return record
+    return {"params": params, "best": best[metric] if best else None, "best_step": best["step"] if best else None,
+            "last_step": last_step, "status": status, "scores_at_best": best, **({"error": error} if error else {})}
 
 
 def run_sequential(trials: list[dict[str, Any]], settings: dict[str, Any], workdir: Path, spec: dict[str, Any]):

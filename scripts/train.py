@@ -70,27 +70,18 @@ def summarize(config: Path, log: list[dict[str, Any]], seconds: float, gpu_id: i
     inputs = [Path(p) for p in (paths["train"], paths["dev"], paths.get("vectors"), paths.get("init_tok2vec")) if p]
     # init-weights' manifest, in a folder above the pretrained weights or floret vectors the config loads
     loaded = [Path(p) for p in (paths.get("init_tok2vec"), paths.get("vectors")) if p]
-    init = next((read_json(d / "init.json") for p in loaded for d in p.parents if (d / "init.json").is_file()), None)
+    init = next((read_json(d / "init.json") for p in loaded for d in p.parents if (d / "init.json").is_file()), None) or {}
     vectors = read_json(Path(paths["vectors"]).parent / "vectors.json") if paths.get("vectors_source") else None
     return {
-        "run_id": run_id(config, inputs),
-        "seconds": round(seconds, 1),
-        "steps": log[-1]["step"] if log else 0,
+        "run_id": run_id(config, inputs), "seconds": round(seconds, 1), "steps": log[-1]["step"] if log else 0,
         "last_eval_step": scored[-1]["step"] if scored else None,
         # spaCy saves model-best at every evaluation that equals the best score so far: the last such row
         "best_step": [row["step"] for row in scored if row["score"] == best][-1] if scored else None,
-        "best_score": best,
-        "seed": cfg["system"]["seed"],
-        "max_steps": training["max_steps"],
-        "init": (init or {}).get("init", "none"),
-        "init_seconds": (init or {}).get("summary", {}).get("seconds"),
-        "raw_text": (init or {}).get("raw_text"),
-        "vectors": (vectors or {}).get("settings"),
-        "gpu_id": gpu_id,
+        "best_score": best, "seed": cfg["system"]["seed"], "max_steps": training["max_steps"],
+        "init": init.get("init", "none"), "init_seconds": init.get("summary", {}).get("seconds"),
+        "raw_text": init.get("raw_text"), "vectors": (vectors or {}).get("settings"), "gpu_id": gpu_id,
         "transformer": cfg["components"].get("transformer", {}).get("model", {}).get("name"),
-        "config": str(config),
-        "config_md5": checksum(config),
-        "spacy_version": spacy.__version__,
+        "config": str(config), "config_md5": checksum(config), "spacy_version": spacy.__version__,
     }
 
 

@@ -59,13 +59,9 @@ class PipelineActor:
         parsed = [(read_record(n, raw, self.fmt) if not f else BadRecord(n, f, ""), f) for n, raw, f in zip(lines, raws, fatal)]
         good = [rec for rec, _ in parsed if isinstance(rec, Record)]
         docs = {rec.line: doc for doc, rec in pipe_records(self.nlp, good, self.batch_size)}
-        rows = [
-            (rec.line, "", 0, rec.error, rec.raw, f)
-            if isinstance(rec, BadRecord)
-            else (rec.line, record_json(rec, docs[rec.line]), len(docs[rec.line]), "", "", f)
-            for rec, f in parsed
-            if rec is not None
-        ]
+        rows = [(rec.line, "", 0, rec.error, rec.raw, f) if isinstance(rec, BadRecord)
+                else (rec.line, record_json(rec, docs[rec.line]), len(docs[rec.line]), "", "", f)
+                for rec, f in parsed if rec is not None]
         columns = list(zip(*rows)) or [()] * len(COLUMNS)
         return pa.table({name: pa.array(col, kind) for (name, kind), col in zip(COLUMNS.items(), columns)})
 

@@ -43,11 +43,9 @@ def tune_logger_v1(console_output: bool = False, output_file: Optional[str] = No
 
 def evaluation_metrics(info: dict[str, Any]) -> dict[str, Any]:
     """The numbers of one evaluation: step, weighted score and every numeric dev score."""
-    metrics: dict[str, Any] = {"step": int(info["step"]), "score": float(info["score"])}
-    for name, value in (info.get("other_scores") or {}).items():
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            metrics[name] = float(value)
-    return metrics
+    scores = {name: float(value) for name, value in (info.get("other_scores") or {}).items()
+              if isinstance(value, (int, float)) and not isinstance(value, bool)}
+    return {"step": int(info["step"]), "score": float(info["score"]), **scores}
 
 
 def trial_config(base_config: str, params: dict[str, Any], workdir: Path, max_steps: int, eval_frequency: int,

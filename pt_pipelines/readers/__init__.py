@@ -6,10 +6,11 @@ rejected records) comes back from `formats.read` as a `Read`."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from pt_pipelines.readers.tags import analyse_scheme
+from pt_pipelines.readers.tags import TagError, analyse_scheme, tags_to_spans
 from pt_pipelines.textio import CorpusError, OnError, Where, raise_error
 
 UNKNOWN_LABEL_FIX = "fix the label, or add it to --vars.labels"
@@ -59,3 +60,45 @@ def scheme_of(path: Any, sentences: list, tags: Callable[[Any], list[str]], line
         sent.newdoc, newdoc = sent.newdoc or newdoc, False
         kept.append(sent)
     return scheme, kept
+
+
+def decode_spans(tags: list[str], scheme: str, options: ReadOptions, path: Any,
+        line: Callable[[int], int]) -> list[tuple[int, int, str]]:
+    """One sentence's entities (start, end, label) in token indices, each label checked; a problem is located at
+    the line of its tag."""
+    try:
+        spans = tags_to_spans(tags, scheme, options.repair_tags)
+    except TagError as e:
+        raise CorpusError(path, line(e.index), e.problem, e.fix) from None
+    for start, _end, label in spans:
+        check_label(label, options, path, line(start))
+    return spans
+
+
+def group_sentences(sentences: list, n_sents: int = 10) -> Iterator[list]:
+    """Group sentences into documents: by their newdoc marks when the file has them, else every n_sents."""
+    group: list = []
+    by_newdoc = any(sent.newdoc for sent in sentences)
+    for sent in sentences:
+        boundary = sent.newdoc if by_newdoc else len(group) >= n_sents
+        if boundary and group:
+            yield group
+            group = []
+        group.append(sent)
+    if group:
+        yield group
+
+
+def decoded_documents(sentences: list, n_sents: int, decode: Callable[[Any], Any],
+        on_error: OnError) -> Iterator[list[tuple[Any, Any]]]:
+    """Each document's sentences (group_sentences) paired with what `decode` makes of them; a sentence that
+    decode refuses with a CorpusError goes to on_error, and a document left empty is not yielded."""
+    for group in group_sentences(sentences, n_sents):
+        kept = []
+        for sent in group:
+            try:
+                kept.append((sent, decode(sent)))
+            except CorpusError as e:
+                on_error(e, sent.raw)
+        if kept:
+            yield kept

@@ -17,8 +17,7 @@ from spacy.parts_of_speech import IDS as POS_IDS
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
-from pt_pipelines.readers import ReadOptions, check_label, scheme_of
-from pt_pipelines.readers.tags import TagError, tags_to_spans
+from pt_pipelines.readers import ReadOptions, decode_spans, decoded_documents, scheme_of
 from pt_pipelines.textio import CorpusError, OnError, blocks, raise_error
 
 N_COLUMNS = 10
@@ -201,20 +200,6 @@ def _check_sentence(sent: Sentence) -> None:
             cur = sent.words[cur - 1].head  # type: ignore[assignment]
 
 
-def group_sentences(sentences: list[Sentence], n_sents: int = 10) -> Iterator[list[Sentence]]:
-    """Group sentences into documents: by '# newdoc' when the file has them, else every n_sents."""
-    group: list[Sentence] = []
-    by_newdoc = any(sent.newdoc for sent in sentences)
-    for sent in sentences:
-        boundary = sent.newdoc if by_newdoc else len(group) >= n_sents
-        if boundary and group:
-            yield group
-            group = []
-        group.append(sent)
-    if group:
-        yield group
-
-
 def _space_after(misc: str) -> bool:
     return "SpaceAfter=No" not in misc.split("|")
 
@@ -247,19 +232,15 @@ def _merged_morph(words: list[Word]) -> str:
 def _span_root(words: list[Word], sent: Sentence) -> Word:
     """The word of a multiword token that spaCy's Span.root picks."""
     ids = {w.id for w in words}
-    if any(w.head == 0 for w in words):
-        return next(w for w in words if w.head == 0)
-    best, best_depth = words[0], None
-    for w in words:
-        if w.head is None or w.head in ids:
-            continue
-        depth, cur = 0, w.head
+
+    def depth(word: Word) -> int:  # arcs from the word up to the root: 0 for the root itself
+        n, cur = 0, word.head
         while cur:
-            depth += 1
-            cur = sent.words[cur - 1].head or 0
-        if best_depth is None or depth < best_depth:
-            best, best_depth = w, depth
-    return best
+            n, cur = n + 1, sent.words[cur - 1].head or 0
+        return n
+
+    # the word whose head lies outside the token and is closest to the root; the first of equals
+    return min((w for w in words if w.head is not None and w.head not in ids), key=depth, default=words[0])
 
 
 def has_ner(sentences: Iterable[Sentence]) -> bool:
@@ -270,14 +251,9 @@ def has_ner(sentences: Iterable[Sentence]) -> bool:
 def sentence_entities(sent: Sentence, scheme: str, options: Optional[ReadOptions] = None) -> list[tuple[int, int, str]]:
     """Entities of a sentence as (first word index, end word index, label) from the MISC NE tags."""
     options = options or ReadOptions()
-    tags = [_ne_tag(w) for w in sent.words]
-    try:
-        spans = tags_to_spans(tags, scheme, options.repair_tags)
-    except TagError as e:
-        raise CorpusError(sent.path, sent.words[e.index].line, e.problem, e.fix) from None
+    spans = decode_spans([_ne_tag(w) for w in sent.words], scheme, options, sent.path, lambda i: sent.words[i].line)
     mwt_of = {i: m for m in sent.multiword for i in range(m.start, m.end + 1)}
     for start, end, label in spans:
-        check_label(label, options, sent.path, sent.words[start].line)
         first, last = mwt_of.get(start + 1), mwt_of.get(end)
         if (first is not None and first.start != start + 1) or (last is not None and last.end != end):
             raise CorpusError(sent.path, sent.words[start].line,
@@ -308,16 +284,7 @@ def _units(sent: Sentence, merge_multiword: bool) -> list[tuple[list[Word], Opti
 
 def _surface_spaces(sent: Sentence) -> list[bool]:
     """Space after each surface token (multiword token or word), from '# text' when present, else MISC."""
-    surface: list[tuple[str, str, int]] = []
-    covered: set[int] = set()
-    mwts = {m.start: m for m in sent.multiword}
-    for w in sent.words:
-        if w.id in mwts:
-            m = mwts[w.id]
-            surface.append((m.form, m.misc, m.line))
-            covered.update(range(m.start, m.end + 1))
-        elif w.id not in covered:
-            surface.append((w.form, w.misc, w.line))
+    surface = [(m.form, m.misc, m.line) if m else (ws[0].form, ws[0].misc, ws[0].line) for ws, m in _units(sent, True)]
     if sent.text is None:
         return [_space_after(misc) for _, misc, _ in surface]
     text, pos, spaces = sent.text, 0, []
@@ -398,15 +365,7 @@ def read_docs(path: Path | str, vocab: Vocab,
     if ner:
         tags_of = lambda s: [_ne_tag(w) for w in s.words]  # noqa: E731
         scheme, sentences = scheme_of(path, sentences, tags_of, lambda s, t: s.words[t].line, opts)
-    for group in group_sentences(sentences, n_sents=opts.n_sents):
-        kept, entities = [], []
-        for sent in group:
-            try:
-                if ner:
-                    entities.append(sentence_entities(sent, scheme, opts))
-                kept.append(sent)
-            except CorpusError as e:
-                opts.on_error(e, sent.raw)
-        if kept:
-            yield sentences_to_doc(vocab, kept, opts.merge_multiword, entities if ner else None)
+    decode = (lambda s: sentence_entities(s, scheme, opts)) if ner else (lambda s: None)
+    for kept in decoded_documents(sentences, opts.n_sents, decode, opts.on_error):
+        yield sentences_to_doc(vocab, [s for s, _ in kept], opts.merge_multiword, [e for _, e in kept] if ner else None)
     return scheme if ner and opts.tag_scheme == "auto" else None

@@ -27,7 +27,7 @@ CONLLU_ID = re.compile(r"^\d+(?:[-.]\d+)?$")
 
 def sniff(path: Path | str) -> str:
     """Guess the format from the first lines of a file (for .conll, .txt, .tsv, .iob, ...)."""
-    lines = [line for _, line in islice(read_lines(path), 200) if line.strip() and not line.startswith("#")]
+    lines = [line for _, line in _head(path)]
     if not lines:
         raise CorpusError(path, 1, "the file is empty", "check the path, or export the data again")
     if lines[0].lstrip()[:1] in ("[", "{"):
@@ -37,12 +37,17 @@ def sniff(path: Path | str) -> str:
     return "iob" if _tagged_share(lines) >= 0.9 else "text"
 
 
+def _head(path: Path | str) -> list[tuple[int, str]]:
+    """The numbered lines among the first 200 of a file that are neither blank nor comments: what detection reads."""
+    return [(n, line) for n, line in islice(read_lines(path), 200) if line.strip() and not line.startswith("#")]
+
+
 def _tagged_share(lines: list[str]) -> float:
     """The share of lines that look like `token ... TAG`, when the file has O tags and consistent columns.
 
     Bare labels (`Maria PESSOA`) count as tags, so IO files with bare labels are not mistaken for text; the
     O tags and the constant column count keep ordinary text (whose lines end in any word) out."""
-    rows = [line.split("\t") if "\t" in line else line.split() for line in lines]
+    rows = [iob.split_columns(line) for line in lines]
     tagged = [cols for cols in rows if len(cols) >= 2 and (TAG.match(cols[-1]) or BARE.match(cols[-1]))]
     if not any(cols[-1] == "O" or "-" in cols[-1] for cols in tagged):
         return 0.0
@@ -54,14 +59,10 @@ def _tagged_share(lines: list[str]) -> float:
 
 def looks_tagged(path: Path | str) -> Optional[int]:
     """The line of the first entity-tagged token when the file looks like a tagged column file, else None."""
-    numbered = [(n, line) for n, line in islice(read_lines(path), 200) if line.strip() and not line.startswith("#")]
+    numbered = _head(path)
     if not numbered or _tagged_share([line for _, line in numbered]) < 0.9:
         return None
-    for n, line in numbered:
-        cols = line.split("\t") if "\t" in line else line.split()
-        if cols[-1] != "O":
-            return n
-    return None
+    return next((n for n, line in numbered if iob.split_columns(line)[-1] != "O"), None)
 
 
 def detect_format(path: Path | str, fmt: str = "auto") -> str:

@@ -16,8 +16,8 @@ from typing import Optional
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
-from pt_pipelines.readers import ReadOptions, check_label, scheme_of
-from pt_pipelines.readers.tags import TagError, parse_tag, tags_to_spans
+from pt_pipelines.readers import ReadOptions, decode_spans, decoded_documents, scheme_of
+from pt_pipelines.readers.tags import TagError, parse_tag
 from pt_pipelines.textio import CorpusError, blocks
 
 DOCSTART = "-DOCSTART-"
@@ -77,17 +77,6 @@ def read_sentences(path: Path | str, options: ReadOptions) -> Iterator[TaggedSen
             "write one 'token TAG' per line, a blank line between sentences")
 
 
-def sentence_spans(sent: TaggedSentence, scheme: str, options: ReadOptions) -> list[tuple[int, int, str]]:
-    """Decode and check the entities of one sentence (token indices)."""
-    try:
-        spans = tags_to_spans(sent.tags, scheme, options.repair_tags)
-    except TagError as e:
-        raise CorpusError(sent.path, sent.lines[e.index], e.problem, e.fix) from None
-    for start, _end, label in spans:
-        check_label(label, options, sent.path, sent.lines[start])
-    return spans
-
-
 def read_docs(path: Path | str, vocab: Vocab,
         options: Optional[ReadOptions] = None) -> Generator[Doc, None, Optional[str]]:
     """Yield one Doc per document (by -DOCSTART-, else every options.n_sents sentences); the generator's return
@@ -95,19 +84,9 @@ def read_docs(path: Path | str, vocab: Vocab,
     opts = options or ReadOptions()
     sentences = list(read_sentences(path, opts))
     scheme, sentences = scheme_of(path, sentences, lambda s: s.tags, lambda s, t: s.lines[t], opts)
-    by_docstart = any(s.newdoc for s in sentences)
-    group: list[tuple[TaggedSentence, list[tuple[int, int, str]]]] = []
-    for sent in sentences:
-        boundary = sent.newdoc if by_docstart else len(group) >= opts.n_sents
-        if boundary and group:
-            yield _doc(vocab, group)
-            group = []
-        try:
-            group.append((sent, sentence_spans(sent, scheme, opts)))
-        except CorpusError as e:
-            opts.on_error(e, sent.raw)
-    if group:
-        yield _doc(vocab, group)
+    decode = lambda s: decode_spans(s.tags, scheme, opts, s.path, lambda i: s.lines[i])  # noqa: E731
+    for kept in decoded_documents(sentences, opts.n_sents, decode, opts.on_error):
+        yield _doc(vocab, kept)
     return scheme if opts.tag_scheme == "auto" else None
 
 

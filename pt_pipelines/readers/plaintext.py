@@ -34,9 +34,7 @@ def iter_texts(path: Path | str, unit: str = "auto") -> Iterator[tuple[int, str]
     if unit == "auto":
         unit = text_unit(path)
     if unit == "line":
-        for lineno, line in read_lines(path):
-            if line.strip():
-                yield lineno, line.strip()
+        yield from ((lineno, line.strip()) for lineno, line in read_lines(path) if line.strip())
     else:
         for block in blocks(path):
             yield block[0][0], " ".join(line.strip() for _, line in block)

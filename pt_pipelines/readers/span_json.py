@@ -121,6 +121,13 @@ def _list(record: dict, key: str, default: Any = ()) -> list:
     return list(value)
 
 
+def _object(value: Any, what: str) -> dict:
+    """value when it is a JSON object; else a ValueError saying what `what` is instead."""
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} must be an object, found {_json_type(value)}")
+    return value
+
+
 def _json_type(value: Any) -> str:
     names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
     return "null" if value is None else names.get(type(value), type(value).__name__)
@@ -128,30 +135,21 @@ def _json_type(value: Any) -> str:
 
 def _label_studio(record: dict) -> tuple[Any, list]:
     """(text, raw spans) of a Label Studio task: the first annotation that was not cancelled."""
-    data = record.get("data", {})
-    if not isinstance(data, dict):
-        raise ValueError(f"'data' must be an object, found {_json_type(data)}")
+    data = _object(record.get("data", {}), "'data'")
     text = data.get("text")
     if text is None:
         text = next((v for v in data.values() if isinstance(v, str)), None)
     annotations = _list(record, "annotations" if "annotations" in record else "completions")
-    for i, annotation in enumerate(annotations, start=1):
-        if not isinstance(annotation, dict):
-            raise ValueError(f"annotation {i} must be an object, found {_json_type(annotation)}")
-    kept = [a for a in annotations if not a.get("was_cancelled")]
+    kept = [a for i, a in enumerate(annotations, start=1) if not _object(a, f"annotation {i}").get("was_cancelled")]
     results = _list(kept[0], "result") if kept else []
     raw = []
     for i, result in enumerate(results, start=1):
-        if not isinstance(result, dict):
-            raise ValueError(f"Label Studio result item {i} must be an object, found {_json_type(result)}")
-        if result.get("type") == "relation":
+        if _object(result, f"Label Studio result item {i}").get("type") == "relation":
             continue  # relations link regions; they mark no text
         if "value" not in result:
             # an entity whose region was lost in the export: dropping it would train its text as "no entity"
             raise ValueError(f"Label Studio result {i} has no 'value' (the labelled region)")
-        value = result["value"]
-        if not isinstance(value, dict):
-            raise ValueError(f"the 'value' of Label Studio result {i} must be an object, found {_json_type(value)}")
+        value = _object(result["value"], f"the 'value' of Label Studio result {i}")
         if "start" in value or "end" in value or "labels" in value:
             raw.append(_offsets(value))
     return text, raw

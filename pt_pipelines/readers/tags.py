@@ -45,14 +45,10 @@ def _evidence(sentences: Sequence[Sequence[str]]) -> dict[str, list[tuple[int, i
         for t, (prefix, label) in enumerate(parsed[:-1]):
             prev, nxt = parsed[t - 1] if t else ("O", ""), parsed[t + 1]
             continues = prev[0] in ("B", "I") and prev[1] == label
-            kinds = {
-                "bare": prefix == "bare",
-                "prefixed": prefix not in ("O", "bare"),
-                "biluo": prefix in ("E", "L", "S", "U"),
-                "iob_ends": prefix in ("B", "I") and not (nxt[0] in ("I", "L", "E") and nxt[1] == label),
-                "i_opens": prefix == "I" and not continues,
-                "b_opens": prefix == "B" and not continues,
-            }
+            kinds = {"bare": prefix == "bare", "prefixed": prefix not in ("O", "bare"),
+                     "biluo": prefix in ("E", "L", "S", "U"),
+                     "iob_ends": prefix in ("B", "I") and not (nxt[0] in ("I", "L", "E") and nxt[1] == label),
+                     "i_opens": prefix == "I" and not continues, "b_opens": prefix == "B" and not continues}
             for kind in (k for k, yes in kinds.items() if yes):
                 found[kind].append((s, t))
     return found
