@@ -112,9 +112,9 @@ def test_the_transformer_var_names_the_model_and_cpu_turns_mixed_precision_off(t
     trf = ROOT / "configs/trf_ner_base_config.cfg"
     for cpu in ("base_config.cfg", "ner_base_config.cfg"):
         assert "transformer" not in fill(ROOT / "configs" / cpu, Settings(train=train, transformer="x"))["components"]
-    model = fill(trf, Settings(train=train, transformer="models/tiny"))["components"]["transformer"]["model"]
+    model = fill(trf, Settings(train=train, max_steps=20, transformer="models/tiny"))["components"]["transformer"]["model"]
     assert model["name"] == "models/tiny" and model["mixed_precision"] is False
-    model = fill(trf, Settings(train=train, gpu_id=0))["components"]["transformer"]["model"]
+    model = fill(trf, Settings(train=train, max_steps=20, gpu_id=0))["components"]["transformer"]["model"]
     assert model["name"] == BERTIMBAU and model["mixed_precision"] is True
 
 
@@ -197,15 +197,17 @@ def test_all_trains_the_transformer_pipeline_from_a_local_model(trf_run):
     assert best["nlp"]["pipeline"] == ["transformer", "morphologizer", "trainable_lemmatizer", "parser", "ner"]
     assert best["components"]["transformer"]["model"]["name"] == str(tiny)
     assert best["components"]["transformer"]["model"]["mixed_precision"] is False  # trained on CPU
-    # the filled config keeps the project's default: only training gets the var
-    assert util.load_config(project / "configs/config.cfg")["components"]["transformer"]["model"]["name"] == BERTIMBAU
+    # the filled config says what trained: the var's model, mixed precision off on CPU
+    model = util.load_config(project / "configs/config.cfg")["components"]["transformer"]["model"]
+    assert model["name"] == str(tiny) and model["mixed_precision"] is False
     summary = json.loads((project / "training/train-summary.json").read_text(encoding="utf8"))
-    # steps counts logged evaluations: with 6 steps and the quickstart's eval_frequency (200), only step 0's
-    assert summary["transformer"] == str(tiny) and summary["max_steps"] == 6
+    # fill-config's eval_frequency divides max_steps: step 6, the last, is evaluated
+    assert summary["transformer"] == str(tiny) and summary["max_steps"] == 6 and summary["last_eval_step"] == 6
     scores = json.loads((project / "metrics/scores.json").read_text(encoding="utf8"))
     for key in ("pos_acc", "morph_acc", "lemma_acc", "dep_las", "ents_f"):
         assert 0 <= scores[key] <= 1, key
-    assert (project / "metrics/sample-full-trf.json").exists() and (project / "metrics/report.md").exists()
+    assert (project / f"metrics/runs/sample-full-trf-{summary['run_id']}.json").exists()
+    assert (project / "metrics/report.md").exists()
 
 
 @pytest.mark.slow
