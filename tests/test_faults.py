@@ -88,6 +88,7 @@ def corpora(tmp_path_factory) -> dict[str, dict[str, str | None]]:
     return {"dir": base, "old": sums(base / "old", CORPUS_FILES), "new": sums(base / "new", CORPUS_FILES)}
 
 
+@pytest.mark.slow  # kills a subprocess at each fault point: a few seconds each
 @pytest.mark.parametrize(
     "kill_at",
     [
@@ -137,6 +138,7 @@ def blank_model(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.mark.slow  # kills a subprocess at each fault point: a few seconds each
 @pytest.mark.parametrize(
     "size", [30_000, pytest.param(1, marks=pytest.mark.slow), pytest.param(300_000, marks=pytest.mark.slow)]
 )
