@@ -68,7 +68,8 @@ def vectors_provenance(settings: dict[str, Any]) -> dict[str, Any]:
     return {"source": named, **{k: settings[k] for k in keep if settings.get(k) is not None}}
 
 
-def provenance(record: dict[str, Any], summary: dict[str, Any], paths: dict[str, Any], extra_train: str) -> None:
+def provenance(record: dict[str, Any], summary: dict[str, Any], paths: dict[str, Any], extra_train: str,
+        label_map: str = "") -> None:
     """Add to the record what the run learned from beyond its corpus, and its config in a few words."""
     if summary.get("raw_text"):
         raw = summary["raw_text"]
@@ -81,7 +82,7 @@ def provenance(record: dict[str, Any], summary: dict[str, Any], paths: dict[str,
     if paths.get("experiment"):
         config += f" + {paths['experiment']}"
     extras = [("max_steps", summary.get("max_steps")), ("init", None if record["init"] == "none" else record["init"]),
-              ("extra_train", extra_train), ("vectors", record.get("vectors", {}).get("source"))]
+              ("extra_train", extra_train), ("label_map", label_map), ("vectors", record.get("vectors", {}).get("source"))]
     record["config"] = ", ".join([config] + [f"{name} {value}" for name, value in extras if value])
 
 
@@ -97,9 +98,13 @@ def write_record(record_path: str, scores: dict[str, Any], model: Path, summary:
             record[key] = about[key]
     # extra_train's default is the train input: nothing added then
     extra = about.get("extra_train") if about.get("extra_train") != about.get("train_input") else ""
+    # the labels of extra_train mapped onto the corpus's (convert's --label-map): part of what was trained on
+    label_map = about.get("label_map", "") if extra else ""
     if extra:
         record["extra_train"] = extra
-    provenance(record, summary, config.get("paths", {}), extra or "")
+    if label_map:
+        record["label_map"] = label_map
+    provenance(record, summary, config.get("paths", {}), extra or "", label_map)
     path = Path(record_path.replace("{pipeline}", pipeline).replace("{run_id}", str(summary.get("run_id"))))
     write_json(path, record)
     return path
@@ -122,6 +127,7 @@ def main(
     train_input: str = typer.Option("", help="The train input (vars.train_file), named in the record"),
     run_name: str = typer.Option("", help="The run's name (vars.run_name), named in the record"),
     extra_train: str = typer.Option("", help="vars.extra_train: named in the record where it adds data"),
+    label_map: str = typer.Option("", help="vars.label_map: named in the record with extra_train"),
 ) -> None:
     """Evaluate on the test split, print spaCy's score tables and write the JSON and the record."""
     with step_errors():
@@ -138,7 +144,7 @@ def main(
             ner_train = json.loads(ner_summary.read_text(encoding="utf8"))
             train = {**train, "seconds": train["seconds"] + ner_train.get("seconds", 0), "steps": None}
         about = {"corpus": corpus, "pipeline": pipeline, "split": split, "train_input": train_input,
-                 "run_name": run_name, "extra_train": extra_train}
+                 "run_name": run_name, "extra_train": extra_train, "label_map": label_map}
         typer.echo(f"✔ {write_record(record, scores, model, train, about)}")
 
 

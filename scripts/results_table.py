@@ -43,7 +43,9 @@ def _name(rec: dict[str, Any]) -> str:
     """The record's pipeline, with its run name where that is not the corpus (two runs of one corpus and
     pipeline on different splits of its files, such as harem-selective-bigdev, must not read alike)."""
     run_name = rec.get("run_name")
-    return rec["pipeline"] + (f" (run {run_name})" if run_name and run_name != rec["corpus"] else "")
+    name = rec["pipeline"] + (f" (run {run_name})" if run_name and run_name != rec["corpus"] else "")
+    # trained on more than the corpus's own train split: not the published protocol, whatever its score
+    return name + (" + extra train data" if rec.get("extra_train") else "")
 
 
 def _cell(value: Optional[float]) -> str:
@@ -162,7 +164,9 @@ record, copied there from `metrics/` to publish it); do not edit by hand. The co
 template's pipelines. `split` is the evaluation split: spaCy's `pt_core_news_*` report their dev scores (Bosque
 r2.8 dev), so compare them with our `dev` rows; everything else is on the held-out test split. Scores are
 percentages; words/s is `nlp.pipe` on the evaluated text on the machine named (one pass, so a rough figure: see
-benchmarks.md for the careful one).
+benchmarks.md for the careful one). A pipeline marked "+ extra train data" also trained on other corpora
+(`extra_train`, and the `label_map` that joined their labels, named in its record): that is not the corpus's
+published protocol, so compare it with our other rows, not with the published ones.
 
 """
 

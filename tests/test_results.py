@@ -55,6 +55,16 @@ def test_table_puts_records_next_to_anchors_and_leaves_out_the_sample(tmp_path):
     assert table.index("*LSTM-CRF*") < table.index("**ner**"), "anchors first"
 
 
+def test_a_run_with_extra_training_data_is_marked_apart_from_the_published_protocol(tmp_path):
+    for name, extra in (("harem-ner", None), ("harem-ner-lener", "assets/lener/train.conll")):
+        rec = result_record(SCORES, "harem-selective", name.removeprefix("harem-"), {"seconds": 60.0, "steps": 10})
+        if extra:
+            rec.update(extra_train=extra, label_map="LEGISLACAO=,JURISPRUDENCIA=")
+        (tmp_path / f"{name}.json").write_text(json.dumps(rec))
+    table = render(load_records(tmp_path), [])
+    assert "| **ner-lener + extra train data** |" in table and "| **ner** |" in table
+
+
 def test_two_runs_of_one_corpus_and_pipeline_are_told_apart_by_run_name(tmp_path):
     """A run on other splits of the same files (--vars.run_name) must not read as a second score of the first."""
     for name, run_name, f in (("harem-ner", "harem", 0.56), ("harem-bigdev-ner", "harem-bigdev", 0.55)):
@@ -191,16 +201,18 @@ def test_evaluate_names_extra_training_data_in_the_record(sample_run, tmp_path):
     import subprocess
     import sys
 
-    def record_with(extra: str) -> dict:
+    def record_with(extra: str, *options: str) -> dict:
         record = tmp_path / f"record-{len(extra)}.json"
         command = [sys.executable, "-m", "scripts.evaluate", str(sample_run.path / "training" / "model-best")]
         command += [str(sample_run.path / "corpus" / "test.spacy"), "--output", str(tmp_path / "scores.json")]
         command += ["--record", str(record), "--corpus", "sample", "--pipeline", "ud"]
-        command += ["--train-input", "assets/sample", "--extra-train", extra]
+        command += ["--train-input", "assets/sample", "--extra-train", extra, *options]
         subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
         return json.loads(record.read_text(encoding="utf8"))
 
     extra = record_with("more/ud-treebanks")
     assert extra["extra_train"] == "more/ud-treebanks" and extra["config"].endswith(", extra_train more/ud-treebanks")
+    mapped = record_with("more/ner.iob", "--label-map", "MISC=,PER=PESSOA")
+    assert mapped["label_map"] == "MISC=,PER=PESSOA" and mapped["config"].endswith("label_map MISC=,PER=PESSOA")
     plain = record_with("assets/sample")  # project.yml's default: the train input, so nothing extra
     assert "extra_train" not in plain and "extra_train" not in plain["config"]
