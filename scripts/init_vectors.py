@@ -96,6 +96,14 @@ def source_fingerprint(source: str) -> tuple[str, dict[str, Any]]:
         "give a .txt/.vec(.gz) or floret file, a pipeline folder, or pip install the package (e.g. pt_core_news_lg)")
 
 
+def table_raw_text(folder: Path) -> Any:
+    """The raw text a floret table was trained on, where init-weights built it (its init.json beside the
+    folder): records then name that text by md5 and word count, not only the table."""
+    init = folder.parent / "init.json"
+    raw = srsly.read_json(init).get("raw_text") if init.is_file() else None
+    return raw if isinstance(raw, dict) and raw.get("md5") else None
+
+
 def vectors_from_pipeline(source: str, lang: str) -> spacy.language.Language:
     """A blank pipeline holding the vectors of an installed package or pipeline folder."""
     loaded = spacy.load(source, exclude=["*"])  # the vocab with its vectors; no component is needed
@@ -138,6 +146,7 @@ def init_vectors(*, source: str, output_dir: Path, lang: str = "pt", prune: int 
                     if prune > 0 and nlp.vocab.vectors.mode == "default":
                         nlp.vocab.prune_vectors(prune)
                 nlp.to_disk(scratch / "nlp")
+                manifest["raw_text"] = table_raw_text(Path(source)) if settings["kind"] == "pipeline folder" else None
                 table = nlp.vocab.vectors
                 manifest["vectors"] = "nlp"
                 manifest["summary"] = {"mode": table.mode, "rows": int(table.shape[0]), "dim": int(table.shape[1]),

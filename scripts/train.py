@@ -79,7 +79,7 @@ def summarize(config: Path, log: list[dict[str, Any]], seconds: float, gpu_id: i
         "best_step": [row["step"] for row in scored if row["score"] == best][-1] if scored else None,
         "best_score": best, "seed": cfg["system"]["seed"], "max_steps": training["max_steps"],
         "init": init.get("init", "none"), "init_seconds": init.get("summary", {}).get("seconds"),
-        "raw_text": init.get("raw_text"), "vectors": (vectors or {}).get("settings"), "gpu_id": gpu_id,
+        "raw_text": init.get("raw_text") or (vectors or {}).get("raw_text"), "vectors": (vectors or {}).get("settings"), "gpu_id": gpu_id,
         "transformer": cfg["components"].get("transformer", {}).get("model", {}).get("name"),
         "config": str(config), "config_md5": checksum(config), "spacy_version": spacy.__version__,
     }

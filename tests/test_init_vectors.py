@@ -124,3 +124,16 @@ def test_vectors_reach_the_trained_and_packaged_pipeline_and_only_what_depends_o
 
     names = zipfile.ZipFile(wheels[0]).namelist()
     assert any(name.endswith("vocab/vectors") for name in names), "the packaged pipeline carries the vectors"
+
+
+def test_a_floret_table_built_by_init_weights_names_its_raw_text(tmp_path):
+    """A table from the recipe (init_weights vectors --output TABLE, then --vars.vectors TABLE/vectors): the
+    init.json beside it says which raw text it learned from, and records name that text by md5 and word count."""
+    init_vectors(source=str(vec_file(tmp_path / "tiny.vec")), output_dir=tmp_path / "table" / "vectors-build")
+    shutil.move(str(tmp_path / "table" / "vectors-build" / "nlp"), str(tmp_path / "table" / "vectors"))
+    raw = {"md5": "0123abcd", "words": 74005131, "texts": 3, "held_out": {"files": ["/x/dev.spacy"], "removed": 2}}
+    srsly.write_json(tmp_path / "table" / "init.json", {"init": "vectors", "raw_text": raw})
+    built = init_vectors(source=str(tmp_path / "table" / "vectors"), output_dir=tmp_path / "out")
+    assert built["raw_text"] == raw
+    srsly.write_json(tmp_path / "table" / "init.json", {"init": "vectors"})  # no raw text named: nothing claimed
+    assert init_vectors(source=str(tmp_path / "table" / "vectors"), output_dir=tmp_path / "out2")["raw_text"] is None

@@ -216,3 +216,14 @@ def test_evaluate_names_extra_training_data_in_the_record(sample_run, tmp_path):
     assert mapped["label_map"] == "MISC=,PER=PESSOA" and mapped["config"].endswith("label_map MISC=,PER=PESSOA")
     plain = record_with("assets/sample")  # project.yml's default: the train input, so nothing extra
     assert "extra_train" not in plain and "extra_train" not in plain["config"]
+
+
+def test_a_record_names_the_raw_text_and_its_held_out_files_by_name_never_by_path():
+    from scripts.evaluate import provenance
+
+    raw = {"md5": "ab12", "words": 1000, "texts": 3, "inputs": [{"path": "/home/me/raw/a.txt.xz", "md5": "cd34"}],
+           "held_out": {"files": ["/home/me/heldout/harem-test.spacy"], "removed": 5, "sentences": 9}}
+    record = {"init": "none"}
+    provenance(record, {"raw_text": raw}, {"base_config": "configs/ner_base_config.cfg"}, "")
+    assert record["raw_text"] == {"md5": "ab12", "words": 1000, "inputs": {"a.txt.xz": "cd34"},
+                                  "held_out": {"files": ["harem-test.spacy"], "removed": 5, "sentences": 9}}
