@@ -213,17 +213,20 @@ def relabel(docs: list[Doc], label_map: dict[str, str]) -> dict:
 def convert(train: Path, dev: Path, test: Path, output_dir: Path, fmt: str = "auto", lang: str = "pt", seed: int = 0,
         dev_ratio: float = 0.1, test_ratio: float = 0.1, options: Optional[ReadOptions] = None, skip_bad: bool = False,
         sentencizer: str = "sentencizer", extra_train: Optional[Path] = None, strip_prefix: str = "",
-        label_map: Optional[dict[str, str]] = None) -> dict:
+        label_map: Optional[dict[str, str]] = None, extra_partial: bool = False) -> dict:
     """Convert the corpus; write the DocBins, stats.json and rejects.jsonl; return the stats. extra_train adds more
     annotated files to the training split only, after dev and test are settled, so none of it can reach an evaluation
     split. label_map renames (or drops) the entity labels of extra_train only: the main corpus's labels are the ones the
-    model is evaluated on, and stay as they are."""
+    model is evaluated on, and stay as they are. extra_partial: extra_train annotates only some of those labels, so
+    its tokens outside an entity are missing (unknown), not O: an O there would teach that, say, a sum of money
+    in a corpus that never marks VALOR is no entity."""
     # long: read, split, add extra training data and write: the steps share the documents read
     started = time.perf_counter()
     sources = resolve_sources(train, dev, test)
     extra_files = extra_train_files(extra_train, train)
-    if label_map and not extra_files:
-        raise ConfigError("--label-map renames extra_train's labels, but no extra_train is given: pass both or neither")
+    if (label_map or extra_partial) and not extra_files:
+        raise ConfigError("--label-map and --extra-partial are about extra_train's entities, but no extra_train is "
+            "given: pass extra_train too, or neither")
     opts = options or ReadOptions()
     nlp = spacy.blank(lang)
     stats: dict = {"formats": {}, "skipped_records": {}, "tag_schemes": {}}
@@ -256,6 +259,10 @@ def convert(train: Path, dev: Path, test: Path, output_dir: Path, fmt: str = "au
         opts = replace(opts, labels=known | set(label_map), unknown_label_fix=LABEL_MAP_FIX)
     extra = [doc for path in extra_files for doc in read_file(path, f"extra:{path.name}", opts)]
     stats["label_map"] = relabel(extra, label_map) if label_map else {}
+    if extra_partial:
+        for doc in extra:
+            doc.set_ents(list(doc.ents), default="missing")
+        stats["extra_partial"] = {"missing_tokens": sum(t.ent_iob == 0 for doc in extra for t in doc)}
     docs["train"] += extra
     n_stripped = 0
     if strip_prefix:
@@ -347,7 +354,8 @@ def main(train: Path = typer.Option(..., help="Train file, or folder with train/
         split_multiword: bool = typer.Option(False, help="CoNLL-U: keep multiword tokens' words as separate tokens"),
         extra_train: Optional[Path] = typer.Option(None, help="More annotated files (a file or folder) for the training split only; the train input = none"),
         strip_prefix: str = typer.Option("", help="Cut this prefix (such as 'pt:') from every token that has it"),
-        label_map: str = typer.Option("", help="extra_train's entity labels to this corpus's: PER=PESSOA,MISC= (drop)")) -> None:
+        label_map: str = typer.Option("", help="extra_train's entity labels to this corpus's: PER=PESSOA,MISC= (drop)"),
+        extra_partial: Switch = typer.Option(Switch.false, help="true: extra_train's tokens outside an entity are missing, not O")) -> None:
     """Convert a raw corpus into train/dev/test .spacy files, stats.json and rejects.jsonl."""
     # long: one line per typer option
     check_options(dev_ratio, test_ratio, lang, sentencizer)
@@ -356,7 +364,7 @@ def main(train: Path = typer.Option(..., help="Train file, or folder with train/
         labels=frozenset(x.strip() for x in labels.split(",") if x.strip()) or None)
     with step_errors():
         stats = convert(train, dev or train, test or train, output_dir, fmt.value, lang, seed, dev_ratio, test_ratio,
-            options, bool(skip_bad), sentencizer, extra_train, strip_prefix, parse_label_map(label_map))
+            options, bool(skip_bad), sentencizer, extra_train, strip_prefix, parse_label_map(label_map), bool(extra_partial))
     print_stats(stats, output_dir)
 
 

@@ -103,6 +103,8 @@ def write_record(record_path: str, scores: dict[str, Any], model: Path, summary:
     extra = about.get("extra_train") if about.get("extra_train") != about.get("train_input") else ""
     # the labels of extra_train mapped onto the corpus's (convert's --label-map): part of what was trained on
     label_map = about.get("label_map", "") if extra else ""
+    if extra and about.get("extra_partial"):
+        label_map = (label_map + ", " if label_map else "") + "extra_partial (its non-entity tokens missing)"
     if extra:
         record["extra_train"] = extra
     if label_map:
@@ -131,8 +133,11 @@ def main(
     run_name: str = typer.Option("", help="The run's name (vars.run_name), named in the record"),
     extra_train: str = typer.Option("", help="vars.extra_train: named in the record where it adds data"),
     label_map: str = typer.Option("", help="vars.label_map: named in the record with extra_train"),
+    extra_partial: str = typer.Option("false", help="vars.extra_partial (true/false): named in the record with extra_train"),
 ) -> None:
     """Evaluate on the test split, print spaCy's score tables and write the JSON and the record."""
+    if extra_partial not in ("true", "false"):
+        raise typer.BadParameter(f"{extra_partial!r}: give true or false", param_hint="--extra-partial")
     with step_errors():
         scores = evaluate(model, data, output, gpu_id)
         if ner_data is not None:
@@ -147,7 +152,8 @@ def main(
             ner_train = json.loads(ner_summary.read_text(encoding="utf8"))
             train = {**train, "seconds": train["seconds"] + ner_train.get("seconds", 0), "steps": None}
         about = {"corpus": corpus, "pipeline": pipeline, "split": split, "train_input": train_input,
-                 "run_name": run_name, "extra_train": extra_train, "label_map": label_map}
+                 "run_name": run_name, "extra_train": extra_train, "label_map": label_map,
+                 "extra_partial": extra_partial == "true"}
         typer.echo(f"✔ {write_record(record, scores, model, train, about)}")
 
 

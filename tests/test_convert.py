@@ -12,6 +12,7 @@ import spacy
 from spacy.tokens import DocBin
 
 from conftest import ANA_SENTENCE, ROOT, sentences
+from pt_pipelines.errors import ConfigError
 from pt_pipelines.readers import ReadOptions
 from pt_pipelines.readers.conllu import CorpusError
 from scripts.convert import convert, resolve_sources, split_documents
@@ -226,6 +227,22 @@ def test_label_map_renames_and_drops_the_labels_of_extra_train(write, tmp_path):
     assert extra_docs and all(d[6].ent_iob == 0 and d[1].ent_iob_ == "O" for d in extra_docs), (
         "a dropped label is missing, not O"
     )
+
+
+def test_extra_partial_leaves_the_extra_corpus_non_entity_tokens_missing_and_the_main_corpus_as_it_is(write, tmp_path):
+    main = write("main.iob", iob(MAIN))
+    extra = write("extra/other.iob", iob(OTHER * 3))
+    mapping = {"PER": "PESSOA", "LOC": "LOCAL", "ORG": "ORGANIZACAO", "MISC": ""}
+    stats = convert(main, main, main, tmp_path / "out", extra_train=extra, label_map=mapping, extra_partial=True,
+        options=ReadOptions(n_sents=1))
+    docs = load(tmp_path / "out" / "train.spacy")
+    extra_docs, main_docs = [d for d in docs if "Rui" in d.text], [d for d in docs if "Rui" not in d.text]
+    assert extra_docs and all(t.ent_iob_ in ("B", "I") or t.ent_iob == 0 for d in extra_docs for t in d)
+    assert all(d[0].ent_iob_ == "B" for d in extra_docs), "the entities stay"
+    assert main_docs and all(t.ent_iob != 0 for d in main_docs for t in d), "the main corpus keeps its O"
+    assert stats["extra_partial"]["missing_tokens"] == sum(t.ent_iob == 0 for d in extra_docs for t in d) > 0
+    with pytest.raises(ConfigError, match="no extra_train"):
+        convert(main, main, main, tmp_path / "out2", extra_partial=True)
 
 
 def test_label_map_refuses_a_label_neither_mapped_nor_known_at_its_line(write, tmp_path):

@@ -214,6 +214,8 @@ def test_evaluate_names_extra_training_data_in_the_record(sample_run, tmp_path):
     assert extra["extra_train"] == "more/ud-treebanks" and extra["config"].endswith(", extra_train more/ud-treebanks")
     mapped = record_with("more/ner.iob", "--label-map", "MISC=,PER=PESSOA")
     assert mapped["label_map"] == "MISC=,PER=PESSOA" and mapped["config"].endswith("label_map MISC=,PER=PESSOA")
+    partial = record_with("more/ner.iob", "--label-map", "MISC=", "--extra-partial", "true")
+    assert partial["label_map"] == "MISC=, extra_partial (its non-entity tokens missing)"
     plain = record_with("assets/sample")  # project.yml's default: the train input, so nothing extra
     assert "extra_train" not in plain and "extra_train" not in plain["config"]
 
