@@ -27,7 +27,7 @@ from spacy.tokens import Doc, DocBin, Span
 from wasabi import msg
 
 from pt_pipelines.errors import ConfigError, step_errors
-from pt_pipelines.files import CONVERT_MARKER, checksum, fault_point, remove_path, run_lock, write_json, write_text
+from pt_pipelines.files import CONVERT_MARKER, checksum, fault_point, scratch_folder, write_json, write_text
 from pt_pipelines.held_out import TOKEN_PREFIX, doc_sentences, normalise
 from pt_pipelines.readers import ReadOptions
 from pt_pipelines.readers.formats import FORMATS, read
@@ -288,26 +288,20 @@ def write_corpus(*, output_dir: Path, docs: dict[str, list], stats: dict, reject
     scratch folder beside output_dir first, then moved in, stats.json last (it records the md5 of each .spacy file);
     a marker stays in output_dir while files are moved, so a convert killed half-way leaves a folder that train
     refuses (and the next convert rewrites whole)."""
-    scratch = output_dir.with_name(f".{output_dir.name}-convert")
-    with run_lock(scratch):  # two converts into one folder would mix their files
-        remove_path(scratch)
-        scratch.mkdir(parents=True)
-        try:
-            names = [f"{split}.spacy" for split in SPLITS]
-            for split, name in zip(SPLITS, names):
-                DocBin(docs=docs[split], store_user_data=False).to_disk(scratch / name)
-            stats["outputs_md5"] = {name: checksum(scratch / name) for name in names}
-            write_text(scratch / "rejects.jsonl", rejects)
-            write_json(scratch / "stats.json", stats)
-            fault_point("convert:scratch-written")
-            output_dir.mkdir(parents=True, exist_ok=True)
-            write_text(output_dir / CONVERT_MARKER, "convert is moving new files in; if no convert runs, run it again\n")
-            for name in [*names, "rejects.jsonl", "stats.json"]:
-                os.replace(scratch / name, output_dir / name)
-                fault_point(f"convert:moved:{name}")
-            (output_dir / CONVERT_MARKER).unlink()
-        finally:
-            remove_path(scratch)
+    with scratch_folder(output_dir.with_name(f".{output_dir.name}-convert")) as scratch:
+        names = [f"{split}.spacy" for split in SPLITS]
+        for split, name in zip(SPLITS, names):
+            DocBin(docs=docs[split], store_user_data=False).to_disk(scratch / name)
+        stats["outputs_md5"] = {name: checksum(scratch / name) for name in names}
+        write_text(scratch / "rejects.jsonl", rejects)
+        write_json(scratch / "stats.json", stats)
+        fault_point("convert:scratch-written")
+        output_dir.mkdir(parents=True, exist_ok=True)
+        write_text(output_dir / CONVERT_MARKER, "convert is moving new files in; if no convert runs, run it again\n")
+        for name in [*names, "rejects.jsonl", "stats.json"]:
+            os.replace(scratch / name, output_dir / name)
+            fault_point(f"convert:moved:{name}")
+        (output_dir / CONVERT_MARKER).unlink()
 
 
 # The choices of the command line, checked by typer (an unknown value lists the valid ones)

@@ -27,7 +27,7 @@ import typer
 from spacy.training.initialize import convert_vectors
 
 from pt_pipelines.errors import ConfigError, step_errors
-from pt_pipelines.files import checksum, remove_path, replace_tree, run_lock, write_json
+from pt_pipelines.files import checksum, replace_tree, scratch_folder, write_json
 from pt_pipelines.textio import CorpusError
 
 VECTORS_MANIFEST = "vectors.json"
@@ -121,32 +121,26 @@ def init_vectors(*, source: str, output_dir: Path, lang: str = "pt", prune: int 
         return {**old, "changed": False}
     started = time.perf_counter()
     manifest: dict[str, Any] = {"settings": settings, "vectors": None}
-    scratch = output_dir.with_name(f".{output_dir.name}-scratch")
-    with run_lock(scratch):  # two runs in one project would build in the same scratch folder
-        remove_path(scratch)
-        scratch.mkdir(parents=True)
-        try:
-            if source:
-                if settings["kind"] == "file":
-                    mode, rows, dim = check_vectors_file(Path(source))
-                    nlp = spacy.blank(lang)
-                    convert_vectors(nlp, Path(source), truncate=truncate, prune=prune, mode=mode)
-                else:
-                    if truncate:
-                        raise ConfigError("--truncate applies to vectors files; use --prune to keep a pipeline's top rows")
-                    nlp = vectors_from_pipeline(source, lang)
-                    if prune > 0 and nlp.vocab.vectors.mode == "default":
-                        nlp.vocab.prune_vectors(prune)
-                nlp.to_disk(scratch / "nlp")
-                table = nlp.vocab.vectors
-                manifest["vectors"] = "nlp"
-                manifest["summary"] = {"mode": table.mode, "rows": int(table.shape[0]), "dim": int(table.shape[1]),
-                                       "keys": len(table), "seconds": round(time.perf_counter() - started, 1)}
-            write_json(scratch / VECTORS_MANIFEST, manifest)
-            replace_tree(scratch, output_dir)
-        finally:
-            remove_path(scratch)
-        return {**manifest, "changed": True}
+    with scratch_folder(output_dir.with_name(f".{output_dir.name}-scratch")) as scratch:
+        if source:
+            if settings["kind"] == "file":
+                mode, rows, dim = check_vectors_file(Path(source))
+                nlp = spacy.blank(lang)
+                convert_vectors(nlp, Path(source), truncate=truncate, prune=prune, mode=mode)
+            else:
+                if truncate:
+                    raise ConfigError("--truncate applies to vectors files; use --prune to keep a pipeline's top rows")
+                nlp = vectors_from_pipeline(source, lang)
+                if prune > 0 and nlp.vocab.vectors.mode == "default":
+                    nlp.vocab.prune_vectors(prune)
+            nlp.to_disk(scratch / "nlp")
+            table = nlp.vocab.vectors
+            manifest["vectors"] = "nlp"
+            manifest["summary"] = {"mode": table.mode, "rows": int(table.shape[0]), "dim": int(table.shape[1]),
+                                   "keys": len(table), "seconds": round(time.perf_counter() - started, 1)}
+        write_json(scratch / VECTORS_MANIFEST, manifest)
+        replace_tree(scratch, output_dir)
+    return {**manifest, "changed": True}
 
 
 def main(vectors: str = typer.Option("", "--vectors", help="Vectors file, pipeline folder or package; empty for none"),

@@ -22,7 +22,7 @@ import typer
 from spacy import util
 
 from pt_pipelines.errors import ConfigError, step_errors
-from pt_pipelines.files import checksum, remove_path, replace_tree, run_lock, write_json
+from pt_pipelines.files import checksum, replace_tree, scratch_folder, write_json
 from pt_pipelines.pretraining import pretrain
 from pt_pipelines.vectors import train_vectors
 
@@ -61,25 +61,19 @@ def init_weights(*, method: Method, output_dir: Path, raw_text: Path, config: Pa
     if method is not Method.none and not raw_text.stat().st_size:
         raise ConfigError(f"{raw_text} is empty (raw-text removed every dev and test sentence): point --vars.raw_text at "
             "text other than the evaluated splits")
-    scratch = output_dir.with_name(f".{output_dir.name}-scratch")
-    with run_lock(scratch):  # two runs in one project would build in the same scratch folder
-        remove_path(scratch)
-        scratch.mkdir(parents=True)
-        try:
-            manifest: dict[str, Any] = {"init": method.value, "built_from": source}
-            raw_summary = raw_text.with_name(raw_text.name + ".json")  # raw_text.py's summary: md5s, words
-            if method is not Method.none and raw_summary.exists():
-                raw = json.loads(raw_summary.read_text(encoding="utf8"))
-                manifest["raw_text"] = {k: raw.get(k) for k in ("md5", "words", "texts", "inputs", "held_out")}
-            if method is Method.vectors:
-                manifest["summary"] = train_vectors(raw_text, scratch / "vectors", lang, vectors_dim, vectors_bucket,
-                    vectors_epochs, n_process=n_process)
-            elif method is Method.pretrain:
-                manifest["summary"] = pretrain(config, scratch / "pretrain", gpu_id)
-            write_json(scratch / MANIFEST, manifest)
-            replace_tree(scratch, output_dir)
-        finally:
-            remove_path(scratch)
+    with scratch_folder(output_dir.with_name(f".{output_dir.name}-scratch")) as scratch:
+        manifest: dict[str, Any] = {"init": method.value, "built_from": source}
+        raw_summary = raw_text.with_name(raw_text.name + ".json")  # raw_text.py's summary: md5s, words
+        if method is not Method.none and raw_summary.exists():
+            raw = json.loads(raw_summary.read_text(encoding="utf8"))
+            manifest["raw_text"] = {k: raw.get(k) for k in ("md5", "words", "texts", "inputs", "held_out")}
+        if method is Method.vectors:
+            manifest["summary"] = train_vectors(raw_text, scratch / "vectors", lang, vectors_dim, vectors_bucket,
+                vectors_epochs, n_process=n_process)
+        elif method is Method.pretrain:
+            manifest["summary"] = pretrain(config, scratch / "pretrain", gpu_id)
+        write_json(scratch / MANIFEST, manifest)
+        replace_tree(scratch, output_dir)
     return {**manifest, "changed": True}
 
 
