@@ -295,7 +295,7 @@ def compute(model: Path, test: Path, paths: dict[str, Path], history: Path, inte
     return report
 
 
-def write(report: Report, output_dir: Path, history: Path) -> None:
+def write(report: Report, output_dir: Path) -> None:
     """report.html, report.md, report/*.png and *.svg, and history.json."""
     img_dir = output_dir / "report"
     img_dir.mkdir(parents=True, exist_ok=True)
@@ -311,7 +311,7 @@ def write(report: Report, output_dir: Path, history: Path) -> None:
         warnings.filterwarnings("ignore", message=r"\[W006\]")  # a sentence without entities is a valid render
         write_text(output_dir / "report.html", render_html(report))
     write_text(output_dir / "report.md", render_md(report))
-    write_json(history, report.history)
+    write_json(output_dir / "history.json", report.history)
 
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
@@ -423,13 +423,6 @@ def render_md(report: Report) -> str:
     return "\n".join(out) + "\n"
 
 
-def build(model: Path, test: Path, paths: dict[str, Path], output_dir: Path, interactive: bool = False) -> Report:
-    """Compute the report, then write it and history.json into output_dir."""
-    report = compute(model, test, paths, output_dir / "history.json", interactive)
-    write(report, output_dir, output_dir / "history.json")
-    return report
-
-
 def main(
     model: Path = typer.Argument(..., exists=True, help="Trained pipeline (model-best)"),
     test: Path = typer.Argument(..., exists=True, help="Test .spacy file"),
@@ -443,7 +436,8 @@ def main(
     """Write the HTML and Markdown evaluation report."""
     paths = {"scores": scores, "log": log, "stats": stats, "summary": summary, "config": config}
     with step_errors():
-        report = build(model, test, paths, output_dir, interactive=sys.stderr.isatty())
+        report = compute(model, test, paths, output_dir / "history.json", interactive=sys.stderr.isatty())
+        write(report, output_dir)
     headline = report.tables["headline"]
     msg.table([row[:5] for row in headline.rows], header=headline.head[:5], divider=True, aligns=("l", "r", "r", "r", "r"))
     if report.curve_note:
