@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from itertools import islice
@@ -103,17 +104,13 @@ def read(path: Path | str, fmt: str, nlp: Language, options: Optional[ReadOption
     if skip_bad:
         opts = replace(opts, on_error=lambda error, record: rejects.append(Reject(error, record)))
     module = {"conllu": conllu, "iob": iob, "json": span_json, "text": plaintext}[found]
-    docs = module.read_docs(path, nlp.vocab if found in ("conllu", "iob") else nlp, opts)
-    bar = tqdm(desc=Path(path).name, unit=" docs", leave=False, disable=not sys.stderr.isatty())
-    out: list[Doc] = []
-    while True:  # the readers return the detected scheme as their generator's value
-        try:
-            out.append(next(docs))
-            bar.update()
-        except StopIteration as stop:
-            bar.close()
-            scheme = stop.value
-            break
+    scheme = None
+
+    def docs() -> Iterator[Doc]:  # the readers return the detected scheme as their generator's value
+        nonlocal scheme
+        scheme = yield from module.read_docs(path, nlp.vocab if found in ("conllu", "iob") else nlp, opts)
+
+    out = list(tqdm(docs(), desc=Path(path).name, unit=" docs", leave=False, disable=not sys.stderr.isatty()))
     if found == "iob" and out and not any(doc.ents for doc in out) and (line := looks_tagged(path)) is not None:
         raise CorpusError(path, line, "the file looks tagged but no entities were read", "check the tag column")
     return Read(found, out, scheme, rejects)
