@@ -18,7 +18,7 @@ import gzip
 import importlib.metadata
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy
 import spacy
@@ -32,12 +32,6 @@ from pt_pipelines.textio import CorpusError
 
 VECTORS_MANIFEST = "vectors.json"
 
-TEXT_SUFFIXES = (".txt", ".vec", ".floret")
-
-
-def open_text(path: Path) -> IO[bytes]:
-    return gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")
-
 
 def check_vectors_file(path: Path) -> tuple[str, int, int]:
     """Read a text vectors file once, checking every line; return its mode (default or floret), rows and width.
@@ -46,7 +40,7 @@ def check_vectors_file(path: Path) -> tuple[str, int, int]:
     line for bad encoding or numbers)."""
     mode, dim, rows = "default", 0, 0
     try:
-        with open_text(path) as f:
+        with gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb") as f:
             for lineno, raw in enumerate(f, start=1):
                 try:
                     line = raw.decode("utf8").rstrip("\r\n")
