@@ -29,6 +29,7 @@ from pt_pipelines.files import atomic_path, checksum, remove_path, write_json
 
 DISTRIBUTIONS = ("uniform", "loguniform", "randint", "choice")
 SCHEDULERS = ("asha", "fifo")
+Backend = Enum("Backend", {name: name for name in ("ray", "sequential")}, type=str)
 
 
 class SweepError(StepError, ValueError):
@@ -171,11 +172,6 @@ def write_best_config(filled: Any, base_config: Path, params: dict[str, Any], be
               f"# dev {metric} {best['best']:.4f} at step {best['best_step']}. Train with --vars.base_config {path}\n")
     with atomic_path(path) as tmp:
         tmp.write_text(header + config.to_str(), encoding="utf8")
-
-
-class Backend(str, Enum):
-    ray = "ray"
-    sequential = "sequential"
 
 
 def sweep(*, base_config: Path, sweep_path: Path, train_path: Path, dev_path: Path, best_path: Path, output: Path,
