@@ -38,22 +38,20 @@ def iter_records(path: Path | str, options: ReadOptions) -> Iterator[tuple[Where
         if not text.strip():
             raise CorpusError(path, 1, "the file is empty", "export the annotations again")
         try:
-            data = _loads(text)
+            data = _loads(text, path, 1)
         except json.JSONDecodeError as e:
             if suffix == ".json" or e.msg != "Extra data":
                 raise CorpusError(path, e.lineno, f"invalid JSON: {e.msg} at column {e.colno}",
                     "fix the JSON syntax (or use .jsonl for one record per line)") from None
             data = None  # several JSON values: JSON lines
-        except CorpusError as e:
-            raise CorpusError(path, 1, e.problem, e.fix) from None
         if data is not None or suffix == ".json":
             records = data if isinstance(data, list) and not _is_v2_tuple(data) else [data]
             for i, record in enumerate(records, start=1):
                 try:
-                    _check_value(record)
+                    _check_value(record, path, f"record {i}")
                 except CorpusError as e:
                     # ASCII escapes keep the record writable to the UTF-8 reject file
-                    options.on_error(CorpusError(path, f"record {i}", e.problem, e.fix), json.dumps(record))
+                    options.on_error(e, json.dumps(record))
                     continue
                 yield f"record {i}", json.dumps(record, ensure_ascii=False), record
             return
@@ -61,12 +59,12 @@ def iter_records(path: Path | str, options: ReadOptions) -> Iterator[tuple[Where
         if not line.strip():
             continue
         try:
-            record = _loads(line)
-            _check_value(record)
+            record = _loads(line, path, lineno)
+            _check_value(record, path, lineno)
         except json.JSONDecodeError as e:
             error = CorpusError(path, lineno, f"invalid JSON: {e.msg} at column {e.colno}", "write one JSON object per line")
         except CorpusError as e:
-            error = CorpusError(path, lineno, e.problem, e.fix)
+            error = e
         else:
             yield lineno, line, record
             continue
@@ -76,24 +74,24 @@ def iter_records(path: Path | str, options: ReadOptions) -> Iterator[tuple[Where
 DEEP = ("JSON nested too deeply", "records are objects with a text and a list of spans")
 
 
-def _loads(text: str) -> Any:
-    """json.loads, with nesting deeper than Python's recursion limit as a CorpusError (located by the caller)."""
+def _loads(text: str, path: Path, where: Where) -> Any:
+    """json.loads, with nesting deeper than Python's recursion limit as a CorpusError."""
     try:
         return json.loads(text)
     except RecursionError:
-        raise CorpusError("", 0, *DEEP) from None
+        raise CorpusError(path, where, *DEEP) from None
 
 
-def _check_value(value: Any) -> None:
-    """Raise a CorpusError (located by the caller) for what json accepts and a corpus cannot hold: lone
-    surrogate escapes ("\\ud800"), which no UTF-8 file can store, and nesting too deep to write back."""
+def _check_value(value: Any, path: Path, where: Where) -> None:
+    """Raise a CorpusError for what json accepts and a corpus cannot hold: lone surrogate escapes ("\\ud800"),
+    which no UTF-8 file can store, and nesting too deep to write back."""
     try:
         json.dumps(value, ensure_ascii=False).encode("utf-8")
     except RecursionError:
-        raise CorpusError("", 0, *DEEP) from None
+        raise CorpusError(path, where, *DEEP) from None
     except UnicodeEncodeError as e:
         problem = f"lone surrogate \\u{ord(e.object[e.start]):04x} (half of a UTF-16 pair, escaped in the JSON)"
-        raise CorpusError("", 0, problem, "fix the export: text must be valid Unicode") from None
+        raise CorpusError(path, where, problem, "fix the export: text must be valid Unicode") from None
 
 
 def _is_v2_tuple(value: Any) -> bool:
