@@ -1,10 +1,9 @@
 """Annotate text with a trained pipeline, streaming, resumable, keeping each record's metadata.
 
-Input: plain text (one document per line), JSONL (`{"text": ..., any other fields}`) or .spacy. Output: JSONL, each
-input record with a "spacy" field holding tokens (text, offsets, POS, tag, morph, lemma, head, dep), sentences and
-entities as character offsets; or .spacy. Rerun after an interruption, JSONL output resumes: none is duplicated or
-dropped, unless the model's or input's md5 in OUTPUT.state.json changed (then it starts over). Bad records (invalid
-JSON, no text, a lone surrogate) go with their line number to the reject file and the run goes on; a text over
+Output: JSONL, each input record with a "spacy" field (tokens with their attributes, sentences and entities as
+character offsets), or .spacy. Rerun after an interruption, JSONL output resumes: none is duplicated or dropped,
+unless the model's or input's md5 in OUTPUT.state.json changed (then it starts over). Bad records (invalid JSON, no
+text, a lone surrogate) go with their line number to the reject file and the run goes on; a text over
 nlp.max_length is annotated in pieces with its offsets kept (pt_pipelines/records.py). Memory stays constant.
 """
 

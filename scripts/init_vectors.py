@@ -1,15 +1,10 @@
-"""Static vectors from what you have, for train: `--vars.vectors` names one of
-- a word2vec, fastText or GloVe text file (.txt, .vec, optionally .gz): a word and its numbers per line;
-- a floret vectors file (its 8-field header says so);
-- a spaCy pipeline whose vectors are taken over: an installed package (pt_core_news_lg) or a pipeline folder.
+"""Static vectors from what you have, for train: a word2vec, fastText or GloVe text file (.txt, .vec, optionally
+.gz), a floret vectors file, or a spaCy pipeline (an installed package such as pt_core_news_lg, or a folder).
 
-They become training/vectors/nlp, a blank pipeline holding only the vectors table, as `spacy init vectors`
-makes it (spaCy's own convert_vectors), and train adds them to every embed layer. Empty = no vectors.
-
-fill-config has checked the source already (and named it in the config's [paths] vectors_source); this step
-reruns when the var or a setting changes, and rewrites training/vectors only when the source (its md5, or the
-package's name and version) or the settings changed: train, which depends on training/vectors, reruns exactly
-then. A vectors file edited in place under the same name is not noticed: give the new file a new name.
+They become training/vectors/nlp, a blank pipeline holding only the vectors table, as `spacy init vectors` makes it
+(spaCy's own convert_vectors). This step reruns when the var or a setting changes, and rewrites training/vectors
+only when the source (its md5, or the package's name and version) or the settings changed: train, which depends on
+training/vectors, reruns exactly then. A vectors file edited in place under the same name is not noticed.
 """
 
 from __future__ import annotations

@@ -1,14 +1,10 @@
-"""Prepare what the tok2vec starts from, as the filled config loads it: nothing, floret vectors, or pretrained
-weights, in training/init.
+"""Prepare what the tok2vec starts from, in training/init as the filled config loads it: nothing (none), floret
+vectors trained on the raw text (vectors: training/init/vectors) or the tok2vec pretrained on it by spacy pretrain
+(pretrain: training/init/pretrain/model-last.bin).
 
-- none: spaCy's random initialization, as the quickstart does;
-- vectors: floret vectors trained on the raw text (training/init/vectors, the config's [paths] vectors);
-- pretrain: the tok2vec pretrained on the raw text by spacy pretrain as the config's [pretraining] says
-  (training/init/pretrain/model-last.bin, the config's [paths] init_tok2vec).
-
-The folder holds init.json (the method, what it was built from and a summary) and those files; it is built
-beside the output and moved into place whole. When what it would be built from is unchanged (the config
-changed elsewhere, e.g. max_steps), the folder is left as it is, so a 10-minute floret run is not repeated.
+The folder holds init.json (the method, what it was built from and a summary) and those files; it is moved into
+place whole, and left as it is when what it would be built from is unchanged (the config changed elsewhere, e.g.
+max_steps), so a 10-minute floret run is not repeated.
 """
 
 from __future__ import annotations

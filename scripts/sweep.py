@@ -4,8 +4,6 @@ The search space is a small YAML file (configs/sweep.yml). Trials are sampled wi
 (--backend sequential, the benchmark's baseline) trains exactly the same trials. Each trial reports every dev
 evaluation to Tune; ASHA stops the worst early. The best trial's values are written into a copy of the base config
 (configs/best.cfg, for `--vars.base_config`) and every trial's scores to metrics/sweep.json.
-
-Runs on a local Ray with --cpus CPUs, or on the cluster at RAY_ADDRESS (see the README).
 """
 
 from __future__ import annotations

@@ -1,15 +1,7 @@
-"""Read entity annotations with character offsets from JSON or JSONL.
-
-Each record's flavour is recognised by its keys:
-- spaCy-style: {"text", "spans" or "entities": [{"start", "end", "label"}]} (or [start, end, label] lists),
-  and the v2 training tuple [text, {"entities": [[start, end, label]]}];
-- doccano: {"text", "label" or "labels": [[start, end, label]]}, or "entities" with start_offset/end_offset;
-- Label Studio export: {"data": {"text"}, "annotations": [{"result": [{"value": {"start", "end", "labels"}}]}]};
-- Prodigy: {"text", "tokens": [...], "spans": [{"token_start", "token_end", "label"}]}; its tokens are kept,
-  and records whose "answer" is not "accept" are left out;
-- HAREM as distributed by neuralmind: {"doc_id", "doc_text", "entities": [{"start_offset", "end_offset", "label", "text"}]}.
-Span dicts may use start/end or start_offset/end_offset in every flavour.
-A .jsonl file holds one record per line; a .json file a list of records (or one record).
+"""Read entity annotations with character offsets from JSON or JSONL: spaCy-style records and v2 training tuples,
+doccano, Label Studio and Prodigy exports, and HAREM as neuralmind distributes it, each flavour recognised by its keys
+(parse_record; docs/data.md shows them all). Span dicts may use start/end or start_offset/end_offset in every
+flavour. A .jsonl file holds one record per line; a .json file a list of records (or one record).
 """
 
 from __future__ import annotations
