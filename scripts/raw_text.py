@@ -23,6 +23,7 @@ import spacy
 import typer
 from tqdm import tqdm
 
+from pt_pipelines.errors import step_errors
 from pt_pipelines.files import atomic_path, write_json
 from pt_pipelines.held_out import HeldOut, read_docbin
 from pt_pipelines.records import BadRecord, parse_line
@@ -147,11 +148,8 @@ def main(
     lang: str = typer.Option("pt", help="Language of the .spacy files' vocab"),
 ) -> None:
     """Collect the training text as JSONL for pretraining and static vectors."""
-    try:
+    with step_errors():
         n = write_raw_text(inputs, output, lang, tuple(exclude))
-    except CorpusError as e:
-        typer.echo(f"✘ {e}", err=True)
-        raise typer.Exit(1) from None
     summary = json.loads(summary_path(output).read_text(encoding="utf8"))
     removed = summary["held_out"]["removed"]
     typer.echo(f"✔ {n} texts ({summary['words']} words) in {output}; {removed} held-out sentences removed")
