@@ -22,18 +22,12 @@ from spacy import util
 
 from pt_pipelines.distributed.ray_setup import init_ray, ray
 from pt_pipelines.distributed.tune_trial import run_trial, tune_trainable
-from pt_pipelines.errors import StepError, step_errors
+from pt_pipelines.errors import ConfigError, StepError, step_errors
 from pt_pipelines.files import atomic_path, checksum, remove_path, write_json
 
 DISTRIBUTIONS = ("uniform", "loguniform", "randint", "choice")
 SCHEDULERS = ("asha", "fifo")
 Backend = Enum("Backend", {name: name for name in ("ray", "sequential")}, type=str)
-
-
-class SweepError(StepError, ValueError):
-    """A problem in the sweep file, named by file and key, or a sweep in which no trial scored."""
-
-
 SETTINGS = {"num_samples": 8, "max_steps": 1000, "eval_frequency": 100, "metric": "score", "scheduler": "asha",
             "grace_period": 200, "reduction_factor": 2}  # fmt: skip
 
@@ -57,24 +51,24 @@ def distribution_problem(dist: Any) -> Optional[str]:
 
 
 def load_sweep(path: Path, **overrides: Optional[int]) -> dict[str, Any]:
-    """Read and check the sweep file, with the command line's overrides; raise SweepError naming the key."""
+    """Read and check the sweep file, with the command line's overrides; raise a ConfigError naming the key."""
     try:
         spec = srsly.read_yaml(path)
     except Exception as e:  # ruamel's errors carry the line and column
-        raise SweepError(f"{path}: not valid YAML: {e}") from None
+        raise ConfigError(f"{path}: not valid YAML: {e}") from None
     if not isinstance(spec, dict) or not isinstance(spec.get("space"), dict) or not spec["space"]:
-        raise SweepError(f"{path}: no `space:` mapping of dotted config keys to distributions")
+        raise ConfigError(f"{path}: no `space:` mapping of dotted config keys to distributions")
     for key, dist in spec["space"].items():
         if problem := distribution_problem(dist):
-            raise SweepError(f"{path}: space.{key}: {problem}")
+            raise ConfigError(f"{path}: space.{key}: {problem}")
     for key, default in SETTINGS.items():
         value = spec[key] = overrides.get(key) or spec.get(key, default)
         if not isinstance(value, type(default)) or (isinstance(default, int) and value < 1):
-            raise SweepError(f"{path}: {key}: expected a {'positive integer' if isinstance(default, int) else 'name'}")
+            raise ConfigError(f"{path}: {key}: expected a {'positive integer' if isinstance(default, int) else 'name'}")
     if spec["scheduler"] not in SCHEDULERS:
-        raise SweepError(f"{path}: scheduler: use one of {', '.join(SCHEDULERS)}")
+        raise ConfigError(f"{path}: scheduler: use one of {', '.join(SCHEDULERS)}")
     if spec["eval_frequency"] > spec["max_steps"]:
-        raise SweepError(f"{path}: eval_frequency {spec['eval_frequency']} > max_steps {spec['max_steps']}: "
+        raise ConfigError(f"{path}: eval_frequency {spec['eval_frequency']} > max_steps {spec['max_steps']}: "
             "a trial would report no score to compare")
     return spec
 
@@ -90,10 +84,10 @@ def check_keys(filled: Any, base_config: Path, keys: list[str], sweep_path: Path
         node: Any = filled
         for part in key.split("."):
             if not isinstance(node, dict) or part not in node:
-                raise SweepError(f"{sweep_path}: space.{key}: {base_config} (filled) has no such setting")
+                raise ConfigError(f"{sweep_path}: space.{key}: {base_config} (filled) has no such setting")
             node = node[part]
         if isinstance(node, dict):
-            raise SweepError(f"{sweep_path}: space.{key}: is a section, not a value: name a setting inside it")
+            raise ConfigError(f"{sweep_path}: space.{key}: is a section, not a value: name a setting inside it")
 
 
 def sample_trials(space: dict[str, Any], num_samples: int, seed: int) -> list[dict[str, Any]]:
@@ -190,7 +184,7 @@ def sweep(*, base_config: Path, sweep_path: Path, train_path: Path, dev_path: Pa
     scored = [r for r in records if r["best"] is not None]
     if not scored:
         errors = "; ".join(r.get("error", "no evaluation reported") for r in records)
-        raise SweepError(f"no trial reported a {spec['metric']!r} score: {errors}")
+        raise StepError(f"no trial reported a {spec['metric']!r} score: {errors}")
     best = max(scored, key=lambda r: r["best"])
     result = {
         "metric": spec["metric"], "best": best, "trials": records, "backend": backend, "cpus": cpus, "seed": seed,
