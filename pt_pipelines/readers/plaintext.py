@@ -21,18 +21,13 @@ from pt_pipelines.textio import CorpusError, blocks, check_length, read_lines
 UNITS = ("auto", "line", "block")
 
 
-def text_unit(path: Path | str) -> str:
-    """`block` when blank lines separate blocks of which some span several lines, else `line`."""
-    sizes = [len(b) for b in blocks(path)]
-    return "block" if len(sizes) > 1 and max(sizes) > 1 else "line"
-
-
 def iter_texts(path: Path | str, unit: str = "auto") -> Iterator[tuple[int, str]]:
     """Yield (first line number, text) per document."""
     if unit not in UNITS:
         raise ValueError(f"unknown text unit {unit!r}: use one of {', '.join(UNITS)}")
-    if unit == "auto":
-        unit = text_unit(path)
+    if unit == "auto":  # blocks when blank lines separate blocks of which some span several lines
+        sizes = [len(b) for b in blocks(path)]
+        unit = "block" if len(sizes) > 1 and max(sizes) > 1 else "line"
     if unit == "line":
         yield from ((lineno, line.strip()) for lineno, line in read_lines(path) if line.strip())
     else:
