@@ -211,7 +211,7 @@ def relabel(docs: list[Doc], label_map: dict[str, str]) -> dict:
 
 
 def convert(train: Path, dev: Path, test: Path, output_dir: Path, fmt: str = "auto", lang: str = "pt", seed: int = 0,
-        dev_ratio: float = 0.1, test_ratio: float = 0.1, options: Optional[ReadOptions] = None, skip_bad: bool = False,
+        dev_ratio: float = 0.1, test_ratio: float = 0.1, options: ReadOptions = ReadOptions(), skip_bad: bool = False,
         sentencizer: str = "sentencizer", extra_train: Optional[Path] = None, strip_prefix: str = "",
         label_map: Optional[dict[str, str]] = None) -> dict:
     """Convert the corpus; write the DocBins, stats.json and rejects.jsonl; return the stats. extra_train adds more
@@ -224,7 +224,6 @@ def convert(train: Path, dev: Path, test: Path, output_dir: Path, fmt: str = "au
     extra_files = extra_train_files(extra_train, train)
     if label_map and not extra_files:
         raise ConfigError("--label-map renames extra_train's labels, but no extra_train is given: pass both or neither")
-    opts = options or ReadOptions()
     nlp = spacy.blank(lang)
     stats: dict = {"formats": {}, "skipped_records": {}, "tag_schemes": {}}
     rejects: list[Reject] = []
@@ -241,7 +240,7 @@ def convert(train: Path, dev: Path, test: Path, output_dir: Path, fmt: str = "au
                 print(f"tag scheme: {found.scheme} (detected in {path})", flush=True)
         return found.docs
 
-    docs = {split: read_file(path, split, opts) for split, path in sources.items() if path is not None}
+    docs = {split: read_file(path, split, options) for split, path in sources.items() if path is not None}
     to_split = [s for s in ("dev", "test") if sources[s] is None]
     if to_split:
         try:
@@ -252,9 +251,9 @@ def convert(train: Path, dev: Path, test: Path, output_dir: Path, fmt: str = "au
                 "add documents or pass --vars.dev_file/--vars.test_file") from None
         docs = {"dev": dev_docs, "test": test_docs, **docs}
     if label_map:
-        known = opts.labels or frozenset(e.label_ for split in docs.values() for doc in split for e in doc.ents)
-        opts = replace(opts, labels=known | set(label_map), unknown_label_fix=LABEL_MAP_FIX)
-    extra = [doc for path in extra_files for doc in read_file(path, f"extra:{path.name}", opts)]
+        known = options.labels or frozenset(e.label_ for split in docs.values() for doc in split for e in doc.ents)
+        options = replace(options, labels=known | set(label_map), unknown_label_fix=LABEL_MAP_FIX)
+    extra = [doc for path in extra_files for doc in read_file(path, f"extra:{path.name}", options)]
     stats["label_map"] = relabel(extra, label_map) if label_map else {}
     docs["train"] += extra
     n_stripped = 0

@@ -284,11 +284,10 @@ def split_at_boundaries(nlp: Language, text: str, spans: Spans) -> Doc:
     return doc
 
 
-def read_docs(path: Path | str, nlp: Language, options: Optional[ReadOptions] = None) -> Iterator[Doc]:
+def read_docs(path: Path | str, nlp: Language, options: ReadOptions = ReadOptions()) -> Iterator[Doc]:
     """Yield one Doc per accepted record, with entities and sentence boundaries that never cut an entity."""
-    opts = options or ReadOptions()
     found = 0
-    for where, raw, record in iter_records(path, opts):
+    for where, raw, record in iter_records(path, options):
         found += 1
         try:
             try:
@@ -297,12 +296,12 @@ def read_docs(path: Path | str, nlp: Language, options: Optional[ReadOptions] = 
                 raise CorpusError(path, where, str(e), "see the README for the JSON flavours this reads") from None
             if not keep:
                 continue
-            spans = check_spans(text, spans, path, where, opts)
-            doc = record_to_doc(nlp, text, spans, tokens, path, where, opts)
+            spans = check_spans(text, spans, path, where, options)
+            doc = record_to_doc(nlp, text, spans, tokens, path, where, options)
         except CorpusError as e:
-            opts.on_error(e, raw)
+            options.on_error(e, raw)
             continue
-        yield segment(doc, opts)
+        yield segment(doc, options)
     if found == 0:
         raise CorpusError(path, 1, "no records found", "the file holds no JSON records")
 
