@@ -30,7 +30,7 @@ from spacy import displacy  # noqa: E402
 from spacy.tokens import DocBin  # noqa: E402
 from spacy.training import Example  # noqa: E402
 from tqdm import tqdm  # noqa: E402
-from wasabi import msg  # noqa: E402
+from wasabi import MarkdownRenderer, msg  # noqa: E402
 
 from pt_pipelines import scoring  # noqa: E402
 from pt_pipelines.errors import step_errors  # noqa: E402
@@ -142,9 +142,7 @@ def table_html(head: list[str], rows: list[list[Any]], cls: str = "") -> str:
 
 
 def table_md(head: list[str], rows: list[list[Any]]) -> str:
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows]
-    return "\n".join(lines)
+    return MarkdownRenderer().table([[str(c).replace("|", "\\|") for c in row] for row in rows], head)
 
 
 def record_run(runs: list[dict], key: dict[str, Any], entry: dict[str, Any]) -> tuple[list[dict], Optional[dict]]:
