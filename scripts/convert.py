@@ -308,16 +308,8 @@ Format = Enum("Format", {name: name for name in ("auto", *FORMATS)}, type=str)
 TagScheme = Enum("TagScheme", {name: name for name in ("auto", *SCHEMES)}, type=str)
 AlignmentMode = Enum("AlignmentMode", {name: name for name in ("strict", "split", "contract", "expand")}, type=str)
 TextUnit = Enum("TextUnit", {name: name for name in ("auto", "line", "block")}, type=str)
-
-
-class Switch(str, Enum):
-    """A yes/no option given a value (--skip-bad=false), as project.yml passes its boolean vars."""
-
-    true = "true"
-    false = "false"
-
-    def __bool__(self) -> bool:
-        return self is Switch.true
+# a yes/no option given a value (--skip-bad=false), as project.yml passes its boolean vars
+Switch = Enum("Switch", {name: name for name in ("true", "false")}, type=str)
 
 
 def main(train: Path = typer.Option(..., help="Train file, or folder with train/dev/test files"),
@@ -345,11 +337,11 @@ def main(train: Path = typer.Option(..., help="Train file, or folder with train/
     # long: one line per typer option
     check_options(dev_ratio, test_ratio, lang, sentencizer)
     options = ReadOptions(n_sents=n_sents, merge_multiword=not split_multiword, tag_scheme=tag_scheme.value,
-        repair_tags=bool(repair_tags), alignment_mode=alignment_mode.value, text_unit=text_unit.value,
+        repair_tags=repair_tags is Switch.true, alignment_mode=alignment_mode.value, text_unit=text_unit.value,
         labels=frozenset(x.strip() for x in labels.split(",") if x.strip()) or None)
     with step_errors():
         stats = convert(train, dev or train, test or train, output_dir, fmt.value, lang, seed, dev_ratio, test_ratio,
-            options, bool(skip_bad), sentencizer, extra_train, strip_prefix, parse_label_map(label_map))
+            options, skip_bad is Switch.true, sentencizer, extra_train, strip_prefix, parse_label_map(label_map))
     print_stats(stats, output_dir)
 
 
