@@ -23,12 +23,7 @@ from pt_pipelines.pretraining import pretrain
 from pt_pipelines.vectors import train_vectors
 
 MANIFEST = "init.json"
-
-
-class Method(str, Enum):
-    none = "none"
-    vectors = "vectors"
-    pretrain = "pretrain"
+Method = Enum("Method", {name: name for name in ("none", "vectors", "pretrain")}, type=str)
 
 
 def built_from(method: Method, raw_text: Path, config: Path, vectors: dict[str, Any]) -> dict[str, Any]:
