@@ -15,7 +15,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from pt_pipelines.readers import ReadOptions, check_label
-from pt_pipelines.textio import CorpusError, Where, check_length, context, read_lines, read_text
+from pt_pipelines.textio import CorpusError, Where, check_length, context, read_lines
 
 Spans = list[tuple[int, int, str, Optional[str]]]  # start, end, label, the text the record says it covers
 
@@ -26,7 +26,7 @@ def iter_records(path: Path | str, options: ReadOptions) -> Iterator[tuple[Where
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix != ".jsonl":
-        text = read_text(path)
+        text = "\n".join(line for _, line in read_lines(path))  # encoding checked line by line, as JSONL is
         if not text.strip():
             raise CorpusError(path, 1, "the file is empty", "export the annotations again")
         try:
