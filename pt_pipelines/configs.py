@@ -148,22 +148,12 @@ def eval_frequency(max_steps: int, configured: int) -> int:
     return divisor if divisor * 2 >= target else target
 
 
-def static_vector_keys(config: Any, prefix: str = "") -> list[str]:
-    """The dotted keys of every include_static_vectors setting in the config (one per embed layer)."""
-    keys = []
-    if isinstance(config, dict):
-        for key, value in config.items():
-            if key == "include_static_vectors":
-                keys.append(f"{prefix}{key}")
-            keys += static_vector_keys(value, f"{prefix}{key}.")
-    return keys
-
-
-def set_key(config: dict[str, Any], dotted: str, value: Any) -> None:
-    *sections, key = dotted.split(".")
-    for section in sections:
-        config = config[section]
-    config[key] = value
+def embed_layers(config: Any) -> list[dict[str, Any]]:
+    """Every block of the config with an include_static_vectors setting (the embed layers)."""
+    if not isinstance(config, dict):
+        return []
+    own = [config] if "include_static_vectors" in config else []
+    return own + [layer for value in config.values() for layer in embed_layers(value)]
 
 
 def vectors_source(source: str) -> str:
@@ -188,7 +178,7 @@ def check_choices(config: Config, settings: Settings) -> None:
          "static vectors, so the pretrained weights would not fit a tok2vec that has them. Use one of the two"),
         (init != "none" and "transformer" in pipeline, f"--vars.init {init} with a transformer config: the "
          "transformer is pretrained already: use --vars.init none"),
-        ((vectors or init == "vectors") and not static_vector_keys(config["components"]),
+        ((vectors or init == "vectors") and not embed_layers(config["components"]),
          "no embed layer of the config has include_static_vectors, so no vectors can be used"),
         (init == "pretrain" and config.get("pretraining", {}).get("component") not in pipeline,
          "[pretraining] component is not in the pipeline: point it at the pipeline's tok2vec"),
@@ -217,8 +207,8 @@ def settle(config: Config, settings: Settings) -> Config:
         rate["total_steps"] = settings.max_steps
     if settings.vectors or settings.init == "vectors":
         paths["vectors"] = OUTSIDE_VECTORS if settings.vectors else FLORET_VECTORS
-        for key in static_vector_keys(config["components"]):
-            set_key(config["components"], key, True)
+        for layer in embed_layers(config["components"]):
+            layer["include_static_vectors"] = True
     if settings.vectors:
         paths["vectors_source"] = vectors_source(settings.vectors)
     if settings.init == "pretrain":

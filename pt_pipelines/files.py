@@ -160,6 +160,20 @@ def _held_message(lock: Path, pid: int | None) -> str:
     return f"{lock}: another run holds {lock} ({owner}): wait for it, or remove the lock if no run is active"
 
 
+@contextmanager
+def scratch_folder(path: Path | str) -> Iterator[Path]:
+    """An empty folder to build outputs in before they are moved into place; locked against a second run building
+    in it, and removed afterwards whatever happens."""
+    path = Path(path)
+    with run_lock(path):
+        remove_path(path)
+        path.mkdir(parents=True)
+        try:
+            yield path
+        finally:
+            remove_path(path)
+
+
 def fault_point(name: str) -> None:
     """A point where the fault tests SIGKILL a step (PT_PIPELINES_KILL_AT=name): between two writes that must
     not be seen half-done, which a kill after a delay would hit only by chance."""

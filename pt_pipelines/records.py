@@ -98,17 +98,13 @@ def pipe_records(nlp: Language, records: Iterable[Record], batch_size: int,
             docs = []
 
 
-def doc_to_json(doc: Doc) -> dict[str, Any]:
-    """Tokens, sentences and entities of a Doc, with character offsets."""
+def record_json(rec: Record, doc: Doc) -> str:
+    """The output line for an annotated record: its fields, its text and the "spacy" annotation, the Doc's tokens,
+    sentences and entities with character offsets."""
     tokens = [{"text": t.text, "start": t.idx, "end": t.idx + len(t), "ws": bool(t.whitespace_), "pos": t.pos_,
                "tag": t.tag_, "morph": str(t.morph), "lemma": t.lemma_, "head": t.head.i, "dep": t.dep_} for t in doc]
     has_sents = doc.has_annotation("SENT_START") or doc.has_annotation("DEP")
     sents = [[s.start_char, s.end_char] for s in doc.sents] if has_sents else []
     ents = [{"start": e.start_char, "end": e.end_char, "label": e.label_, "text": e.text} for e in doc.ents]
-    return {"tokens": tokens, "sents": sents, "ents": ents}
-
-
-def record_json(rec: Record, doc: Doc) -> str:
-    """The output line for an annotated record: its fields, its text and the "spacy" annotation."""
-    return json.dumps({**rec.fields, "text": rec.text, "spacy": {"line": rec.line, **doc_to_json(doc)}},
-        ensure_ascii=False)
+    spacy = {"line": rec.line, "tokens": tokens, "sents": sents, "ents": ents}
+    return json.dumps({**rec.fields, "text": rec.text, "spacy": spacy}, ensure_ascii=False)

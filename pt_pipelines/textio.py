@@ -62,11 +62,6 @@ def decode_lines(stream: IO[bytes], name: Path | str) -> Iterator[tuple[int, str
         yield lineno, line.removesuffix("\n").removesuffix("\r")
 
 
-def read_text(path: Path | str) -> str:
-    """The whole file as text, with the same encoding rules as read_lines."""
-    return "\n".join(line for _, line in read_lines(path))
-
-
 def blocks(path: Path | str) -> Iterator[list[tuple[int, str]]]:
     """Yield groups of non-blank numbered lines separated by blank lines."""
     for nonblank, block in groupby(read_lines(path), key=lambda numbered: bool(numbered[1].strip())):

@@ -1,10 +1,9 @@
 """Annotate text with a trained pipeline, streaming, resumable, keeping each record's metadata.
 
-Input: plain text (one document per line), JSONL (`{"text": ..., any other fields}`) or .spacy. Output: JSONL, each
-input record with a "spacy" field holding tokens (text, offsets, POS, tag, morph, lemma, head, dep), sentences and
-entities as character offsets; or .spacy. Rerun after an interruption, JSONL output resumes: none is duplicated or
-dropped, unless the model's or input's md5 in OUTPUT.state.json changed (then it starts over). Bad records (invalid
-JSON, no text, a lone surrogate) go with their line number to the reject file and the run goes on; a text over
+Output: JSONL, each input record with a "spacy" field (tokens with their attributes, sentences and entities as
+character offsets), or .spacy. Rerun after an interruption, JSONL output resumes: none is duplicated or dropped,
+unless the model's or input's md5 in OUTPUT.state.json changed (then it starts over). Bad records (invalid JSON, no
+text, a lone surrogate) go with their line number to the reject file and the run goes on; a text over
 nlp.max_length is annotated in pieces with its offsets kept (pt_pipelines/records.py). Memory stays constant.
 """
 
@@ -18,6 +17,7 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import nullcontext
+from enum import Enum
 from pathlib import Path
 from typing import IO, Optional
 
@@ -31,8 +31,9 @@ from pt_pipelines.files import atomic_path, checksum, run_lock, write_json
 from pt_pipelines.records import Annotated, BadRecord, Record, pipe_records, read_record, record_json
 from pt_pipelines.textio import CorpusError, read_lines
 
-INPUT_FORMATS = ("auto", "text", "jsonl", "spacy")
-BACKENDS = ("local", "ray")
+# the choices of the command line, checked by typer (an unknown value lists the valid ones)
+InputFormat = Enum("InputFormat", {name: name for name in ("auto", "text", "jsonl", "spacy")}, type=str)
+Backend = Enum("Backend", {name: name for name in ("local", "ray")}, type=str)
 RAY_FORMATS = "the ray backend reads text or .jsonl and writes .jsonl: use the local backend for .spacy"
 
 
@@ -214,10 +215,6 @@ def usage_problem(input_path: str, output: str, rejects: str, fmt: str, backend:
     """What is wrong with the command line, before anything is read or written."""
     local = [p for p in (input_path, output, rejects) if "://" not in p]
     uris = [p for p in (input_path, output, rejects) if "://" in p]
-    if fmt not in INPUT_FORMATS:
-        return f"--format {fmt}: use one of {', '.join(INPUT_FORMATS)}"
-    if backend not in BACKENDS:
-        return f"--backend {backend}: use one of {', '.join(BACKENDS)}"
     if rejects in local and Path(rejects).resolve() in {Path(p).resolve() for p in (output, input_path) if p in local}:
         return f"--rejects {rejects}: the same file as the output or the input: pass another rejects path"
     if uris and backend != "ray":
@@ -236,21 +233,21 @@ def main(
         input_path: str = typer.Argument(..., help="Text (a document per line), .jsonl or .spacy; with --backend ray also s3://, gs://... URIs"),
         output: str = typer.Argument(..., help=".jsonl (resumable) or .spacy; with --backend ray also a URI"),
         rejects: Optional[str] = typer.Option(None, help="Reject file for bad records; default: OUTPUT.rejects.jsonl"),
-        fmt: str = typer.Option("auto", "--format", help=f"Input format: {', '.join(INPUT_FORMATS)}"),
+        fmt: InputFormat = typer.Option("auto", "--format", help="Input format"),
         batch_size: int = typer.Option(64, min=1, help="Documents per nlp.pipe batch"),
         n_process: int = typer.Option(1, min=1, help="Processes for nlp.pipe (local backend)"),
         overwrite: bool = typer.Option(False, "--overwrite", help="Start over instead of resuming an existing output"),
-        backend: str = typer.Option("local", help="local (nlp.pipe here) or ray (Ray Data actors; needs requirements-ray.txt)"),
+        backend: Backend = typer.Option("local", help="local (nlp.pipe here) or ray (Ray Data actors; needs requirements-ray.txt)"),
         max_actors: int = typer.Option(2, min=1, help="ray: the actor pool grows from 1 to this many pipelines"),
         ray_cpus: int = typer.Option(2, min=1, help="ray: CPUs of the local Ray (ignored with RAY_ADDRESS)")) -> None:
     """Annotate documents; rerun the same command to resume an interrupted run."""
     rejects = rejects or output + ".rejects.jsonl"
-    if problem := usage_problem(input_path, output, rejects, fmt, backend):
+    if problem := usage_problem(input_path, output, rejects, fmt.value, backend.value):
         typer.echo(f"✘ {problem}", err=True)
         raise typer.Exit(2)
     with step_errors():
-        counts = run_annotate(model, input_path, output, rejects, fmt, batch_size, n_process, overwrite, backend,
-                              max_actors, ray_cpus)  # fmt: skip
+        counts = run_annotate(model, input_path, output, rejects, fmt.value, batch_size, n_process, overwrite,
+                              backend.value, max_actors, ray_cpus)  # fmt: skip
     typer.echo(f"✔ {counts['written']} records written to {output}, {counts['already_done']} already done, "
         f"{counts['rejected']} rejected to {rejects}; {counts['words'] / max(counts['seconds'], 1e-9):.0f} words/s")
 

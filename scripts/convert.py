@@ -27,7 +27,7 @@ from spacy.tokens import Doc, DocBin, Span
 from wasabi import msg
 
 from pt_pipelines.errors import ConfigError, step_errors
-from pt_pipelines.files import CONVERT_MARKER, checksum, fault_point, remove_path, run_lock, write_json, write_text
+from pt_pipelines.files import CONVERT_MARKER, checksum, fault_point, scratch_folder, write_json, write_text
 from pt_pipelines.held_out import TOKEN_PREFIX, doc_sentences, normalise
 from pt_pipelines.readers import ReadOptions
 from pt_pipelines.readers.formats import FORMATS, read
@@ -211,7 +211,7 @@ def relabel(docs: list[Doc], label_map: dict[str, str]) -> dict:
 
 
 def convert(train: Path, dev: Path, test: Path, output_dir: Path, fmt: str = "auto", lang: str = "pt", seed: int = 0,
-        dev_ratio: float = 0.1, test_ratio: float = 0.1, options: Optional[ReadOptions] = None, skip_bad: bool = False,
+        dev_ratio: float = 0.1, test_ratio: float = 0.1, options: ReadOptions = ReadOptions(), skip_bad: bool = False,
         sentencizer: str = "sentencizer", extra_train: Optional[Path] = None, strip_prefix: str = "",
         label_map: Optional[dict[str, str]] = None, extra_partial: bool = False) -> dict:
     """Convert the corpus; write the DocBins, stats.json and rejects.jsonl; return the stats. extra_train adds more
@@ -227,7 +227,6 @@ def convert(train: Path, dev: Path, test: Path, output_dir: Path, fmt: str = "au
     if (label_map or extra_partial) and not extra_files:
         raise ConfigError("--label-map and --extra-partial are about extra_train's entities, but no extra_train is "
             "given: pass extra_train too, or neither")
-    opts = options or ReadOptions()
     nlp = spacy.blank(lang)
     stats: dict = {"formats": {}, "skipped_records": {}, "tag_schemes": {}}
     rejects: list[Reject] = []
@@ -244,7 +243,7 @@ def convert(train: Path, dev: Path, test: Path, output_dir: Path, fmt: str = "au
                 print(f"tag scheme: {found.scheme} (detected in {path})", flush=True)
         return found.docs
 
-    docs = {split: read_file(path, split, opts) for split, path in sources.items() if path is not None}
+    docs = {split: read_file(path, split, options) for split, path in sources.items() if path is not None}
     to_split = [s for s in ("dev", "test") if sources[s] is None]
     if to_split:
         try:
@@ -255,9 +254,9 @@ def convert(train: Path, dev: Path, test: Path, output_dir: Path, fmt: str = "au
                 "add documents or pass --vars.dev_file/--vars.test_file") from None
         docs = {"dev": dev_docs, "test": test_docs, **docs}
     if label_map:
-        known = opts.labels or frozenset(e.label_ for split in docs.values() for doc in split for e in doc.ents)
-        opts = replace(opts, labels=known | set(label_map), unknown_label_fix=LABEL_MAP_FIX)
-    extra = [doc for path in extra_files for doc in read_file(path, f"extra:{path.name}", opts)]
+        known = options.labels or frozenset(e.label_ for split in docs.values() for doc in split for e in doc.ents)
+        options = replace(options, labels=known | set(label_map), unknown_label_fix=LABEL_MAP_FIX)
+    extra = [doc for path in extra_files for doc in read_file(path, f"extra:{path.name}", options)]
     stats["label_map"] = relabel(extra, label_map) if label_map else {}
     if extra_partial:
         for doc in extra:
@@ -295,26 +294,20 @@ def write_corpus(*, output_dir: Path, docs: dict[str, list], stats: dict, reject
     scratch folder beside output_dir first, then moved in, stats.json last (it records the md5 of each .spacy file);
     a marker stays in output_dir while files are moved, so a convert killed half-way leaves a folder that train
     refuses (and the next convert rewrites whole)."""
-    scratch = output_dir.with_name(f".{output_dir.name}-convert")
-    with run_lock(scratch):  # two converts into one folder would mix their files
-        remove_path(scratch)
-        scratch.mkdir(parents=True)
-        try:
-            names = [f"{split}.spacy" for split in SPLITS]
-            for split, name in zip(SPLITS, names):
-                DocBin(docs=docs[split], store_user_data=False).to_disk(scratch / name)
-            stats["outputs_md5"] = {name: checksum(scratch / name) for name in names}
-            write_text(scratch / "rejects.jsonl", rejects)
-            write_json(scratch / "stats.json", stats)
-            fault_point("convert:scratch-written")
-            output_dir.mkdir(parents=True, exist_ok=True)
-            write_text(output_dir / CONVERT_MARKER, "convert is moving new files in; if no convert runs, run it again\n")
-            for name in [*names, "rejects.jsonl", "stats.json"]:
-                os.replace(scratch / name, output_dir / name)
-                fault_point(f"convert:moved:{name}")
-            (output_dir / CONVERT_MARKER).unlink()
-        finally:
-            remove_path(scratch)
+    with scratch_folder(output_dir.with_name(f".{output_dir.name}-convert")) as scratch:
+        names = [f"{split}.spacy" for split in SPLITS]
+        for split, name in zip(SPLITS, names):
+            DocBin(docs=docs[split], store_user_data=False).to_disk(scratch / name)
+        stats["outputs_md5"] = {name: checksum(scratch / name) for name in names}
+        write_text(scratch / "rejects.jsonl", rejects)
+        write_json(scratch / "stats.json", stats)
+        fault_point("convert:scratch-written")
+        output_dir.mkdir(parents=True, exist_ok=True)
+        write_text(output_dir / CONVERT_MARKER, "convert is moving new files in; if no convert runs, run it again\n")
+        for name in [*names, "rejects.jsonl", "stats.json"]:
+            os.replace(scratch / name, output_dir / name)
+            fault_point(f"convert:moved:{name}")
+        (output_dir / CONVERT_MARKER).unlink()
 
 
 # The choices of the command line, checked by typer (an unknown value lists the valid ones)
@@ -322,16 +315,8 @@ Format = Enum("Format", {name: name for name in ("auto", *FORMATS)}, type=str)
 TagScheme = Enum("TagScheme", {name: name for name in ("auto", *SCHEMES)}, type=str)
 AlignmentMode = Enum("AlignmentMode", {name: name for name in ("strict", "split", "contract", "expand")}, type=str)
 TextUnit = Enum("TextUnit", {name: name for name in ("auto", "line", "block")}, type=str)
-
-
-class Switch(str, Enum):
-    """A yes/no option given a value (--skip-bad=false), as project.yml passes its boolean vars."""
-
-    true = "true"
-    false = "false"
-
-    def __bool__(self) -> bool:
-        return self is Switch.true
+# a yes/no option given a value (--skip-bad=false), as project.yml passes its boolean vars
+Switch = Enum("Switch", {name: name for name in ("true", "false")}, type=str)
 
 
 def main(train: Path = typer.Option(..., help="Train file, or folder with train/dev/test files"),
@@ -360,11 +345,12 @@ def main(train: Path = typer.Option(..., help="Train file, or folder with train/
     # long: one line per typer option
     check_options(dev_ratio, test_ratio, lang, sentencizer)
     options = ReadOptions(n_sents=n_sents, merge_multiword=not split_multiword, tag_scheme=tag_scheme.value,
-        repair_tags=bool(repair_tags), alignment_mode=alignment_mode.value, text_unit=text_unit.value,
+        repair_tags=repair_tags is Switch.true, alignment_mode=alignment_mode.value, text_unit=text_unit.value,
         labels=frozenset(x.strip() for x in labels.split(",") if x.strip()) or None)
     with step_errors():
         stats = convert(train, dev or train, test or train, output_dir, fmt.value, lang, seed, dev_ratio, test_ratio,
-            options, bool(skip_bad), sentencizer, extra_train, strip_prefix, parse_label_map(label_map), bool(extra_partial))
+            options, skip_bad is Switch.true, sentencizer, extra_train, strip_prefix, parse_label_map(label_map),
+            extra_partial is Switch.true)
     print_stats(stats, output_dir)
 
 

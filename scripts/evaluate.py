@@ -22,13 +22,11 @@ from spacy.cli.evaluate import evaluate as spacy_evaluate
 from pt_pipelines.configs import pipeline_kind
 from pt_pipelines.errors import step_errors
 from pt_pipelines.files import write_json
+from pt_pipelines.scoring import HEADLINE
 
-HEADLINE = ("token_acc", "pos_acc", "morph_acc", "lemma_acc", "dep_uas", "dep_las", "sents_f", "ents_p", "ents_r", "ents_f")
-# record key: train-summary key. Steps trained (the loop's last step), next to the last evaluated one and the one
-# model-best is from
-FROM_SUMMARY = {"run_id": "run_id", "train_seconds": "seconds", "train_steps": "steps",
-                "last_eval_step": "last_eval_step", "best_step": "best_step", "max_steps": "max_steps",
-                "init_seconds": "init_seconds", "seed": "seed"}
+# train-summary keys a record keeps; its seconds and steps (steps trained, the loop's last step, next to the last
+# evaluated one and the one model-best is from) become train_seconds and train_steps
+FROM_SUMMARY = ("run_id", "last_eval_step", "best_step", "max_steps", "init_seconds", "seed")
 
 
 def evaluate(model: Path, data: Path, output: Path, gpu_id: int = -1, silent: bool = False) -> dict[str, Any]:
@@ -53,7 +51,8 @@ def result_record(scores: dict[str, Any], corpus: str, pipeline: str, summary: d
         "corpus": corpus, "pipeline": pipeline, "split": "test",
         "scores": {k: scores[k] for k in HEADLINE if scores.get(k) is not None},
         "ents_per_type": scores.get("ents_per_type") or {}, "words_per_s": scores.get("speed"),
-        **{key: summary.get(name) for key, name in FROM_SUMMARY.items()}, "init": summary.get("init", "none"),
+        "train_seconds": summary.get("seconds"), "train_steps": summary.get("steps"),
+        **{key: summary.get(key) for key in FROM_SUMMARY}, "init": summary.get("init", "none"),
         "spacy_version": spacy.__version__, "python": platform.python_version(),
         "machine": f"{os.cpu_count()} CPUs, {platform.machine()}, {platform.system()}", "date": time.strftime("%Y-%m-%d"),
     }

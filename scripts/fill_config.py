@@ -1,11 +1,9 @@
 """Fill the base config into configs/config.cfg: the complete config that `spacy train` trains.
 
-`--vars.base_config configs/auto.cfg` (the default) chooses the base config from what the converted training
-data annotates (full, UD or NER: see configs/auto.cfg); `--vars.experiment NAME` applies the overlay
-configs/experiments/NAME.cfg onto it; then spaCy fills every default (`spacy init fill-config --pretraining`)
-and the workflow's vars are written in: data paths, seed, max_steps, the schedule's length, eval_frequency,
-static vectors, pretrained tok2vec, transformer. `python -m spacy train configs/config.cfg --output DIR`
-alone then trains what the workflow trains.
+pt_pipelines/configs.py chooses the base config (auto: by what the training data annotates), applies the
+experiments' overlays, fills every default as `spacy init fill-config --pretraining` does and writes the
+workflow's vars in, so that `python -m spacy train configs/config.cfg --output DIR` alone trains what the
+workflow trains.
 """
 
 from __future__ import annotations

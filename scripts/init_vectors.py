@@ -1,15 +1,10 @@
-"""Static vectors from what you have, for train: `--vars.vectors` names one of
-- a word2vec, fastText or GloVe text file (.txt, .vec, optionally .gz): a word and its numbers per line;
-- a floret vectors file (its 8-field header says so);
-- a spaCy pipeline whose vectors are taken over: an installed package (pt_core_news_lg) or a pipeline folder.
+"""Static vectors from what you have, for train: a word2vec, fastText or GloVe text file (.txt, .vec, optionally
+.gz), a floret vectors file, or a spaCy pipeline (an installed package such as pt_core_news_lg, or a folder).
 
-They become training/vectors/nlp, a blank pipeline holding only the vectors table, as `spacy init vectors`
-makes it (spaCy's own convert_vectors), and train adds them to every embed layer. Empty = no vectors.
-
-fill-config has checked the source already (and named it in the config's [paths] vectors_source); this step
-reruns when the var or a setting changes, and rewrites training/vectors only when the source (its md5, or the
-package's name and version) or the settings changed: train, which depends on training/vectors, reruns exactly
-then. A vectors file edited in place under the same name is not noticed: give the new file a new name.
+They become training/vectors/nlp, a blank pipeline holding only the vectors table, as `spacy init vectors` makes it
+(spaCy's own convert_vectors). This step reruns when the var or a setting changes, and rewrites training/vectors
+only when the source (its md5, or the package's name and version) or the settings changed: train, which depends on
+training/vectors, reruns exactly then. A vectors file edited in place under the same name is not noticed.
 """
 
 from __future__ import annotations
@@ -18,7 +13,7 @@ import gzip
 import importlib.metadata
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy
 import spacy
@@ -27,16 +22,10 @@ import typer
 from spacy.training.initialize import convert_vectors
 
 from pt_pipelines.errors import ConfigError, step_errors
-from pt_pipelines.files import checksum, remove_path, replace_tree, run_lock, write_json
+from pt_pipelines.files import checksum, replace_tree, scratch_folder, write_json
 from pt_pipelines.textio import CorpusError
 
 VECTORS_MANIFEST = "vectors.json"
-
-TEXT_SUFFIXES = (".txt", ".vec", ".floret")
-
-
-def open_text(path: Path) -> IO[bytes]:
-    return gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")
 
 
 def check_vectors_file(path: Path) -> tuple[str, int, int]:
@@ -46,7 +35,7 @@ def check_vectors_file(path: Path) -> tuple[str, int, int]:
     line for bad encoding or numbers)."""
     mode, dim, rows = "default", 0, 0
     try:
-        with open_text(path) as f:
+        with gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb") as f:
             for lineno, raw in enumerate(f, start=1):
                 try:
                     line = raw.decode("utf8").rstrip("\r\n")
@@ -129,33 +118,27 @@ def init_vectors(*, source: str, output_dir: Path, lang: str = "pt", prune: int 
         return {**old, "changed": False}
     started = time.perf_counter()
     manifest: dict[str, Any] = {"settings": settings, "vectors": None}
-    scratch = output_dir.with_name(f".{output_dir.name}-scratch")
-    with run_lock(scratch):  # two runs in one project would build in the same scratch folder
-        remove_path(scratch)
-        scratch.mkdir(parents=True)
-        try:
-            if source:
-                if settings["kind"] == "file":
-                    mode, rows, dim = check_vectors_file(Path(source))
-                    nlp = spacy.blank(lang)
-                    convert_vectors(nlp, Path(source), truncate=truncate, prune=prune, mode=mode)
-                else:
-                    if truncate:
-                        raise ConfigError("--truncate applies to vectors files; use --prune to keep a pipeline's top rows")
-                    nlp = vectors_from_pipeline(source, lang)
-                    if prune > 0 and nlp.vocab.vectors.mode == "default":
-                        nlp.vocab.prune_vectors(prune)
-                nlp.to_disk(scratch / "nlp")
-                manifest["raw_text"] = table_raw_text(Path(source)) if settings["kind"] == "pipeline folder" else None
-                table = nlp.vocab.vectors
-                manifest["vectors"] = "nlp"
-                manifest["summary"] = {"mode": table.mode, "rows": int(table.shape[0]), "dim": int(table.shape[1]),
-                                       "keys": len(table), "seconds": round(time.perf_counter() - started, 1)}
-            write_json(scratch / VECTORS_MANIFEST, manifest)
-            replace_tree(scratch, output_dir)
-        finally:
-            remove_path(scratch)
-        return {**manifest, "changed": True}
+    with scratch_folder(output_dir.with_name(f".{output_dir.name}-scratch")) as scratch:
+        if source:
+            if settings["kind"] == "file":
+                mode, rows, dim = check_vectors_file(Path(source))
+                nlp = spacy.blank(lang)
+                convert_vectors(nlp, Path(source), truncate=truncate, prune=prune, mode=mode)
+            else:
+                if truncate:
+                    raise ConfigError("--truncate applies to vectors files; use --prune to keep a pipeline's top rows")
+                nlp = vectors_from_pipeline(source, lang)
+                if prune > 0 and nlp.vocab.vectors.mode == "default":
+                    nlp.vocab.prune_vectors(prune)
+            nlp.to_disk(scratch / "nlp")
+            manifest["raw_text"] = table_raw_text(Path(source)) if settings["kind"] == "pipeline folder" else None
+            table = nlp.vocab.vectors
+            manifest["vectors"] = "nlp"
+            manifest["summary"] = {"mode": table.mode, "rows": int(table.shape[0]), "dim": int(table.shape[1]),
+                                   "keys": len(table), "seconds": round(time.perf_counter() - started, 1)}
+        write_json(scratch / VECTORS_MANIFEST, manifest)
+        replace_tree(scratch, output_dir)
+    return {**manifest, "changed": True}
 
 
 def main(vectors: str = typer.Option("", "--vectors", help="Vectors file, pipeline folder or package; empty for none"),

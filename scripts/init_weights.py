@@ -1,14 +1,10 @@
-"""Prepare what the tok2vec starts from, as the filled config loads it: nothing, floret vectors, or pretrained
-weights, in training/init.
+"""Prepare what the tok2vec starts from, in training/init as the filled config loads it: nothing (none), floret
+vectors trained on the raw text (vectors: training/init/vectors) or the tok2vec pretrained on it by spacy pretrain
+(pretrain: training/init/pretrain/model-last.bin).
 
-- none: spaCy's random initialization, as the quickstart does;
-- vectors: floret vectors trained on the raw text (training/init/vectors, the config's [paths] vectors);
-- pretrain: the tok2vec pretrained on the raw text by spacy pretrain as the config's [pretraining] says
-  (training/init/pretrain/model-last.bin, the config's [paths] init_tok2vec).
-
-The folder holds init.json (the method, what it was built from and a summary) and those files; it is built
-beside the output and moved into place whole. When what it would be built from is unchanged (the config
-changed elsewhere, e.g. max_steps), the folder is left as it is, so a 10-minute floret run is not repeated.
+The folder holds init.json (the method, what it was built from and a summary) and those files; it is moved into
+place whole, and left as it is when what it would be built from is unchanged (the config changed elsewhere, e.g.
+max_steps), so a 10-minute floret run is not repeated.
 """
 
 from __future__ import annotations
@@ -22,17 +18,12 @@ import typer
 from spacy import util
 
 from pt_pipelines.errors import ConfigError, step_errors
-from pt_pipelines.files import checksum, remove_path, replace_tree, run_lock, write_json
+from pt_pipelines.files import checksum, replace_tree, scratch_folder, write_json
 from pt_pipelines.pretraining import pretrain
 from pt_pipelines.vectors import train_vectors
 
 MANIFEST = "init.json"
-
-
-class Method(str, Enum):
-    none = "none"
-    vectors = "vectors"
-    pretrain = "pretrain"
+Method = Enum("Method", {name: name for name in ("none", "vectors", "pretrain")}, type=str)
 
 
 def built_from(method: Method, raw_text: Path, config: Path, vectors: dict[str, Any]) -> dict[str, Any]:
@@ -61,25 +52,19 @@ def init_weights(*, method: Method, output_dir: Path, raw_text: Path, config: Pa
     if method is not Method.none and not raw_text.stat().st_size:
         raise ConfigError(f"{raw_text} is empty (raw-text removed every dev and test sentence): point --vars.raw_text at "
             "text other than the evaluated splits")
-    scratch = output_dir.with_name(f".{output_dir.name}-scratch")
-    with run_lock(scratch):  # two runs in one project would build in the same scratch folder
-        remove_path(scratch)
-        scratch.mkdir(parents=True)
-        try:
-            manifest: dict[str, Any] = {"init": method.value, "built_from": source}
-            raw_summary = raw_text.with_name(raw_text.name + ".json")  # raw_text.py's summary: md5s, words
-            if method is not Method.none and raw_summary.exists():
-                raw = json.loads(raw_summary.read_text(encoding="utf8"))
-                manifest["raw_text"] = {k: raw.get(k) for k in ("md5", "words", "texts", "inputs", "held_out")}
-            if method is Method.vectors:
-                manifest["summary"] = train_vectors(raw_text, scratch / "vectors", lang, vectors_dim, vectors_bucket,
-                    vectors_epochs, n_process=n_process)
-            elif method is Method.pretrain:
-                manifest["summary"] = pretrain(config, scratch / "pretrain", gpu_id)
-            write_json(scratch / MANIFEST, manifest)
-            replace_tree(scratch, output_dir)
-        finally:
-            remove_path(scratch)
+    with scratch_folder(output_dir.with_name(f".{output_dir.name}-scratch")) as scratch:
+        manifest: dict[str, Any] = {"init": method.value, "built_from": source}
+        raw_summary = raw_text.with_name(raw_text.name + ".json")  # raw_text.py's summary: md5s, words
+        if method is not Method.none and raw_summary.exists():
+            raw = json.loads(raw_summary.read_text(encoding="utf8"))
+            manifest["raw_text"] = {k: raw.get(k) for k in ("md5", "words", "texts", "inputs", "held_out")}
+        if method is Method.vectors:
+            manifest["summary"] = train_vectors(raw_text, scratch / "vectors", lang, vectors_dim, vectors_bucket,
+                vectors_epochs, n_process=n_process)
+        elif method is Method.pretrain:
+            manifest["summary"] = pretrain(config, scratch / "pretrain", gpu_id)
+        write_json(scratch / MANIFEST, manifest)
+        replace_tree(scratch, output_dir)
     return {**manifest, "changed": True}
 
 

@@ -8,7 +8,6 @@ what the pipeline is: its components, their entity labels and its scores (--scor
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
@@ -18,7 +17,7 @@ from spacy.cli.package import package as spacy_package
 from spacy.util import get_lang_class
 
 from pt_pipelines.errors import StepError, step_errors
-from pt_pipelines.files import fault_point, remove_path, replace_tree, run_lock
+from pt_pipelines.files import fault_point, replace_tree, scratch_folder
 from pt_pipelines.scoring import HEADLINE
 
 # what each trainable component adds, in a reader's words; shared embedding layers (tok2vec, transformer) add
@@ -66,24 +65,18 @@ def package(model: Path, output_dir: Path, name: str, version: str, meta_templat
     output_dir.mkdir(parents=True, exist_ok=True)
     # built beside the old package and swapped in whole: a killed build leaves the old package as it was, and
     # a stale build of the same version is never mixed in
-    scratch = output_dir / f".{package_dir.name}-build"
-    with run_lock(scratch), tempfile.TemporaryDirectory() as tmp:
-        remove_path(scratch)
-        scratch.mkdir()
-        try:
-            meta_path = Path(tmp) / "meta.json"
-            meta_path.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf8")
-            # require_parent: the Python function defaults to False (the CLI to True): without it the wheel
-            # installs without spaCy
-            spacy_package(model, scratch, meta_path=meta_path, name=name, version=version, create_sdist=True,
-                          create_wheel=True, force=True, require_parent=True, silent=False)
-            built = sorted((scratch / package_dir.name / "dist").glob("*"))
-            if not any(p.suffix == ".whl" for p in built) or not any(p.name.endswith(".tar.gz") for p in built):
-                raise RuntimeError(f"spacy package did not build both a wheel and an sdist in {scratch}")
-            fault_point("package:built")
-            replace_tree(scratch / package_dir.name, package_dir)
-        finally:
-            remove_path(scratch)
+    with scratch_folder(output_dir / f".{package_dir.name}-build") as scratch:
+        meta_path = scratch / "meta.json"
+        meta_path.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf8")
+        # require_parent: the Python function defaults to False (the CLI to True): without it the wheel
+        # installs without spaCy
+        spacy_package(model, scratch, meta_path=meta_path, name=name, version=version, create_sdist=True,
+                      create_wheel=True, force=True, require_parent=True, silent=False)
+        built = sorted((scratch / package_dir.name / "dist").glob("*"))
+        if not any(p.suffix == ".whl" for p in built) or not any(p.name.endswith(".tar.gz") for p in built):
+            raise RuntimeError(f"spacy package did not build both a wheel and an sdist in {scratch}")
+        fault_point("package:built")
+        replace_tree(scratch / package_dir.name, package_dir)
     return sorted((package_dir / "dist").glob("*"))
 
 

@@ -1,15 +1,11 @@
 """Collect raw text for `spacy pretrain` and static vectors as JSONL, one {"text": ...} per sentence or line.
 
-Inputs are .spacy files (a converted corpus: its sentences, so no annotation is used), .jsonl files with a
-"text" field, plain .txt files (a text per non-blank line), the last two also as .xz or .gz, or folders of them
-(hidden ones skipped). Exact repeats are dropped, so boilerplate lines do not dominate. Only training text
-belongs here: the files given with --exclude (the project passes its dev and test splits) are refused, and
-every sentence of theirs is removed from the text read (held_out.py: compared after normalising case, spaces
-and punctuation, and by runs of words), since pretraining or vectors learnt from them would leak the evaluation
-into the model. All is streamed (progress on stderr): memory is the held-out sentences and `Seen`'s 64 MB.
-Words are whitespace-separated tokens with a letter or digit, so IOB text (`Lisboa , disse`) counts as its
-running text does. A summary (inputs with the md5 of their text, texts and words written, sentences removed)
-goes to <output>.json.
+Only training text belongs here: the files given with --exclude (the project passes its dev and test splits) are
+refused, and every sentence of theirs is removed from the text read (held_out.py), since pretraining or vectors
+learnt from them would leak the evaluation into the model. Exact repeats are dropped, so boilerplate lines do not
+dominate. All is streamed: memory is the held-out sentences and `Seen`'s 64 MB. Words are whitespace-separated
+tokens with a letter or digit, so IOB text (`Lisboa , disse`) counts as its running text does. A summary (inputs
+with the md5 of their text, texts and words written, sentences removed) goes to <output>.json.
 """
 
 from __future__ import annotations
@@ -27,6 +23,7 @@ import spacy
 import typer
 from tqdm import tqdm
 
+from pt_pipelines.errors import step_errors
 from pt_pipelines.files import atomic_path, write_json
 from pt_pipelines.held_out import HeldOut, read_docbin
 from pt_pipelines.records import BadRecord, parse_line
@@ -151,11 +148,8 @@ def main(
     lang: str = typer.Option("pt", help="Language of the .spacy files' vocab"),
 ) -> None:
     """Collect the training text as JSONL for pretraining and static vectors."""
-    try:
+    with step_errors():
         n = write_raw_text(inputs, output, lang, tuple(exclude))
-    except CorpusError as e:
-        typer.echo(f"✘ {e}", err=True)
-        raise typer.Exit(1) from None
     summary = json.loads(summary_path(output).read_text(encoding="utf8"))
     removed = summary["held_out"]["removed"]
     typer.echo(f"✔ {n} texts ({summary['words']} words) in {output}; {removed} held-out sentences removed")

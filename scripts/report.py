@@ -30,7 +30,7 @@ from spacy import displacy  # noqa: E402
 from spacy.tokens import DocBin  # noqa: E402
 from spacy.training import Example  # noqa: E402
 from tqdm import tqdm  # noqa: E402
-from wasabi import msg  # noqa: E402
+from wasabi import MarkdownRenderer, msg  # noqa: E402
 
 from pt_pipelines import scoring  # noqa: E402
 from pt_pipelines.errors import step_errors  # noqa: E402
@@ -142,9 +142,7 @@ def table_html(head: list[str], rows: list[list[Any]], cls: str = "") -> str:
 
 
 def table_md(head: list[str], rows: list[list[Any]]) -> str:
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows]
-    return "\n".join(lines)
+    return MarkdownRenderer().table([[str(c).replace("|", "\\|") for c in row] for row in rows], head)
 
 
 def record_run(runs: list[dict], key: dict[str, Any], entry: dict[str, Any]) -> tuple[list[dict], Optional[dict]]:
@@ -295,7 +293,7 @@ def compute(model: Path, test: Path, paths: dict[str, Path], history: Path, inte
     return report
 
 
-def write(report: Report, output_dir: Path, history: Path) -> None:
+def write(report: Report, output_dir: Path) -> None:
     """report.html, report.md, report/*.png and *.svg, and history.json."""
     img_dir = output_dir / "report"
     img_dir.mkdir(parents=True, exist_ok=True)
@@ -311,7 +309,7 @@ def write(report: Report, output_dir: Path, history: Path) -> None:
         warnings.filterwarnings("ignore", message=r"\[W006\]")  # a sentence without entities is a valid render
         write_text(output_dir / "report.html", render_html(report))
     write_text(output_dir / "report.md", render_md(report))
-    write_json(history, report.history)
+    write_json(output_dir / "history.json", report.history)
 
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
@@ -423,13 +421,6 @@ def render_md(report: Report) -> str:
     return "\n".join(out) + "\n"
 
 
-def build(model: Path, test: Path, paths: dict[str, Path], output_dir: Path, interactive: bool = False) -> Report:
-    """Compute the report, then write it and history.json into output_dir."""
-    report = compute(model, test, paths, output_dir / "history.json", interactive)
-    write(report, output_dir, output_dir / "history.json")
-    return report
-
-
 def main(
     model: Path = typer.Argument(..., exists=True, help="Trained pipeline (model-best)"),
     test: Path = typer.Argument(..., exists=True, help="Test .spacy file"),
@@ -443,7 +434,8 @@ def main(
     """Write the HTML and Markdown evaluation report."""
     paths = {"scores": scores, "log": log, "stats": stats, "summary": summary, "config": config}
     with step_errors():
-        report = build(model, test, paths, output_dir, interactive=sys.stderr.isatty())
+        report = compute(model, test, paths, output_dir / "history.json", interactive=sys.stderr.isatty())
+        write(report, output_dir)
     headline = report.tables["headline"]
     msg.table([row[:5] for row in headline.rows], header=headline.head[:5], divider=True, aligns=("l", "r", "r", "r", "r"))
     if report.curve_note:

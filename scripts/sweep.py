@@ -4,8 +4,6 @@ The search space is a small YAML file (configs/sweep.yml). Trials are sampled wi
 (--backend sequential, the benchmark's baseline) trains exactly the same trials. Each trial reports every dev
 evaluation to Tune; ASHA stops the worst early. The best trial's values are written into a copy of the base config
 (configs/best.cfg, for `--vars.base_config`) and every trial's scores to metrics/sweep.json.
-
-Runs on a local Ray with --cpus CPUs, or on the cluster at RAY_ADDRESS (see the README).
 """
 
 from __future__ import annotations
@@ -24,17 +22,12 @@ from spacy import util
 
 from pt_pipelines.distributed.ray_setup import init_ray, ray
 from pt_pipelines.distributed.tune_trial import run_trial, tune_trainable
-from pt_pipelines.errors import StepError, step_errors
+from pt_pipelines.errors import ConfigError, StepError, step_errors
 from pt_pipelines.files import atomic_path, checksum, remove_path, write_json
 
 DISTRIBUTIONS = ("uniform", "loguniform", "randint", "choice")
 SCHEDULERS = ("asha", "fifo")
-
-
-class SweepError(StepError, ValueError):
-    """A problem in the sweep file, named by file and key, or a sweep in which no trial scored."""
-
-
+Backend = Enum("Backend", {name: name for name in ("ray", "sequential")}, type=str)
 SETTINGS = {"num_samples": 8, "max_steps": 1000, "eval_frequency": 100, "metric": "score", "scheduler": "asha",
             "grace_period": 200, "reduction_factor": 2}  # fmt: skip
 
@@ -58,24 +51,24 @@ def distribution_problem(dist: Any) -> Optional[str]:
 
 
 def load_sweep(path: Path, **overrides: Optional[int]) -> dict[str, Any]:
-    """Read and check the sweep file, with the command line's overrides; raise SweepError naming the key."""
+    """Read and check the sweep file, with the command line's overrides; raise a ConfigError naming the key."""
     try:
         spec = srsly.read_yaml(path)
     except Exception as e:  # ruamel's errors carry the line and column
-        raise SweepError(f"{path}: not valid YAML: {e}") from None
+        raise ConfigError(f"{path}: not valid YAML: {e}") from None
     if not isinstance(spec, dict) or not isinstance(spec.get("space"), dict) or not spec["space"]:
-        raise SweepError(f"{path}: no `space:` mapping of dotted config keys to distributions")
+        raise ConfigError(f"{path}: no `space:` mapping of dotted config keys to distributions")
     for key, dist in spec["space"].items():
         if problem := distribution_problem(dist):
-            raise SweepError(f"{path}: space.{key}: {problem}")
+            raise ConfigError(f"{path}: space.{key}: {problem}")
     for key, default in SETTINGS.items():
         value = spec[key] = overrides.get(key) or spec.get(key, default)
         if not isinstance(value, type(default)) or (isinstance(default, int) and value < 1):
-            raise SweepError(f"{path}: {key}: expected a {'positive integer' if isinstance(default, int) else 'name'}")
+            raise ConfigError(f"{path}: {key}: expected a {'positive integer' if isinstance(default, int) else 'name'}")
     if spec["scheduler"] not in SCHEDULERS:
-        raise SweepError(f"{path}: scheduler: use one of {', '.join(SCHEDULERS)}")
+        raise ConfigError(f"{path}: scheduler: use one of {', '.join(SCHEDULERS)}")
     if spec["eval_frequency"] > spec["max_steps"]:
-        raise SweepError(f"{path}: eval_frequency {spec['eval_frequency']} > max_steps {spec['max_steps']}: "
+        raise ConfigError(f"{path}: eval_frequency {spec['eval_frequency']} > max_steps {spec['max_steps']}: "
             "a trial would report no score to compare")
     return spec
 
@@ -91,10 +84,10 @@ def check_keys(filled: Any, base_config: Path, keys: list[str], sweep_path: Path
         node: Any = filled
         for part in key.split("."):
             if not isinstance(node, dict) or part not in node:
-                raise SweepError(f"{sweep_path}: space.{key}: {base_config} (filled) has no such setting")
+                raise ConfigError(f"{sweep_path}: space.{key}: {base_config} (filled) has no such setting")
             node = node[part]
         if isinstance(node, dict):
-            raise SweepError(f"{sweep_path}: space.{key}: is a section, not a value: name a setting inside it")
+            raise ConfigError(f"{sweep_path}: space.{key}: is a section, not a value: name a setting inside it")
 
 
 def sample_trials(space: dict[str, Any], num_samples: int, seed: int) -> list[dict[str, Any]]:
@@ -173,11 +166,6 @@ def write_best_config(filled: Any, base_config: Path, params: dict[str, Any], be
         tmp.write_text(header + config.to_str(), encoding="utf8")
 
 
-class Backend(str, Enum):
-    ray = "ray"
-    sequential = "sequential"
-
-
 def sweep(*, base_config: Path, sweep_path: Path, train_path: Path, dev_path: Path, best_path: Path, output: Path,
         storage: Path, cpus: int = 2, seed: int = 0, backend: str = "ray", num_samples: Optional[int] = None,
         max_steps: Optional[int] = None, eval_frequency: Optional[int] = None) -> dict[str, Any]:  # fmt: skip
@@ -196,7 +184,7 @@ def sweep(*, base_config: Path, sweep_path: Path, train_path: Path, dev_path: Pa
     scored = [r for r in records if r["best"] is not None]
     if not scored:
         errors = "; ".join(r.get("error", "no evaluation reported") for r in records)
-        raise SweepError(f"no trial reported a {spec['metric']!r} score: {errors}")
+        raise StepError(f"no trial reported a {spec['metric']!r} score: {errors}")
     best = max(scored, key=lambda r: r["best"])
     result = {
         "metric": spec["metric"], "best": best, "trials": records, "backend": backend, "cpus": cpus, "seed": seed,

@@ -21,7 +21,7 @@ from spacy.cli._util import setup_gpu
 from spacy.cli.train import train as spacy_train
 
 from pt_pipelines.errors import step_errors
-from pt_pipelines.files import CONVERT_MARKER, checksum, fault_point, remove_path, replace_tree, run_lock, write_json
+from pt_pipelines.files import CONVERT_MARKER, checksum, fault_point, replace_tree, scratch_folder, write_json
 from pt_pipelines.textio import CorpusError
 
 RESULTS = ("model-best", "model-last", "log.jsonl", "train-summary.json")
@@ -87,11 +87,9 @@ def summarize(config: Path, log: list[dict[str, Any]], seconds: float, gpu_id: i
 
 def train(*, config: Path, output_dir: Path, gpu_id: int = -1) -> list[Path]:
     """Train config into output_dir; return the paths of model-best, model-last, the log and the summary."""
-    scratch = output_dir / ".train-scratch"
-    with run_lock(scratch):  # two runs in one project would train into the same scratch folder
+    with scratch_folder(output_dir / ".train-scratch") as scratch:
         paths = spacy.util.load_config(config, interpolate=False)["paths"]
         check_corpus([Path(paths["train"]), Path(paths["dev"])])
-        remove_path(scratch)
         started = time.perf_counter()
         setup_gpu(gpu_id)
         spacy_train(config, scratch, use_gpu=gpu_id, overrides={"training.logger.output_file": str(scratch / "log.jsonl")})
@@ -105,7 +103,6 @@ def train(*, config: Path, output_dir: Path, gpu_id: int = -1) -> list[Path]:
         for name in RESULTS:
             replace_tree(scratch / name, output_dir / name)
             fault_point(f"train:moved:{name}")
-        remove_path(scratch)
     return [output_dir / name for name in RESULTS]
 
 

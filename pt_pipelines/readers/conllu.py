@@ -248,9 +248,8 @@ def has_ner(sentences: Iterable[Sentence]) -> bool:
     return any(_ne_tag(w) != "O" or "NE=O" in w.misc.split("|") for s in sentences for w in s.words)
 
 
-def sentence_entities(sent: Sentence, scheme: str, options: Optional[ReadOptions] = None) -> list[tuple[int, int, str]]:
+def sentence_entities(sent: Sentence, scheme: str, options: ReadOptions = ReadOptions()) -> list[tuple[int, int, str]]:
     """Entities of a sentence as (first word index, end word index, label) from the MISC NE tags."""
-    options = options or ReadOptions()
     spans = decode_spans([_ne_tag(w) for w in sent.words], scheme, options, sent.path, lambda i: sent.words[i].line)
     mwt_of = {i: m for m in sent.multiword for i in range(m.start, m.end + 1)}
     for start, end, label in spans:
@@ -354,18 +353,18 @@ def sentences_to_doc(vocab: Vocab, sentences: list[Sentence], merge_multiword: b
 
 
 def read_docs(path: Path | str, vocab: Vocab,
-        options: Optional[ReadOptions] = None) -> Generator[Doc, None, Optional[str]]:
+        options: ReadOptions = ReadOptions()) -> Generator[Doc, None, Optional[str]]:
     """Yield one Doc per document of a CoNLL-U file; bad sentences go to options.on_error.
 
     Returns (as the generator's value) the tag scheme detected when the options say `auto`, else None."""
-    opts = options or ReadOptions()
-    sentences = list(read_conllu(path, opts.on_error))
+    sentences = list(read_conllu(path, options.on_error))
     ner = has_ner(sentences)
-    scheme = opts.tag_scheme
+    scheme = options.tag_scheme
     if ner:
         tags_of = lambda s: [_ne_tag(w) for w in s.words]  # noqa: E731
-        scheme, sentences = scheme_of(path, sentences, tags_of, lambda s, t: s.words[t].line, opts)
-    decode = (lambda s: sentence_entities(s, scheme, opts)) if ner else (lambda s: None)
-    for kept in decoded_documents(sentences, opts.n_sents, decode, opts.on_error):
-        yield sentences_to_doc(vocab, [s for s, _ in kept], opts.merge_multiword, [e for _, e in kept] if ner else None)
-    return scheme if ner and opts.tag_scheme == "auto" else None
+        scheme, sentences = scheme_of(path, sentences, tags_of, lambda s, t: s.words[t].line, options)
+    decode = (lambda s: sentence_entities(s, scheme, options)) if ner else (lambda s: None)
+    for kept in decoded_documents(sentences, options.n_sents, decode, options.on_error):
+        entities = [e for _, e in kept] if ner else None
+        yield sentences_to_doc(vocab, [s for s, _ in kept], options.merge_multiword, entities)
+    return scheme if ner and options.tag_scheme == "auto" else None

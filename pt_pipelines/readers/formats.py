@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from itertools import islice
@@ -85,35 +86,30 @@ class Read:
     rejects: list[Reject] = field(default_factory=list)
 
 
-def read(path: Path | str, fmt: str, nlp: Language, options: Optional[ReadOptions] = None, skip_bad: bool = False,
+def read(path: Path | str, fmt: str, nlp: Language, options: ReadOptions = ReadOptions(), skip_bad: bool = False,
         sentencizer: str = "sentencizer") -> Read:
     """Read one corpus file of format `fmt` (or `auto`); JSON and text are split into sentences by the
     options' segmenter, or when it has none by make_segmenter(sentencizer).
 
     A file that looks like tagged columns is never read as text: that would train the tags as words and
     find no entities."""
-    opts = options or ReadOptions()
     found = detect_format(path, fmt)
     if found == "text" and (line := looks_tagged(path)) is not None:
         raise CorpusError(path, line, "the file looks tagged (a token and a tag per line) but was read as text",
             "pass --vars.format iob (or auto), or remove the tag column")
-    if found in ("json", "text") and opts.segmenter is None:
-        opts = replace(opts, segmenter=make_segmenter(sentencizer, nlp.lang))
+    if found in ("json", "text") and options.segmenter is None:
+        options = replace(options, segmenter=make_segmenter(sentencizer, nlp.lang))
     rejects: list[Reject] = []
     if skip_bad:
-        opts = replace(opts, on_error=lambda error, record: rejects.append(Reject(error, record)))
+        options = replace(options, on_error=lambda error, record: rejects.append(Reject(error, record)))
     module = {"conllu": conllu, "iob": iob, "json": span_json, "text": plaintext}[found]
-    docs = module.read_docs(path, nlp.vocab if found in ("conllu", "iob") else nlp, opts)
-    bar = tqdm(desc=Path(path).name, unit=" docs", leave=False, disable=not sys.stderr.isatty())
-    out: list[Doc] = []
-    while True:  # the readers return the detected scheme as their generator's value
-        try:
-            out.append(next(docs))
-            bar.update()
-        except StopIteration as stop:
-            bar.close()
-            scheme = stop.value
-            break
+    scheme = None
+
+    def docs() -> Iterator[Doc]:  # the readers return the detected scheme as their generator's value
+        nonlocal scheme
+        scheme = yield from module.read_docs(path, nlp.vocab if found in ("conllu", "iob") else nlp, options)
+
+    out = list(tqdm(docs(), desc=Path(path).name, unit=" docs", leave=False, disable=not sys.stderr.isatty()))
     if found == "iob" and out and not any(doc.ents for doc in out) and (line := looks_tagged(path)) is not None:
         raise CorpusError(path, line, "the file looks tagged but no entities were read", "check the tag column")
     return Read(found, out, scheme, rejects)

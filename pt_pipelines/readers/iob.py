@@ -78,16 +78,15 @@ def read_sentences(path: Path | str, options: ReadOptions) -> Iterator[TaggedSen
 
 
 def read_docs(path: Path | str, vocab: Vocab,
-        options: Optional[ReadOptions] = None) -> Generator[Doc, None, Optional[str]]:
+        options: ReadOptions = ReadOptions()) -> Generator[Doc, None, Optional[str]]:
     """Yield one Doc per document (by -DOCSTART-, else every options.n_sents sentences); the generator's return
     value is the tag scheme detected when the options say `auto`, else None."""
-    opts = options or ReadOptions()
-    sentences = list(read_sentences(path, opts))
-    scheme, sentences = scheme_of(path, sentences, lambda s: s.tags, lambda s, t: s.lines[t], opts)
-    decode = lambda s: decode_spans(s.tags, scheme, opts, s.path, lambda i: s.lines[i])  # noqa: E731
-    for kept in decoded_documents(sentences, opts.n_sents, decode, opts.on_error):
+    sentences = list(read_sentences(path, options))
+    scheme, sentences = scheme_of(path, sentences, lambda s: s.tags, lambda s, t: s.lines[t], options)
+    decode = lambda s: decode_spans(s.tags, scheme, options, s.path, lambda i: s.lines[i])  # noqa: E731
+    for kept in decoded_documents(sentences, options.n_sents, decode, options.on_error):
         yield _doc(vocab, kept)
-    return scheme if opts.tag_scheme == "auto" else None
+    return scheme if options.tag_scheme == "auto" else None
 
 
 def _doc(vocab: Vocab, group: list[tuple[TaggedSentence, list[tuple[int, int, str]]]]) -> Doc:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Optional
 
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -21,18 +20,13 @@ from pt_pipelines.textio import CorpusError, blocks, check_length, read_lines
 UNITS = ("auto", "line", "block")
 
 
-def text_unit(path: Path | str) -> str:
-    """`block` when blank lines separate blocks of which some span several lines, else `line`."""
-    sizes = [len(b) for b in blocks(path)]
-    return "block" if len(sizes) > 1 and max(sizes) > 1 else "line"
-
-
 def iter_texts(path: Path | str, unit: str = "auto") -> Iterator[tuple[int, str]]:
     """Yield (first line number, text) per document."""
     if unit not in UNITS:
         raise ValueError(f"unknown text unit {unit!r}: use one of {', '.join(UNITS)}")
-    if unit == "auto":
-        unit = text_unit(path)
+    if unit == "auto":  # blocks when blank lines separate blocks of which some span several lines
+        sizes = [len(b) for b in blocks(path)]
+        unit = "block" if len(sizes) > 1 and max(sizes) > 1 else "line"
     if unit == "line":
         yield from ((lineno, line.strip()) for lineno, line in read_lines(path) if line.strip())
     else:
@@ -40,18 +34,17 @@ def iter_texts(path: Path | str, unit: str = "auto") -> Iterator[tuple[int, str]
             yield block[0][0], " ".join(line.strip() for _, line in block)
 
 
-def read_docs(path: Path | str, nlp: Language, options: Optional[ReadOptions] = None) -> Iterator[Doc]:
+def read_docs(path: Path | str, nlp: Language, options: ReadOptions = ReadOptions()) -> Iterator[Doc]:
     """Yield one unannotated Doc per document of a text file."""
-    opts = options or ReadOptions()
     found = 0
-    for lineno, text in iter_texts(path, opts.text_unit):
+    for lineno, text in iter_texts(path, options.text_unit):
         found += 1
         try:
             check_length(nlp, text, path, lineno)
         except CorpusError as e:
-            opts.on_error(e, text)
+            options.on_error(e, text)
             continue
-        yield segment(nlp.make_doc(text), opts)
+        yield segment(nlp.make_doc(text), options)
     if found == 0:
         raise CorpusError(path, 1, "the file has no text",
             "write one document per line (or per blank-line-separated block)")

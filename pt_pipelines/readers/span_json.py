@@ -1,15 +1,7 @@
-"""Read entity annotations with character offsets from JSON or JSONL.
-
-Each record's flavour is recognised by its keys:
-- spaCy-style: {"text", "spans" or "entities": [{"start", "end", "label"}]} (or [start, end, label] lists),
-  and the v2 training tuple [text, {"entities": [[start, end, label]]}];
-- doccano: {"text", "label" or "labels": [[start, end, label]]}, or "entities" with start_offset/end_offset;
-- Label Studio export: {"data": {"text"}, "annotations": [{"result": [{"value": {"start", "end", "labels"}}]}]};
-- Prodigy: {"text", "tokens": [...], "spans": [{"token_start", "token_end", "label"}]}; its tokens are kept,
-  and records whose "answer" is not "accept" are left out;
-- HAREM as distributed by neuralmind: {"doc_id", "doc_text", "entities": [{"start_offset", "end_offset", "label", "text"}]}.
-Span dicts may use start/end or start_offset/end_offset in every flavour.
-A .jsonl file holds one record per line; a .json file a list of records (or one record).
+"""Read entity annotations with character offsets from JSON or JSONL: spaCy-style records and v2 training tuples,
+doccano, Label Studio and Prodigy exports, and HAREM as neuralmind distributes it, each flavour recognised by its keys
+(parse_record; docs/data.md shows them all). Span dicts may use start/end or start_offset/end_offset in every
+flavour. A .jsonl file holds one record per line; a .json file a list of records (or one record).
 """
 
 from __future__ import annotations
@@ -23,7 +15,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from pt_pipelines.readers import ReadOptions, check_label
-from pt_pipelines.textio import CorpusError, Where, check_length, context, read_lines, read_text
+from pt_pipelines.textio import CorpusError, Where, check_length, context, read_lines
 
 Spans = list[tuple[int, int, str, Optional[str]]]  # start, end, label, the text the record says it covers
 
@@ -34,26 +26,24 @@ def iter_records(path: Path | str, options: ReadOptions) -> Iterator[tuple[Where
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix != ".jsonl":
-        text = read_text(path)
+        text = "\n".join(line for _, line in read_lines(path))  # encoding checked line by line, as JSONL is
         if not text.strip():
             raise CorpusError(path, 1, "the file is empty", "export the annotations again")
         try:
-            data = _loads(text)
+            data = _loads(text, path, 1)
         except json.JSONDecodeError as e:
             if suffix == ".json" or e.msg != "Extra data":
                 raise CorpusError(path, e.lineno, f"invalid JSON: {e.msg} at column {e.colno}",
                     "fix the JSON syntax (or use .jsonl for one record per line)") from None
             data = None  # several JSON values: JSON lines
-        except CorpusError as e:
-            raise CorpusError(path, 1, e.problem, e.fix) from None
         if data is not None or suffix == ".json":
             records = data if isinstance(data, list) and not _is_v2_tuple(data) else [data]
             for i, record in enumerate(records, start=1):
                 try:
-                    _check_value(record)
+                    _check_value(record, path, f"record {i}")
                 except CorpusError as e:
                     # ASCII escapes keep the record writable to the UTF-8 reject file
-                    options.on_error(CorpusError(path, f"record {i}", e.problem, e.fix), json.dumps(record))
+                    options.on_error(e, json.dumps(record))
                     continue
                 yield f"record {i}", json.dumps(record, ensure_ascii=False), record
             return
@@ -61,12 +51,12 @@ def iter_records(path: Path | str, options: ReadOptions) -> Iterator[tuple[Where
         if not line.strip():
             continue
         try:
-            record = _loads(line)
-            _check_value(record)
+            record = _loads(line, path, lineno)
+            _check_value(record, path, lineno)
         except json.JSONDecodeError as e:
             error = CorpusError(path, lineno, f"invalid JSON: {e.msg} at column {e.colno}", "write one JSON object per line")
         except CorpusError as e:
-            error = CorpusError(path, lineno, e.problem, e.fix)
+            error = e
         else:
             yield lineno, line, record
             continue
@@ -76,24 +66,24 @@ def iter_records(path: Path | str, options: ReadOptions) -> Iterator[tuple[Where
 DEEP = ("JSON nested too deeply", "records are objects with a text and a list of spans")
 
 
-def _loads(text: str) -> Any:
-    """json.loads, with nesting deeper than Python's recursion limit as a CorpusError (located by the caller)."""
+def _loads(text: str, path: Path, where: Where) -> Any:
+    """json.loads, with nesting deeper than Python's recursion limit as a CorpusError."""
     try:
         return json.loads(text)
     except RecursionError:
-        raise CorpusError("", 0, *DEEP) from None
+        raise CorpusError(path, where, *DEEP) from None
 
 
-def _check_value(value: Any) -> None:
-    """Raise a CorpusError (located by the caller) for what json accepts and a corpus cannot hold: lone
-    surrogate escapes ("\\ud800"), which no UTF-8 file can store, and nesting too deep to write back."""
+def _check_value(value: Any, path: Path, where: Where) -> None:
+    """Raise a CorpusError for what json accepts and a corpus cannot hold: lone surrogate escapes ("\\ud800"),
+    which no UTF-8 file can store, and nesting too deep to write back."""
     try:
         json.dumps(value, ensure_ascii=False).encode("utf-8")
     except RecursionError:
-        raise CorpusError("", 0, *DEEP) from None
+        raise CorpusError(path, where, *DEEP) from None
     except UnicodeEncodeError as e:
         problem = f"lone surrogate \\u{ord(e.object[e.start]):04x} (half of a UTF-16 pair, escaped in the JSON)"
-        raise CorpusError("", 0, problem, "fix the export: text must be valid Unicode") from None
+        raise CorpusError(path, where, problem, "fix the export: text must be valid Unicode") from None
 
 
 def _is_v2_tuple(value: Any) -> bool:
@@ -294,11 +284,10 @@ def split_at_boundaries(nlp: Language, text: str, spans: Spans) -> Doc:
     return doc
 
 
-def read_docs(path: Path | str, nlp: Language, options: Optional[ReadOptions] = None) -> Iterator[Doc]:
+def read_docs(path: Path | str, nlp: Language, options: ReadOptions = ReadOptions()) -> Iterator[Doc]:
     """Yield one Doc per accepted record, with entities and sentence boundaries that never cut an entity."""
-    opts = options or ReadOptions()
     found = 0
-    for where, raw, record in iter_records(path, opts):
+    for where, raw, record in iter_records(path, options):
         found += 1
         try:
             try:
@@ -307,12 +296,12 @@ def read_docs(path: Path | str, nlp: Language, options: Optional[ReadOptions] = 
                 raise CorpusError(path, where, str(e), "see the README for the JSON flavours this reads") from None
             if not keep:
                 continue
-            spans = check_spans(text, spans, path, where, opts)
-            doc = record_to_doc(nlp, text, spans, tokens, path, where, opts)
+            spans = check_spans(text, spans, path, where, options)
+            doc = record_to_doc(nlp, text, spans, tokens, path, where, options)
         except CorpusError as e:
-            opts.on_error(e, raw)
+            options.on_error(e, raw)
             continue
-        yield segment(doc, opts)
+        yield segment(doc, options)
     if found == 0:
         raise CorpusError(path, 1, "no records found", "the file holds no JSON records")
 
