@@ -88,7 +88,7 @@ def source_fingerprint(source: str) -> tuple[str, dict[str, Any]]:
 def table_raw_text(folder: Path) -> Any:
     """The raw text a floret table was trained on, where init-weights built it (its init.json beside the
     folder): records then name that text by md5 and word count, not only the table."""
-    init = folder.parent / "init.json"
+    init = folder.resolve().parent / "init.json"  # a link to the table: beside the table itself
     raw = srsly.read_json(init).get("raw_text") if init.is_file() else None
     return raw if isinstance(raw, dict) and raw.get("md5") else None
 

@@ -135,5 +135,7 @@ def test_a_floret_table_built_by_init_weights_names_its_raw_text(tmp_path):
     srsly.write_json(tmp_path / "table" / "init.json", {"init": "vectors", "raw_text": raw})
     built = init_vectors(source=str(tmp_path / "table" / "vectors"), output_dir=tmp_path / "out")
     assert built["raw_text"] == raw
+    (tmp_path / "link").symlink_to(tmp_path / "table" / "vectors", target_is_directory=True)
+    assert init_vectors(source=str(tmp_path / "link"), output_dir=tmp_path / "out3")["raw_text"] == raw
     srsly.write_json(tmp_path / "table" / "init.json", {"init": "vectors"})  # no raw text named: nothing claimed
     assert init_vectors(source=str(tmp_path / "table" / "vectors"), output_dir=tmp_path / "out2")["raw_text"] is None
