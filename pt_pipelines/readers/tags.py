@@ -1,7 +1,5 @@
-"""Token-level entity tags (IOB1, IOB2, BILUO/BIOES, IO) to spans and back.
-
-Spans are (start, end, label) in token indices, end exclusive.
-"""
+"""Token-level entity tags (IOB1, IOB2, BILUO/BIOES, IO) to spans and back; spans are (start, end, label) in token
+indices, end exclusive."""
 
 from __future__ import annotations
 
@@ -104,38 +102,25 @@ def tags_to_spans(tags: Sequence[str], scheme: str, repair: bool = False) -> lis
 
     for i, tag in enumerate(tags):
         prefix, lab = parse_tag(tag, i, bare=scheme == "io")
-        if scheme == "biluo":
-            prefix = {"E": "L", "S": "U"}.get(prefix, prefix)
-            if prefix in ("I", "L") and (start < 0 or lab != label):
-                if not repair:
-                    raise TagError(i, f"{tag} does not continue an entity", "open entities with B- (or U-/S- for one token)")
-                close(i)
-                start, label = i, lab
-            elif prefix in ("B", "U", "O") and start >= 0:
-                if not repair:
-                    raise TagError(i, f"entity {label} opened by B- is not closed before {tag}", "end it with L-/E-")
-                close(i)
-            if prefix in ("B", "U"):
-                start, label = i, lab
-            if prefix in ("L", "U"):
-                close(i + 1)
-            continue
-        if prefix in ("E", "L", "S", "U"):
+        if scheme != "biluo" and prefix in ("E", "L", "S", "U"):
             raise TagError(i, f"{tag} is a BILUO tag in a {scheme.upper()} file", "pass --vars.tag_scheme biluo")
-        if prefix == "O":
-            close(i)
-        elif prefix == "B":
-            close(i)
-            start, label = i, lab
-        elif start >= 0 and lab == label:
-            continue  # I- continuing the open entity
-        elif scheme == "iob2" and not repair:
+        prefix = {"E": "L", "S": "U"}.get(prefix, prefix)
+        continues = prefix in ("I", "L") and start >= 0 and lab == label
+        opens_inside = prefix in ("I", "L") and not continues and not repair
+        if opens_inside and scheme == "biluo":
+            raise TagError(i, f"{tag} does not continue an entity", "open entities with B- (or U-/S- for one token)")
+        if opens_inside and scheme == "iob2":
             before = tags[i - 1] if i else "the sentence start"
             raise TagError(i, f"{tag} follows {before} (IOB2 opens every entity with B-)",
                 "fix the tag, or pass --vars.tag_scheme iob1 or --vars.repair_tags true to read it as a new entity")
-        else:  # iob1/io (or repaired iob2): an I- with a new label opens an entity
+        if scheme == "biluo" and prefix in ("B", "U", "O") and start >= 0 and not repair:
+            raise TagError(i, f"entity {label} opened by B- is not closed before {tag}", "end it with L-/E-")
+        if not continues:
             close(i)
-            start, label = i, lab
+            if prefix != "O":  # B-, U-, or an I- that opens an entity (IOB1, IO, or repaired)
+                start, label = i, lab
+        if prefix in ("L", "U"):
+            close(i + 1)
     if scheme == "biluo" and start >= 0 and not repair:
         raise TagError(len(tags) - 1, f"entity {label} opened by B- is not closed at the end of the sentence",
             "end it with L-/E-")
