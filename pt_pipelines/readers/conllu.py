@@ -68,10 +68,9 @@ def parse_block(path: Path | str, block: list[tuple[int, str]]) -> Optional[Sent
     sent = Sentence(path=str(path), line=block[0][0], raw="\n".join(line for _, line in block))
     for lineno, line in block:
         if line.startswith("#"):
-            key, _, value = line[1:].partition("=")
-            key = key.strip()
+            key, _, value = map(str.strip, line[1:].partition("="))
             if key in ("text", "sent_id"):
-                setattr(sent, key, value.strip())
+                setattr(sent, key, value)
             elif key.startswith("newdoc"):
                 if sent.words:
                     raise CorpusError(path, lineno, "'# newdoc' comment inside a sentence",
@@ -172,8 +171,7 @@ def _check_sentence(sent: Sentence) -> None:
             raise CorpusError(sent.path, mwt.line,
                 f"multiword token {mwt.start}-{mwt.end} ends after the last word ({n})",
                 "fix the range or add the missing word lines")
-    heads = [w.head for w in sent.words]
-    if all(h is None for h in heads):
+    if all(w.head is None for w in sent.words):
         return
     missing = next((w for w in sent.words if w.head is None), None)
     if missing is not None:
@@ -262,41 +260,34 @@ def sentence_entities(sent: Sentence, scheme: str, options: ReadOptions = ReadOp
 
 
 def _units(sent: Sentence, merge_multiword: bool) -> list[tuple[list[Word], Optional[MultiwordToken]]]:
-    """The sentence's tokens: each a list of words, with the multiword token it ends, if any."""
+    """The sentence's tokens: each a list of words, with the multiword token they make up when merged."""
     units: list[tuple[list[Word], Optional[MultiwordToken]]] = []
-    mwts = {m.start: m for m in sent.multiword}
+    mwts = {m.start: m for m in sent.multiword} if merge_multiword else {}
     i = 0
     while i < len(sent.words):
         mwt = mwts.get(i + 1)
-        if mwt is None:
-            units.append(([sent.words[i]], None))
-            i += 1
-        elif merge_multiword:
-            units.append((sent.words[i : mwt.end], mwt))
-            i = mwt.end
-        else:
-            for j, w in enumerate(sent.words[i : mwt.end]):
-                units.append(([w], mwt if i + j + 1 == mwt.end else None))
-            i = mwt.end
+        end = mwt.end if mwt else i + 1
+        units.append((sent.words[i:end], mwt))
+        i = end
     return units
 
 
 def _surface_spaces(sent: Sentence) -> list[bool]:
     """Space after each surface token (multiword token or word), from '# text' when present, else MISC."""
-    surface = [(m.form, m.misc, m.line) if m else (ws[0].form, ws[0].misc, ws[0].line) for ws, m in _units(sent, True)]
+    surface = [mwt or ws[0] for ws, mwt in _units(sent, True)]
     if sent.text is None:
-        return [_space_after(misc) for _, misc, _ in surface]
+        return [_space_after(token.misc) for token in surface]
     text, pos, spaces = sent.text, 0, []
-    for form, _misc, line in surface:
+    for token in surface:
         while pos < len(text) and text[pos].isspace():
             pos += 1
-        if not text.startswith(form, pos):
-            raise CorpusError(sent.path, line,
-                f"FORM {form!r} does not match '# text' at character {pos} ({text[pos : pos + 20]!r})",
+        if not text.startswith(token.form, pos):
+            raise CorpusError(sent.path, token.line,
+                f"FORM {token.form!r} does not match '# text' at character {pos} ({text[pos : pos + 20]!r})",
                 "fix the FORM or the '# text' comment of this sentence")
-        pos += len(form)
+        pos += len(token.form)
         spaces.append(pos < len(text) and text[pos].isspace())
-    spaces[-1] = _space_after(surface[-1][1])  # the text ends here, so only MISC can tell
+    spaces[-1] = _space_after(surface[-1].misc)  # the text ends here, so only MISC can tell
     return spaces
 
 
@@ -309,7 +300,8 @@ def _add_sentence(layers: dict[str, list], sent: Sentence, merge_multiword: bool
     layers["sent_starts"].extend([True] + [False] * (len(units) - 1))
     for ws, mwt in units:
         root = _span_root(ws, sent) if len(ws) > 1 else ws[0]
-        inside_split_mwt = len(ws) == 1 and mwt is None and any(m.start <= ws[0].id < m.end for m in sent.multiword)
+        # a word of a split multiword token but its last has no surface space of its own
+        inside_split_mwt = any(m.start <= ws[-1].id < m.end for m in sent.multiword)
         word_tags = [_word_tag(w) for w in ws]
         layers["words"].append(mwt.form if len(ws) > 1 else ws[0].form)
         layers["spaces"].append(False if inside_split_mwt else next(surface_spaces))
@@ -333,8 +325,7 @@ def sentences_to_doc(vocab: Vocab, sentences: list[Sentence], merge_multiword: b
     if not has_heads and any(w.head is not None for s in sentences for w in s.words):
         print(f"⚠ {sentences[0].path}:{sentences[0].line}: this document mixes sentences with and without heads; "
               "its dependencies are left out (spaCy needs heads for all sentences of a document or none)", file=sys.stderr)
-    layers: dict[str, list] = {k: [] for k in ("words", "spaces", "tags", "pos", "morphs", "lemmas", "heads", "deps",
-                                               "sent_starts")}
+    layers: dict[str, list] = {k: [] for k in "words spaces tags pos morphs lemmas heads deps sent_starts".split()}
     ents: list[tuple[int, int, str]] = []
     for k, sent in enumerate(sentences):
         token_of = _add_sentence(layers, sent, merge_multiword, has_heads)
@@ -361,8 +352,8 @@ def read_docs(path: Path | str, vocab: Vocab,
     ner = has_ner(sentences)
     scheme = options.tag_scheme
     if ner:
-        tags_of = lambda s: [_ne_tag(w) for w in s.words]  # noqa: E731
-        scheme, sentences = scheme_of(path, sentences, tags_of, lambda s, t: s.words[t].line, options)
+        scheme, sentences = scheme_of(path, sentences, lambda s: [_ne_tag(w) for w in s.words],
+            lambda s, t: s.words[t].line, options)
     decode = (lambda s: sentence_entities(s, scheme, options)) if ner else (lambda s: None)
     for kept in decoded_documents(sentences, options.n_sents, decode, options.on_error):
         entities = [e for _, e in kept] if ner else None
