@@ -1,8 +1,7 @@
 """Read entity annotations with character offsets from JSON or JSONL: spaCy-style records and v2 training tuples,
 doccano, Label Studio and Prodigy exports, and HAREM as neuralmind distributes it, each flavour recognised by its keys
 (parse_record; docs/data.md shows them all). Span dicts may use start/end or start_offset/end_offset in every
-flavour. A .jsonl file holds one record per line; a .json file a list of records (or one record).
-"""
+flavour. A .jsonl file holds one record per line; a .json file a list of records (or one record)."""
 
 from __future__ import annotations
 
@@ -228,13 +227,10 @@ def _trim(text: str, span: tuple[int, int, str, Optional[str]], path: Path | str
         return span  # reported as out of range by check_spans
     if covered is not None and text[start:end] != covered:
         return span  # reported as shifted by check_spans
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    if start == end:
-        raise CorpusError(path, where, f"span [{span[0]}, {span[1]}) {label} covers only whitespace",
-            "remove it or fix its offsets")
+    piece = text[start:end]
+    if not piece.strip():
+        raise CorpusError(path, where, f"span [{start}, {end}) {label} covers only whitespace", "remove it or fix its offsets")
+    start, end = end - len(piece.lstrip()), start + len(piece.rstrip())
     return start, end, label, None if covered is None else text[start:end]
 
 
