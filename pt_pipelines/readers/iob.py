@@ -1,10 +1,6 @@
-"""Read CoNLL/IOB column files: `token [POS CHUNK ...] TAG`, one token per line.
-
-Columns are tab-separated when the line has a tab, else space-separated; the first column is the token and the last
-one the entity tag. Blank lines end sentences, `-DOCSTART-` lines start documents. Tag schemes IOB1, IOB2,
-BILUO/BIOES and IO are detected per file or set with ReadOptions.tag_scheme; labels are kept as they are. Middle
-columns (POS, chunk) are not used.
-"""
+"""Read CoNLL/IOB column files: `token [POS CHUNK ...] TAG`, one token per line, split by tabs when the line has one,
+else by spaces (the middle columns are not used). Blank lines end sentences, `-DOCSTART-` lines start documents. The
+tag scheme is detected per file or set with ReadOptions.tag_scheme; labels are kept as they are."""
 
 from __future__ import annotations
 

@@ -1,9 +1,6 @@
-"""Read unlabelled plain text: one document per line, or per blank-line-separated block.
-
-For batch annotation and pretraining: the Docs carry tokens and sentence
-boundaries (from options.segmenter) and no annotation, so nothing is trained
-on them as if they were gold.
-"""
+"""Read unlabelled plain text, one document per line or per blank-line-separated block, for batch annotation and
+pretraining: the Docs carry tokens and sentence boundaries (from options.segmenter) and no annotation, so nothing is
+trained on them as if they were gold."""
 
 from __future__ import annotations
 
