@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from pt_pipelines.readers import ReadOptions, decode_spans, decoded_documents, scheme_of
-from pt_pipelines.readers.tags import TagError, parse_tag
+from pt_pipelines.readers.tags import TagError, parse_tag, spans_to_tags
 from pt_pipelines.textio import CorpusError, blocks
 
 DOCSTART = "-DOCSTART-"
@@ -81,18 +81,7 @@ def read_docs(path: Path | str, vocab: Vocab,
     scheme, sentences = scheme_of(path, sentences, lambda s: s.tags, lambda s, t: s.lines[t], options)
     decode = lambda s: decode_spans(s.tags, scheme, options, s.path, lambda i: s.lines[i])  # noqa: E731
     for kept in decoded_documents(sentences, options.n_sents, decode, options.on_error):
-        yield _doc(vocab, kept)
+        yield Doc(vocab, words=[w for sent, _ in kept for w in sent.words],
+            sent_starts=[k == 0 for sent, _ in kept for k in range(len(sent.words))],
+            ents=[tag for sent, spans in kept for tag in spans_to_tags(spans, len(sent.words), "iob2")])
     return scheme if options.tag_scheme == "auto" else None
-
-
-def _doc(vocab: Vocab, group: list[tuple[TaggedSentence, list[tuple[int, int, str]]]]) -> Doc:
-    words: list[str] = []
-    sent_starts: list[bool] = []
-    ents: list[tuple[int, int, str]] = []
-    for sent, spans in group:
-        ents.extend((len(words) + s, len(words) + e, label) for s, e, label in spans)
-        sent_starts.extend([True] + [False] * (len(sent.words) - 1))
-        words.extend(sent.words)
-    doc = Doc(vocab, words=words, sent_starts=sent_starts)
-    doc.ents = [Span(doc, s, e, label=label) for s, e, label in ents]
-    return doc
