@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 from spacy.parts_of_speech import IDS as POS_IDS
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from pt_pipelines.readers import ReadOptions, decode_spans, decoded_documents, scheme_of
+from pt_pipelines.readers.tags import spans_to_tags
 from pt_pipelines.textio import CorpusError, OnError, blocks, raise_error
 
 N_COLUMNS = 10
@@ -241,11 +242,6 @@ def _span_root(words: list[Word], sent: Sentence) -> Word:
     return min((w for w in words if w.head is not None and w.head not in ids), key=depth, default=words[0])
 
 
-def has_ner(sentences: Iterable[Sentence]) -> bool:
-    """Whether any word has an NE tag in MISC (then untagged words are O, else NER is missing)."""
-    return any(_ne_tag(w) != "O" or "NE=O" in w.misc.split("|") for s in sentences for w in s.words)
-
-
 def sentence_entities(sent: Sentence, scheme: str, options: ReadOptions = ReadOptions()) -> list[tuple[int, int, str]]:
     """Entities of a sentence as (first word index, end word index, label) from the MISC NE tags."""
     spans = decode_spans([_ne_tag(w) for w in sent.words], scheme, options, sent.path, lambda i: sent.words[i].line)
@@ -333,14 +329,9 @@ def sentences_to_doc(vocab: Vocab, sentences: list[Sentence], merge_multiword: b
             layers["spaces"][-1] = True  # sentences of one document are separated by a space
         for start, end, label in entities[k] if entities is not None else []:
             ents.append((token_of[sent.words[start].id], token_of[sent.words[end - 1].id] + 1, label))
-    if has_heads:
-        del layers["sent_starts"]
-    else:
-        del layers["heads"], layers["deps"]
-    doc = Doc(vocab, **layers)
-    if entities is not None:
-        doc.ents = [Span(doc, s, e, label=lab) for s, e, lab in ents]
-    return doc
+    for unused in ("sent_starts",) if has_heads else ("heads", "deps"):
+        del layers[unused]
+    return Doc(vocab, **layers, ents=None if entities is None else spans_to_tags(ents, len(layers["words"]), "iob2"))
 
 
 def read_docs(path: Path | str, vocab: Vocab,
@@ -349,7 +340,8 @@ def read_docs(path: Path | str, vocab: Vocab,
 
     Returns (as the generator's value) the tag scheme detected when the options say `auto`, else None."""
     sentences = list(read_conllu(path, options.on_error))
-    ner = has_ner(sentences)
+    # NER is annotated when any word has an NE tag in MISC: then untagged words are O, else NER is missing
+    ner = any(_ne_tag(w) != "O" or "NE=O" in w.misc.split("|") for s in sentences for w in s.words)
     scheme = options.tag_scheme
     if ner:
         scheme, sentences = scheme_of(path, sentences, lambda s: [_ne_tag(w) for w in s.words],
