@@ -14,7 +14,6 @@ import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import replace
 from enum import Enum
 from pathlib import Path
@@ -116,23 +115,20 @@ def split_documents(docs: list[Doc], dev_ratio: float, test_ratio: float, seed: 
     return pick(order[n_dev + n_test :]), pick(order[:n_dev]), pick(order[n_dev : n_dev + n_test])
 
 
-def split_stats(docs: Iterable[Doc]) -> dict:
+def split_stats(docs: list[Doc]) -> dict:
     """Counts for one split: documents, sentences, tokens, entities per label, and per layer the share of
     tokens whose annotation is missing (not trained or scored on them: a lemma '_', no heads, no NE tags).
     Morphology counts as missing only where a document has none at all, since no features is a value."""
-    n_docs = n_sents = n_tokens = 0
+    n_sents, n_tokens = 0, sum(len(doc) for doc in docs)
     labels, missing = Counter(), Counter()
     for doc in docs:
-        n_docs += 1
-        n_tokens += len(doc)
-        has_sents = doc.has_annotation("SENT_START") or doc.has_annotation("DEP")
-        n_sents += sum(1 for _ in doc.sents) if has_sents else 1
+        n_sents += len(list(doc.sents)) if doc.has_annotation("SENT_START") or doc.has_annotation("DEP") else 1
         labels.update(ent.label_ for ent in doc.ents)
         if not doc.has_annotation("MORPH"):
             missing["morph"] += len(doc)
         for t in doc:
             missing.update(k for k, v in (("lemma", t.lemma), ("pos", t.pos), ("dep", t.dep), ("ner", t.ent_iob)) if not v)
-    return {"documents": n_docs, "sentences": n_sents, "tokens": n_tokens, "entities": sum(labels.values()),
+    return {"documents": len(docs), "sentences": n_sents, "tokens": n_tokens, "entities": sum(labels.values()),
             "entities_per_label": dict(sorted(labels.items())),
             "missing": {layer: round(missing[layer] / n_tokens, 4) if n_tokens else 0.0 for layer in LAYERS}}
 
@@ -157,16 +153,13 @@ def sentence_leakage(splits: dict[str, list[Doc]]) -> dict[str, dict]:
     return out
 
 
-def token_prefix(docs: Iterable[Doc]) -> Optional[dict]:
+def token_prefix(docs: list[Doc]) -> Optional[dict]:
     """The most common `xx:` token prefix and its share of tokens, when it is at least PREFIX_WARN_SHARE: exports
     that mark the language on every token (`pt:Lisboa`) train a model on words real text never has."""
-    counts: Counter = Counter()
-    n = 0
-    for doc in docs:
-        n += len(doc)
-        counts.update(m.group(1) for t in doc if (m := TOKEN_PREFIX.match(t.text)))
+    counts = Counter(m.group(1) for doc in docs for t in doc if (m := TOKEN_PREFIX.match(t.text)))
     prefix, k = counts.most_common(1)[0] if counts else ("", 0)
-    return {"prefix": prefix, "share": round(k / n, 4)} if counts and k / n >= PREFIX_WARN_SHARE else None
+    share = k / max(1, sum(len(doc) for doc in docs))
+    return {"prefix": prefix, "share": round(share, 4)} if share >= PREFIX_WARN_SHARE else None
 
 
 def strip_token_prefix(doc: Doc, prefix: str) -> tuple[Doc, int]:
@@ -374,8 +367,7 @@ def print_stats(stats: dict, output_dir: Path) -> None:
     header = ["split", "documents", "sentences", "tokens", "entities"]
     rows = [[split, *(stats["splits"][split][k] for k in header[1:]), stats["sources"][split]] for split in SPLITS]
     msg.table(rows, header=[*header, "source"], divider=True, aligns=("l", "r", "r", "r", "r", "l"))
-    n_skipped = sum(stats["skipped_records"].values())
-    if n_skipped:
+    if n_skipped := sum(stats["skipped_records"].values()):
         print(f"⚠ skipped {n_skipped} bad records; they are in {output_dir / 'rejects.jsonl'} with their errors")
     for pair, leak in stats["leakage"].items():
         if leak["share"] > LEAK_WARN_SHARE:
@@ -387,8 +379,7 @@ def print_stats(stats: dict, output_dir: Path) -> None:
             f"so the model will not transfer; strip it in convert with --vars.strip_prefix {found['prefix']!r}")
     if stats["strip_prefix"] and not stats["strip_prefix"]["tokens"]:
         print(f"⚠ no token starts with {stats['strip_prefix']['prefix']!r}: --vars.strip_prefix changed nothing")
-    unknown = {m["to"] for m in stats["label_map"].get("mapped", {}).values()} - set(stats["labels"])
-    if stats["label_map"] and unknown:
+    if unknown := {m["to"] for m in stats["label_map"].get("mapped", {}).values()} - set(stats["labels"]):
         print(f"⚠ label_map targets {', '.join(sorted(unknown))} are not labels of the corpus")
 
 
