@@ -82,11 +82,6 @@ def analyse_scheme(sentences: Sequence[Sequence[str]], repair: bool = False) -> 
     return ("iob1" if len(ev["i_opens"]) >= len(ev["b_opens"]) else "iob2"), strays
 
 
-def detect_scheme(tags: Iterable[str]) -> str:
-    """Guess the scheme of a tag sequence (a whole file's tags, for a reliable guess)."""
-    return analyse_scheme([list(tags)])[0]
-
-
 def tags_to_spans(tags: Sequence[str], scheme: str, repair: bool = False) -> list[Span]:
     """Decode tags under `scheme`; with `repair`, an IOB2 I- that opens an entity is read as IOB1 does."""
     if scheme not in SCHEMES:
