@@ -27,8 +27,7 @@ def iter_texts(path: Path | str, unit: str = "auto") -> Iterator[tuple[int, str]
     if unit == "line":
         yield from ((lineno, line.strip()) for lineno, line in read_lines(path) if line.strip())
     else:
-        for block in blocks(path):
-            yield block[0][0], " ".join(line.strip() for _, line in block)
+        yield from ((block[0][0], " ".join(line.strip() for _, line in block)) for block in blocks(path))
 
 
 def read_docs(path: Path | str, nlp: Language, options: ReadOptions = ReadOptions()) -> Iterator[Doc]:
