@@ -255,12 +255,9 @@ def convert(train: Path, dev: Path, test: Path, output_dir: Path, fmt: str = "au
             doc.set_ents(list(doc.ents), default="missing")
         stats["extra_partial"] = {"missing_tokens": sum(t.ent_iob == 0 for doc in extra for t in doc)}
     docs["train"] += extra
-    n_stripped = 0
-    if strip_prefix:
-        for split in SPLITS:
-            pairs = [strip_token_prefix(doc, strip_prefix) for doc in docs[split]]
-            docs[split] = [doc for doc, _ in pairs]
-            n_stripped += sum(n for _, n in pairs)
+    stripped = {s: [strip_token_prefix(doc, strip_prefix) for doc in docs[s]] for s in SPLITS} if strip_prefix else {}
+    docs.update({split: [doc for doc, _ in pairs] for split, pairs in stripped.items()})
+    n_stripped = sum(n for pairs in stripped.values() for _, n in pairs)
     output_dir.mkdir(parents=True, exist_ok=True)
     stats = {
         "sources": {s: (str(p) if p else f"split from train (seed {seed})") for s, p in sources.items()},
