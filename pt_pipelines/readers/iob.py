@@ -21,7 +21,6 @@ DOCSTART = "-DOCSTART-"
 
 @dataclass
 class TaggedSentence:
-    path: str
     lines: list[int]
     words: list[str]
     tags: list[str]
@@ -65,8 +64,7 @@ def read_sentences(path: Path | str, options: ReadOptions) -> Iterator[TaggedSen
             options.on_error(e, raw)
             continue
         found += 1
-        yield TaggedSentence(str(path), [n for n, _ in rows], [c[0] for _, c in rows], [c[-1] for _, c in rows], newdoc,
-            raw)
+        yield TaggedSentence([n for n, _ in rows], [c[0] for _, c in rows], [c[-1] for _, c in rows], newdoc, raw)
         newdoc = False
     if found == 0:
         raise CorpusError(path, 1, "no tagged tokens found",
@@ -79,7 +77,7 @@ def read_docs(path: Path | str, vocab: Vocab,
     value is the tag scheme detected when the options say `auto`, else None."""
     sentences = list(read_sentences(path, options))
     scheme, sentences = scheme_of(path, sentences, lambda s: s.tags, lambda s, t: s.lines[t], options)
-    decode = lambda s: decode_spans(s.tags, scheme, options, s.path, lambda i: s.lines[i])  # noqa: E731
+    decode = lambda s: decode_spans(s.tags, scheme, options, Path(path), lambda i: s.lines[i])  # noqa: E731
     for kept in decoded_documents(sentences, options.n_sents, decode, options.on_error):
         yield Doc(vocab, words=[w for sent, _ in kept for w in sent.words],
             sent_starts=[k == 0 for sent, _ in kept for k in range(len(sent.words))],
