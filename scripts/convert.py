@@ -1,9 +1,7 @@
-"""Convert a raw corpus into corpus/{train,dev,test}.spacy, corpus/stats.json and corpus/rejects.jsonl.
-
-`--train` is a file, or a folder holding files whose names mark the split (`*train*`, `*dev*`, `*test*`: the UD
-naming). `--dev` and `--test` default to the train input, meaning "take this split from there": the folder's file, or
-a seeded split by document of the single train file. The formats (pt_pipelines.readers) are detected or given. Inputs
-are only read."""
+"""Convert a raw corpus into corpus/{train,dev,test}.spacy, corpus/stats.json and corpus/rejects.jsonl. `--train` is a
+file, or a folder holding files whose names mark the split (`*train*`, `*dev*`, `*test*`: the UD naming). `--dev` and
+`--test` default to the train input, meaning "take this split from there": the folder's file, or a seeded split by
+document of the single train file. Formats (pt_pipelines.readers) are detected or given. Inputs are only read."""
 
 from __future__ import annotations
 

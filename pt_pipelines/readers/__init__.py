@@ -40,10 +40,9 @@ def check_label(label: str, options: ReadOptions, path: Any, where: Where) -> No
 
 def scheme_of(path: Any, sentences: list, tags: Callable[[Any], list[str]], line: Callable[[Any, int], int],
         options: ReadOptions) -> tuple[str, list]:
-    """The tag scheme to decode a file's sentences with, and the sentences kept.
-
-    With `auto` one scheme is detected for the whole file, and a sentence with a tag that contradicts it goes
-    to options.on_error (located at that tag's line); the next sentence kept starts its document for it."""
+    """The tag scheme to decode a file's sentences with, and the sentences kept. With `auto` one scheme is detected
+    for the whole file, and a sentence with a tag that contradicts it goes to options.on_error (located at that tag's
+    line); the next sentence kept starts its document for it."""
     if options.tag_scheme != "auto":
         return options.tag_scheme, sentences
     scheme, strays = analyse_scheme([tags(s) for s in sentences], options.repair_tags)

@@ -213,10 +213,9 @@ def _word_tag(word: Word) -> str:
 
 
 def _lemma(words: list[Word]) -> str:
-    """The token's lemma; "" (missing) when a word's LEMMA is '_', which UD uses for "unspecified".
-
-    A missing lemma is skipped by the lemmatizer's loss and by the scorer; the literal lemma "_" would be
-    learnt and scored as if it were gold. Only the word '_' itself has the lemma '_'."""
+    """The token's lemma; "" (missing) when a word's LEMMA is '_', which UD uses for "unspecified". A missing lemma
+    is skipped by the lemmatizer's loss and by the scorer; the literal lemma "_" would be learnt and scored as if it
+    were gold. Only the word '_' itself has the lemma '_'."""
     return "" if any(w.lemma == "_" and w.form != "_" for w in words) else " ".join(w.lemma for w in words)
 
 
@@ -313,10 +312,8 @@ def _add_sentence(layers: dict[str, list], sent: Sentence, merge_multiword: bool
 
 def sentences_to_doc(vocab: Vocab, sentences: list[Sentence], merge_multiword: bool = True,
         entities: Optional[list[list[tuple[int, int, str]]]] = None) -> Doc:
-    """Build one Doc (one document) from validated sentences.
-
-    `entities` holds each sentence's entities in word indices (checked by sentence_entities not to cut a
-    multiword token); None leaves NER missing."""
+    """Build one Doc (one document) from validated sentences. `entities` holds each sentence's entities in word
+    indices (checked by sentence_entities not to cut a multiword token); None leaves NER missing."""
     has_heads = all(w.head is not None for s in sentences for w in s.words)
     if not has_heads and any(w.head is not None for s in sentences for w in s.words):
         print(f"⚠ {sentences[0].path}:{sentences[0].line}: this document mixes sentences with and without heads; "
@@ -336,9 +333,8 @@ def sentences_to_doc(vocab: Vocab, sentences: list[Sentence], merge_multiword: b
 
 def read_docs(path: Path | str, vocab: Vocab,
         options: ReadOptions = ReadOptions()) -> Generator[Doc, None, Optional[str]]:
-    """Yield one Doc per document of a CoNLL-U file; bad sentences go to options.on_error.
-
-    Returns (as the generator's value) the tag scheme detected when the options say `auto`, else None."""
+    """Yield one Doc per document of a CoNLL-U file; bad sentences go to options.on_error. Returns (as the
+    generator's value) the tag scheme detected when the options say `auto`, else None."""
     sentences = list(read_conllu(path, options.on_error))
     # NER is annotated when any word has an NE tag in MISC: then untagged words are O, else NER is missing
     ner = any(_ne_tag(w) != "O" or "NE=O" in w.misc.split("|") for s in sentences for w in s.words)

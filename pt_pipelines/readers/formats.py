@@ -44,10 +44,9 @@ def _head(path: Path | str) -> list[tuple[int, str]]:
 
 
 def _tagged_share(lines: list[str]) -> float:
-    """The share of lines that look like `token ... TAG`, when the file has O tags and consistent columns.
-
-    Bare labels (`Maria PESSOA`) count as tags, so IO files with bare labels are not mistaken for text; the
-    O tags and the constant column count keep ordinary text (whose lines end in any word) out."""
+    """The share of lines that look like `token ... TAG`, when the file has O tags and consistent columns. Bare
+    labels (`Maria PESSOA`) count as tags, so IO files with bare labels are not mistaken for text; the O tags and the
+    constant column count keep ordinary text (whose lines end in any word) out."""
     rows = [iob.split_columns(line) for line in lines]
     tagged = [cols for cols in rows if len(cols) >= 2 and (TAG.match(cols[-1]) or BARE.match(cols[-1]))]
     has_o = any(cols[-1] == "O" or "-" in cols[-1] for cols in tagged)
@@ -85,11 +84,9 @@ class Read:
 
 def read(path: Path | str, fmt: str, nlp: Language, options: ReadOptions = ReadOptions(), skip_bad: bool = False,
         sentencizer: str = "sentencizer") -> Read:
-    """Read one corpus file of format `fmt` (or `auto`); JSON and text are split into sentences by the
-    options' segmenter, or when it has none by make_segmenter(sentencizer).
-
-    A file that looks like tagged columns is never read as text: that would train the tags as words and
-    find no entities."""
+    """Read one corpus file of format `fmt` (or `auto`); JSON and text are split into sentences by the options'
+    segmenter, or when it has none by make_segmenter(sentencizer). A file that looks like tagged columns is never
+    read as text: that would train the tags as words and find no entities."""
     found = detect_format(path, fmt)
     if found == "text" and (line := looks_tagged(path)) is not None:
         raise CorpusError(path, line, "the file looks tagged (a token and a tag per line) but was read as text",
