@@ -49,15 +49,11 @@ def scheme_of(path: Any, sentences: list, tags: Callable[[Any], list[str]], line
     bad: dict[int, CorpusError] = {}
     for s, t, problem, fix in strays:
         bad.setdefault(s, CorpusError(path, line(sentences[s], t), problem, fix))
-    kept, newdoc = [], False
-    for k, sent in enumerate(sentences):
-        if k in bad:
-            options.on_error(bad[k], sent.raw)
-            newdoc = newdoc or sent.newdoc
-            continue
-        sent.newdoc, newdoc = sent.newdoc or newdoc, False
-        kept.append(sent)
-    return scheme, kept
+    for k in sorted(bad):
+        options.on_error(bad[k], sentences[k].raw)
+        if k + 1 < len(sentences):  # its document start passes to the next sentence
+            sentences[k + 1].newdoc |= sentences[k].newdoc
+    return scheme, [sent for k, sent in enumerate(sentences) if k not in bad]
 
 
 def decode_spans(tags: list[str], scheme: str, options: ReadOptions, path: Any,
