@@ -25,12 +25,11 @@ class TagError(ValueError):
 
 def parse_tag(tag: str, index: int = 0, bare: bool = False) -> tuple[str, str]:
     """Split a tag into (prefix, label); O is ("O", ""); with `bare`, a bare label is ("I", label) as in IO."""
-    m = TAG.match(tag)
-    if not m and bare and BARE.match(tag):
+    if TAG.match(tag):
+        return _split(tag)
+    if bare and BARE.match(tag):
         return "I", tag
-    if not m:
-        raise TagError(index, f"malformed entity tag {tag!r}", "use O or PREFIX-LABEL with PREFIX one of B I E L S U")
-    return (m.group(1), m.group(2)) if m.group(1) else ("O", "")
+    raise TagError(index, f"malformed entity tag {tag!r}", "use O or PREFIX-LABEL with PREFIX one of B I E L S U")
 
 
 def _evidence(sentences: Sequence[Sequence[str]]) -> dict[str, list[tuple[int, int]]]:
