@@ -38,9 +38,7 @@ def _evidence(sentences: Sequence[Sequence[str]]) -> dict[str, list[tuple[int, i
     found: dict[str, list[tuple[int, int]]] = {k: [] for k in kinds}
     for s, tags in enumerate(sentences):
         parsed = [("bare", tag) if not TAG.match(tag) and BARE.match(tag) else _split(tag) for tag in tags]
-        parsed.append(("O", ""))  # so that the last tag has a next one
-        for t, (prefix, label) in enumerate(parsed[:-1]):
-            prev, nxt = parsed[t - 1] if t else ("O", ""), parsed[t + 1]
+        for t, (prev, (prefix, label), nxt) in enumerate(zip([("O", ""), *parsed], parsed, [*parsed[1:], ("O", "")])):
             continues = prev[0] in ("B", "I") and prev[1] == label
             kinds = {"bare": prefix == "bare", "prefixed": prefix not in ("O", "bare"),
                      "biluo": prefix in ("E", "L", "S", "U"),
