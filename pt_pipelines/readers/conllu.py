@@ -119,8 +119,7 @@ def _add_line(sent: Sentence, path: Path, lineno: int, line: str) -> None:
     id_, form, lemma, upos, xpos, feats, head, deprel, _deps, misc = cols
     if EMPTY_NODE.match(id_):
         return  # empty nodes belong to enhanced dependencies, which spaCy does not train
-    problem = _column_problem(sent, id_, form, upos, feats, head)
-    if problem:
+    if problem := _column_problem(sent, id_, form, upos, feats, head):
         raise CorpusError(path, lineno, *problem)
     if "-" in id_:
         start, end = map(int, id_.split("-"))
@@ -338,12 +337,10 @@ def read_docs(path: Path | str, vocab: Vocab,
     sentences = list(read_conllu(path, options.on_error))
     # NER is annotated when any word has an NE tag in MISC: then untagged words are O, else NER is missing
     ner = any(_ne_tag(w) != "O" or "NE=O" in w.misc.split("|") for s in sentences for w in s.words)
-    scheme = options.tag_scheme
-    if ner:
-        scheme, sentences = scheme_of(path, sentences, lambda s: [_ne_tag(w) for w in s.words],
-            lambda s, t: s.words[t].line, options)
+    scheme, sentences = scheme_of(path, sentences, lambda s: [_ne_tag(w) for w in s.words],
+        lambda s, t: s.words[t].line, options) if ner else (None, sentences)
     decode = (lambda s: sentence_entities(s, scheme, options)) if ner else (lambda s: None)
     for kept in decoded_documents(sentences, options.n_sents, decode, options.on_error):
         entities = [e for _, e in kept] if ner else None
         yield sentences_to_doc(vocab, [s for s, _ in kept], options.merge_multiword, entities)
-    return scheme if ner and options.tag_scheme == "auto" else None
+    return scheme if options.tag_scheme == "auto" else None
