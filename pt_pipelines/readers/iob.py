@@ -35,8 +35,7 @@ def split_columns(line: str) -> list[str]:
 def read_sentences(path: Path | str, options: ReadOptions) -> Iterator[TaggedSentence]:
     """Yield the sentences of a column file; malformed ones go to options.on_error."""
     path = Path(path)
-    n_columns: Optional[int] = None
-    newdoc, found = False, 0
+    n_columns, newdoc, found = 0, False, 0  # n_columns: the first token line's, once read
     for block in blocks(path):
         rows = [(lineno, split_columns(line)) for lineno, line in block]
         newdoc = newdoc or any(cols[0] == DOCSTART for _, cols in rows)
