@@ -71,17 +71,13 @@ def resolve_sources(train: Path, dev: Path, test: Path) -> dict[str, Optional[Pa
             raise CorpusError(given, split, "no such file or folder",
                 f"pass an existing path with --vars.{split}_file (paths are relative to the project)")
         same_as_train = given == train and split != "train"
-        if given.is_dir():
-            found = find_split_file(given, split)
-            if found is None and not same_as_train:
-                named = [p for p in sorted(given.iterdir()) if split in p.name.lower() and p.is_file()]
-                other = f" ({some_names(named)}: an extension convert does not read)" if named else ""
-                raise CorpusError(given, split, f"no {split} file in this folder{other}",
-                    f"name it like '{split}.conllu' or '{split}' (extensions: {', '.join(sorted(CORPUS_SUFFIXES))}, "
-                    "or none to detect the format by content), or pass the file itself")
-            sources[split] = found
-        else:
-            sources[split] = None if same_as_train else given
+        sources[split] = find_split_file(given, split) if given.is_dir() else (None if same_as_train else given)
+        if sources[split] is None and not same_as_train:  # a folder without a file for the split
+            named = [p for p in sorted(given.iterdir()) if split in p.name.lower() and p.is_file()]
+            other = f" ({some_names(named)}: an extension convert does not read)" if named else ""
+            raise CorpusError(given, split, f"no {split} file in this folder{other}",
+                f"name it like '{split}.conllu' or '{split}' (extensions: {', '.join(sorted(CORPUS_SUFFIXES))}, "
+                "or none to detect the format by content), or pass the file itself")
     return sources
 
 
@@ -94,8 +90,7 @@ def extra_train_files(extra: Optional[Path], train: Path) -> list[Path]:
         raise CorpusError(extra, "extra_train", "no such file or folder", "pass an existing path with --vars.extra_train")
     if extra.is_file():
         return [extra]
-    files = corpus_files(extra)
-    if not files:
+    if not (files := corpus_files(extra)):
         raise CorpusError(extra, "extra_train", "no corpus files in this folder", f"add {', '.join(sorted(CORPUS_SUFFIXES))} files")
     return files
 
