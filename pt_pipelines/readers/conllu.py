@@ -287,9 +287,8 @@ def _surface_spaces(sent: Sentence) -> list[bool]:
 
 def _add_sentence(layers: dict[str, list], sent: Sentence, merge_multiword: bool, has_heads: bool) -> dict[int, int]:
     """Append the sentence's tokens to each layer of the document; return the token index of each word ID."""
-    offset = len(layers["words"])
     units = _units(sent, merge_multiword)
-    token_of = {w.id: offset + idx for idx, (ws, _) in enumerate(units) for w in ws}
+    token_of = {w.id: idx for idx, (ws, _) in enumerate(units, start=len(layers["words"])) for w in ws}
     surface_spaces = iter(sent.spaces)
     layers["sent_starts"].extend([True] + [False] * (len(units) - 1))
     for ws, mwt in units:
