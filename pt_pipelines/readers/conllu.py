@@ -243,10 +243,9 @@ def _span_root(words: list[Word], sent: Sentence) -> Word:
 def sentence_entities(sent: Sentence, scheme: str, options: ReadOptions = ReadOptions()) -> list[tuple[int, int, str]]:
     """Entities of a sentence as (first word index, end word index, label) from the MISC NE tags."""
     spans = decode_spans([_ne_tag(w) for w in sent.words], scheme, options, sent.path, lambda i: sent.words[i].line)
-    mwt_of = {i: m for m in sent.multiword for i in range(m.start, m.end + 1)}
+    inside = {i for m in sent.multiword for i in range(m.start, m.end)}  # word IDs followed by a word of their token
     for start, end, label in spans:
-        first, last = mwt_of.get(start + 1), mwt_of.get(end)
-        if (first is not None and first.start != start + 1) or (last is not None and last.end != end):
+        if start in inside or end in inside:  # the word before the entity, or its last word
             raise CorpusError(sent.path, sent.words[start].line,
                 f"entity {label} starts or ends inside a multiword token",
                 "tag the whole contraction (all its words) or none of it")
