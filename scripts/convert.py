@@ -1,10 +1,7 @@
-"""Convert a raw corpus into corpus/{train,dev,test}.spacy, corpus/stats.json and corpus/rejects.jsonl.
-
-Inputs: `--train` is a file, or a folder holding files whose names mark the split (`*train*`, `*dev*`, `*test*`:
-the UD naming). `--dev` and `--test` default to the train input, which means "take this split from there": the
-folder's file, or a seeded split by document of the single train file. Formats: CoNLL-U, CoNLL/IOB columns, span
-JSON/JSONL (spaCy, doccano, Label Studio, Prodigy, HAREM) and plain text; `auto` detects them. Inputs are only read.
-"""
+"""Convert a raw corpus into corpus/{train,dev,test}.spacy, corpus/stats.json and corpus/rejects.jsonl. `--train` is a
+file, or a folder holding files whose names mark the split (`*train*`, `*dev*`, `*test*`: the UD naming). `--dev` and
+`--test` default to the train input, meaning "take this split from there": the folder's file, or a seeded split by
+document of the single train file. Formats (pt_pipelines.readers) are detected or given. Inputs are only read."""
 
 from __future__ import annotations
 
@@ -15,7 +12,6 @@ import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import replace
 from enum import Enum
 from pathlib import Path
@@ -75,17 +71,13 @@ def resolve_sources(train: Path, dev: Path, test: Path) -> dict[str, Optional[Pa
             raise CorpusError(given, split, "no such file or folder",
                 f"pass an existing path with --vars.{split}_file (paths are relative to the project)")
         same_as_train = given == train and split != "train"
-        if given.is_dir():
-            found = find_split_file(given, split)
-            if found is None and not same_as_train:
-                named = [p for p in sorted(given.iterdir()) if split in p.name.lower() and p.is_file()]
-                other = f" ({some_names(named)}: an extension convert does not read)" if named else ""
-                raise CorpusError(given, split, f"no {split} file in this folder{other}",
-                    f"name it like '{split}.conllu' or '{split}' (extensions: {', '.join(sorted(CORPUS_SUFFIXES))}, "
-                    "or none to detect the format by content), or pass the file itself")
-            sources[split] = found
-        else:
-            sources[split] = None if same_as_train else given
+        sources[split] = find_split_file(given, split) if given.is_dir() else (None if same_as_train else given)
+        if sources[split] is None and not same_as_train:  # a folder without a file for the split
+            named = [p for p in sorted(given.iterdir()) if split in p.name.lower() and p.is_file()]
+            other = f" ({some_names(named)}: an extension convert does not read)" if named else ""
+            raise CorpusError(given, split, f"no {split} file in this folder{other}",
+                f"name it like '{split}.conllu' or '{split}' (extensions: {', '.join(sorted(CORPUS_SUFFIXES))}, "
+                "or none to detect the format by content), or pass the file itself")
     return sources
 
 
@@ -98,8 +90,7 @@ def extra_train_files(extra: Optional[Path], train: Path) -> list[Path]:
         raise CorpusError(extra, "extra_train", "no such file or folder", "pass an existing path with --vars.extra_train")
     if extra.is_file():
         return [extra]
-    files = corpus_files(extra)
-    if not files:
+    if not (files := corpus_files(extra)):
         raise CorpusError(extra, "extra_train", "no corpus files in this folder", f"add {', '.join(sorted(CORPUS_SUFFIXES))} files")
     return files
 
@@ -117,23 +108,20 @@ def split_documents(docs: list[Doc], dev_ratio: float, test_ratio: float, seed: 
     return pick(order[n_dev + n_test :]), pick(order[:n_dev]), pick(order[n_dev : n_dev + n_test])
 
 
-def split_stats(docs: Iterable[Doc]) -> dict:
+def split_stats(docs: list[Doc]) -> dict:
     """Counts for one split: documents, sentences, tokens, entities per label, and per layer the share of
     tokens whose annotation is missing (not trained or scored on them: a lemma '_', no heads, no NE tags).
     Morphology counts as missing only where a document has none at all, since no features is a value."""
-    n_docs = n_sents = n_tokens = 0
+    n_sents, n_tokens = 0, sum(len(doc) for doc in docs)
     labels, missing = Counter(), Counter()
     for doc in docs:
-        n_docs += 1
-        n_tokens += len(doc)
-        has_sents = doc.has_annotation("SENT_START") or doc.has_annotation("DEP")
-        n_sents += sum(1 for _ in doc.sents) if has_sents else 1
+        n_sents += len(list(doc.sents)) if doc.has_annotation("SENT_START") or doc.has_annotation("DEP") else 1
         labels.update(ent.label_ for ent in doc.ents)
         if not doc.has_annotation("MORPH"):
             missing["morph"] += len(doc)
         for t in doc:
             missing.update(k for k, v in (("lemma", t.lemma), ("pos", t.pos), ("dep", t.dep), ("ner", t.ent_iob)) if not v)
-    return {"documents": n_docs, "sentences": n_sents, "tokens": n_tokens, "entities": sum(labels.values()),
+    return {"documents": len(docs), "sentences": n_sents, "tokens": n_tokens, "entities": sum(labels.values()),
             "entities_per_label": dict(sorted(labels.items())),
             "missing": {layer: round(missing[layer] / n_tokens, 4) if n_tokens else 0.0 for layer in LAYERS}}
 
@@ -158,16 +146,13 @@ def sentence_leakage(splits: dict[str, list[Doc]]) -> dict[str, dict]:
     return out
 
 
-def token_prefix(docs: Iterable[Doc]) -> Optional[dict]:
+def token_prefix(docs: list[Doc]) -> Optional[dict]:
     """The most common `xx:` token prefix and its share of tokens, when it is at least PREFIX_WARN_SHARE: exports
     that mark the language on every token (`pt:Lisboa`) train a model on words real text never has."""
-    counts: Counter = Counter()
-    n = 0
-    for doc in docs:
-        n += len(doc)
-        counts.update(m.group(1) for t in doc if (m := TOKEN_PREFIX.match(t.text)))
+    counts = Counter(m.group(1) for doc in docs for t in doc if (m := TOKEN_PREFIX.match(t.text)))
     prefix, k = counts.most_common(1)[0] if counts else ("", 0)
-    return {"prefix": prefix, "share": round(k / n, 4)} if counts and k / n >= PREFIX_WARN_SHARE else None
+    share = k / max(1, sum(len(doc) for doc in docs))
+    return {"prefix": prefix, "share": round(share, 4)} if share >= PREFIX_WARN_SHARE else None
 
 
 def strip_token_prefix(doc: Doc, prefix: str) -> tuple[Doc, int]:
@@ -263,12 +248,9 @@ def convert(train: Path, dev: Path, test: Path, output_dir: Path, fmt: str = "au
             doc.set_ents(list(doc.ents), default="missing")
         stats["extra_partial"] = {"missing_tokens": sum(t.ent_iob == 0 for doc in extra for t in doc)}
     docs["train"] += extra
-    n_stripped = 0
-    if strip_prefix:
-        for split in SPLITS:
-            pairs = [strip_token_prefix(doc, strip_prefix) for doc in docs[split]]
-            docs[split] = [doc for doc, _ in pairs]
-            n_stripped += sum(n for _, n in pairs)
+    stripped = {s: [strip_token_prefix(doc, strip_prefix) for doc in docs[s]] for s in SPLITS} if strip_prefix else {}
+    docs.update({split: [doc for doc, _ in pairs] for split, pairs in stripped.items()})
+    n_stripped = sum(n for pairs in stripped.values() for _, n in pairs)
     output_dir.mkdir(parents=True, exist_ok=True)
     stats = {
         "sources": {s: (str(p) if p else f"split from train (seed {seed})") for s, p in sources.items()},
@@ -375,8 +357,7 @@ def print_stats(stats: dict, output_dir: Path) -> None:
     header = ["split", "documents", "sentences", "tokens", "entities"]
     rows = [[split, *(stats["splits"][split][k] for k in header[1:]), stats["sources"][split]] for split in SPLITS]
     msg.table(rows, header=[*header, "source"], divider=True, aligns=("l", "r", "r", "r", "r", "l"))
-    n_skipped = sum(stats["skipped_records"].values())
-    if n_skipped:
+    if n_skipped := sum(stats["skipped_records"].values()):
         print(f"⚠ skipped {n_skipped} bad records; they are in {output_dir / 'rejects.jsonl'} with their errors")
     for pair, leak in stats["leakage"].items():
         if leak["share"] > LEAK_WARN_SHARE:
@@ -388,8 +369,7 @@ def print_stats(stats: dict, output_dir: Path) -> None:
             f"so the model will not transfer; strip it in convert with --vars.strip_prefix {found['prefix']!r}")
     if stats["strip_prefix"] and not stats["strip_prefix"]["tokens"]:
         print(f"⚠ no token starts with {stats['strip_prefix']['prefix']!r}: --vars.strip_prefix changed nothing")
-    unknown = {m["to"] for m in stats["label_map"].get("mapped", {}).values()} - set(stats["labels"])
-    if stats["label_map"] and unknown:
+    if unknown := {m["to"] for m in stats["label_map"].get("mapped", {}).values()} - set(stats["labels"]):
         print(f"⚠ label_map targets {', '.join(sorted(unknown))} are not labels of the corpus")
 
 

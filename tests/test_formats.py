@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from conftest import conllu_line, sentences
 from pt_pipelines.readers import ReadOptions
 from pt_pipelines.readers.formats import detect_format, read
-from pt_pipelines.readers.tags import detect_scheme, spans_to_tags, tags_to_spans
+from pt_pipelines.readers.tags import analyse_scheme, spans_to_tags, tags_to_spans
 from pt_pipelines.textio import CorpusError
 from scripts.convert import convert
 
@@ -57,7 +57,7 @@ def test_conll2003_four_columns_docstart_and_tabs(write):
     ],
 )
 def test_tag_schemes_are_detected_and_decoded(tags, scheme, expected):
-    assert detect_scheme(tags) == scheme
+    assert analyse_scheme([tags]) == (scheme, [])
     assert tags_to_spans(tags, scheme) == expected
 
 

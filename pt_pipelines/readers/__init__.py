@@ -1,13 +1,12 @@
-"""Readers that turn annotation files into spaCy Docs: one module per format (CoNLL-U, IOB columns, span JSON,
-plain text), formats.py to detect and dispatch, tags.py for entity tag schemes.
-
-Readers take `ReadOptions` and never write into them: what they find (the tag scheme `auto` detected, the
-rejected records) comes back from `formats.read` as a `Read`."""
+"""Readers that turn annotation files into spaCy Docs, one module per format; formats.py detects and dispatches.
+Readers never write into their `ReadOptions`: what they find (the tag scheme `auto` detected, the rejected records)
+comes back from `formats.read` as a `Read`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import accumulate, groupby
 from typing import Any, Callable, Optional
 
 from pt_pipelines.readers.tags import TagError, analyse_scheme, tags_to_spans
@@ -41,25 +40,20 @@ def check_label(label: str, options: ReadOptions, path: Any, where: Where) -> No
 
 def scheme_of(path: Any, sentences: list, tags: Callable[[Any], list[str]], line: Callable[[Any, int], int],
         options: ReadOptions) -> tuple[str, list]:
-    """The tag scheme to decode a file's sentences with, and the sentences kept.
-
-    With `auto` one scheme is detected for the whole file, and a sentence with a tag that contradicts it goes
-    to options.on_error (located at that tag's line); the next sentence kept starts its document for it."""
+    """The tag scheme to decode a file's sentences with, and the sentences kept. With `auto` one scheme is detected
+    for the whole file, and a sentence with a tag that contradicts it goes to options.on_error (located at that tag's
+    line); the next sentence kept starts its document for it."""
     if options.tag_scheme != "auto":
         return options.tag_scheme, sentences
     scheme, strays = analyse_scheme([tags(s) for s in sentences], options.repair_tags)
     bad: dict[int, CorpusError] = {}
     for s, t, problem, fix in strays:
         bad.setdefault(s, CorpusError(path, line(sentences[s], t), problem, fix))
-    kept, newdoc = [], False
-    for k, sent in enumerate(sentences):
-        if k in bad:
-            options.on_error(bad[k], sent.raw)
-            newdoc = newdoc or sent.newdoc
-            continue
-        sent.newdoc, newdoc = sent.newdoc or newdoc, False
-        kept.append(sent)
-    return scheme, kept
+    for k in sorted(bad):
+        options.on_error(bad[k], sentences[k].raw)
+        if k + 1 < len(sentences):  # its document start passes to the next sentence
+            sentences[k + 1].newdoc |= sentences[k].newdoc
+    return scheme, [sent for k, sent in enumerate(sentences) if k not in bad]
 
 
 def decode_spans(tags: list[str], scheme: str, options: ReadOptions, path: Any,
@@ -75,27 +69,16 @@ def decode_spans(tags: list[str], scheme: str, options: ReadOptions, path: Any,
     return spans
 
 
-def group_sentences(sentences: list, n_sents: int = 10) -> Iterator[list]:
-    """Group sentences into documents: by their newdoc marks when the file has them, else every n_sents."""
-    group: list = []
-    by_newdoc = any(sent.newdoc for sent in sentences)
-    for sent in sentences:
-        boundary = sent.newdoc if by_newdoc else len(group) >= n_sents
-        if boundary and group:
-            yield group
-            group = []
-        group.append(sent)
-    if group:
-        yield group
-
-
 def decoded_documents(sentences: list, n_sents: int, decode: Callable[[Any], Any],
         on_error: OnError) -> Iterator[list[tuple[Any, Any]]]:
-    """Each document's sentences (group_sentences) paired with what `decode` makes of them; a sentence that
-    decode refuses with a CorpusError goes to on_error, and a document left empty is not yielded."""
-    for group in group_sentences(sentences, n_sents):
+    """Each document's sentences (by their newdoc marks when the file has them, else every n_sents) paired with what
+    `decode` makes of them; a sentence that decode refuses with a CorpusError goes to on_error, and a document left
+    empty is not yielded."""
+    by_newdoc = any(sent.newdoc for sent in sentences)
+    doc_ids = accumulate(int(sent.newdoc if by_newdoc else k % n_sents == 0) for k, sent in enumerate(sentences))
+    for _, group in groupby(zip(doc_ids, sentences), key=lambda numbered: numbered[0]):
         kept = []
-        for sent in group:
+        for _, sent in group:
             try:
                 kept.append((sent, decode(sent)))
             except CorpusError as e:

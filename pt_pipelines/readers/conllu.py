@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 from spacy.parts_of_speech import IDS as POS_IDS
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from pt_pipelines.readers import ReadOptions, decode_spans, decoded_documents, scheme_of
+from pt_pipelines.readers.tags import spans_to_tags
 from pt_pipelines.textio import CorpusError, OnError, blocks, raise_error
 
 N_COLUMNS = 10
@@ -68,10 +69,9 @@ def parse_block(path: Path | str, block: list[tuple[int, str]]) -> Optional[Sent
     sent = Sentence(path=str(path), line=block[0][0], raw="\n".join(line for _, line in block))
     for lineno, line in block:
         if line.startswith("#"):
-            key, _, value = line[1:].partition("=")
-            key = key.strip()
+            key, _, value = map(str.strip, line[1:].partition("="))
             if key in ("text", "sent_id"):
-                setattr(sent, key, value.strip())
+                setattr(sent, key, value)
             elif key.startswith("newdoc"):
                 if sent.words:
                     raise CorpusError(path, lineno, "'# newdoc' comment inside a sentence",
@@ -119,8 +119,7 @@ def _add_line(sent: Sentence, path: Path, lineno: int, line: str) -> None:
     id_, form, lemma, upos, xpos, feats, head, deprel, _deps, misc = cols
     if EMPTY_NODE.match(id_):
         return  # empty nodes belong to enhanced dependencies, which spaCy does not train
-    problem = _column_problem(sent, id_, form, upos, feats, head)
-    if problem:
+    if problem := _column_problem(sent, id_, form, upos, feats, head):
         raise CorpusError(path, lineno, *problem)
     if "-" in id_:
         start, end = map(int, id_.split("-"))
@@ -172,8 +171,7 @@ def _check_sentence(sent: Sentence) -> None:
             raise CorpusError(sent.path, mwt.line,
                 f"multiword token {mwt.start}-{mwt.end} ends after the last word ({n})",
                 "fix the range or add the missing word lines")
-    heads = [w.head for w in sent.words]
-    if all(h is None for h in heads):
+    if all(w.head is None for w in sent.words):
         return
     missing = next((w for w in sent.words if w.head is None), None)
     if missing is not None:
@@ -214,10 +212,9 @@ def _word_tag(word: Word) -> str:
 
 
 def _lemma(words: list[Word]) -> str:
-    """The token's lemma; "" (missing) when a word's LEMMA is '_', which UD uses for "unspecified".
-
-    A missing lemma is skipped by the lemmatizer's loss and by the scorer; the literal lemma "_" would be
-    learnt and scored as if it were gold. Only the word '_' itself has the lemma '_'."""
+    """The token's lemma; "" (missing) when a word's LEMMA is '_', which UD uses for "unspecified". A missing lemma
+    is skipped by the lemmatizer's loss and by the scorer; the literal lemma "_" would be learnt and scored as if it
+    were gold. Only the word '_' itself has the lemma '_'."""
     return "" if any(w.lemma == "_" and w.form != "_" for w in words) else " ".join(w.lemma for w in words)
 
 
@@ -243,18 +240,12 @@ def _span_root(words: list[Word], sent: Sentence) -> Word:
     return min((w for w in words if w.head is not None and w.head not in ids), key=depth, default=words[0])
 
 
-def has_ner(sentences: Iterable[Sentence]) -> bool:
-    """Whether any word has an NE tag in MISC (then untagged words are O, else NER is missing)."""
-    return any(_ne_tag(w) != "O" or "NE=O" in w.misc.split("|") for s in sentences for w in s.words)
-
-
 def sentence_entities(sent: Sentence, scheme: str, options: ReadOptions = ReadOptions()) -> list[tuple[int, int, str]]:
     """Entities of a sentence as (first word index, end word index, label) from the MISC NE tags."""
     spans = decode_spans([_ne_tag(w) for w in sent.words], scheme, options, sent.path, lambda i: sent.words[i].line)
-    mwt_of = {i: m for m in sent.multiword for i in range(m.start, m.end + 1)}
+    inside = {i for m in sent.multiword for i in range(m.start, m.end)}  # word IDs followed by a word of their token
     for start, end, label in spans:
-        first, last = mwt_of.get(start + 1), mwt_of.get(end)
-        if (first is not None and first.start != start + 1) or (last is not None and last.end != end):
+        if start in inside or end in inside:  # the word before the entity, or its last word
             raise CorpusError(sent.path, sent.words[start].line,
                 f"entity {label} starts or ends inside a multiword token",
                 "tag the whole contraction (all its words) or none of it")
@@ -262,54 +253,47 @@ def sentence_entities(sent: Sentence, scheme: str, options: ReadOptions = ReadOp
 
 
 def _units(sent: Sentence, merge_multiword: bool) -> list[tuple[list[Word], Optional[MultiwordToken]]]:
-    """The sentence's tokens: each a list of words, with the multiword token it ends, if any."""
+    """The sentence's tokens: each a list of words, with the multiword token they make up when merged."""
     units: list[tuple[list[Word], Optional[MultiwordToken]]] = []
-    mwts = {m.start: m for m in sent.multiword}
+    mwts = {m.start: m for m in sent.multiword} if merge_multiword else {}
     i = 0
     while i < len(sent.words):
         mwt = mwts.get(i + 1)
-        if mwt is None:
-            units.append(([sent.words[i]], None))
-            i += 1
-        elif merge_multiword:
-            units.append((sent.words[i : mwt.end], mwt))
-            i = mwt.end
-        else:
-            for j, w in enumerate(sent.words[i : mwt.end]):
-                units.append(([w], mwt if i + j + 1 == mwt.end else None))
-            i = mwt.end
+        end = mwt.end if mwt else i + 1
+        units.append((sent.words[i:end], mwt))
+        i = end
     return units
 
 
 def _surface_spaces(sent: Sentence) -> list[bool]:
     """Space after each surface token (multiword token or word), from '# text' when present, else MISC."""
-    surface = [(m.form, m.misc, m.line) if m else (ws[0].form, ws[0].misc, ws[0].line) for ws, m in _units(sent, True)]
+    surface = [mwt or ws[0] for ws, mwt in _units(sent, True)]
     if sent.text is None:
-        return [_space_after(misc) for _, misc, _ in surface]
+        return [_space_after(token.misc) for token in surface]
     text, pos, spaces = sent.text, 0, []
-    for form, _misc, line in surface:
+    for token in surface:
         while pos < len(text) and text[pos].isspace():
             pos += 1
-        if not text.startswith(form, pos):
-            raise CorpusError(sent.path, line,
-                f"FORM {form!r} does not match '# text' at character {pos} ({text[pos : pos + 20]!r})",
+        if not text.startswith(token.form, pos):
+            raise CorpusError(sent.path, token.line,
+                f"FORM {token.form!r} does not match '# text' at character {pos} ({text[pos : pos + 20]!r})",
                 "fix the FORM or the '# text' comment of this sentence")
-        pos += len(form)
+        pos += len(token.form)
         spaces.append(pos < len(text) and text[pos].isspace())
-    spaces[-1] = _space_after(surface[-1][1])  # the text ends here, so only MISC can tell
+    spaces[-1] = _space_after(surface[-1].misc)  # the text ends here, so only MISC can tell
     return spaces
 
 
 def _add_sentence(layers: dict[str, list], sent: Sentence, merge_multiword: bool, has_heads: bool) -> dict[int, int]:
     """Append the sentence's tokens to each layer of the document; return the token index of each word ID."""
-    offset = len(layers["words"])
     units = _units(sent, merge_multiword)
-    token_of = {w.id: offset + idx for idx, (ws, _) in enumerate(units) for w in ws}
+    token_of = {w.id: idx for idx, (ws, _) in enumerate(units, start=len(layers["words"])) for w in ws}
     surface_spaces = iter(sent.spaces)
     layers["sent_starts"].extend([True] + [False] * (len(units) - 1))
     for ws, mwt in units:
         root = _span_root(ws, sent) if len(ws) > 1 else ws[0]
-        inside_split_mwt = len(ws) == 1 and mwt is None and any(m.start <= ws[0].id < m.end for m in sent.multiword)
+        # a word of a split multiword token but its last has no surface space of its own
+        inside_split_mwt = any(m.start <= ws[-1].id < m.end for m in sent.multiword)
         word_tags = [_word_tag(w) for w in ws]
         layers["words"].append(mwt.form if len(ws) > 1 else ws[0].form)
         layers["spaces"].append(False if inside_split_mwt else next(surface_spaces))
@@ -325,16 +309,13 @@ def _add_sentence(layers: dict[str, list], sent: Sentence, merge_multiword: bool
 
 def sentences_to_doc(vocab: Vocab, sentences: list[Sentence], merge_multiword: bool = True,
         entities: Optional[list[list[tuple[int, int, str]]]] = None) -> Doc:
-    """Build one Doc (one document) from validated sentences.
-
-    `entities` holds each sentence's entities in word indices (checked by sentence_entities not to cut a
-    multiword token); None leaves NER missing."""
+    """Build one Doc (one document) from validated sentences. `entities` holds each sentence's entities in word
+    indices (checked by sentence_entities not to cut a multiword token); None leaves NER missing."""
     has_heads = all(w.head is not None for s in sentences for w in s.words)
     if not has_heads and any(w.head is not None for s in sentences for w in s.words):
         print(f"⚠ {sentences[0].path}:{sentences[0].line}: this document mixes sentences with and without heads; "
               "its dependencies are left out (spaCy needs heads for all sentences of a document or none)", file=sys.stderr)
-    layers: dict[str, list] = {k: [] for k in ("words", "spaces", "tags", "pos", "morphs", "lemmas", "heads", "deps",
-                                               "sent_starts")}
+    layers: dict[str, list] = {k: [] for k in "words spaces tags pos morphs lemmas heads deps sent_starts".split()}
     ents: list[tuple[int, int, str]] = []
     for k, sent in enumerate(sentences):
         token_of = _add_sentence(layers, sent, merge_multiword, has_heads)
@@ -342,29 +323,22 @@ def sentences_to_doc(vocab: Vocab, sentences: list[Sentence], merge_multiword: b
             layers["spaces"][-1] = True  # sentences of one document are separated by a space
         for start, end, label in entities[k] if entities is not None else []:
             ents.append((token_of[sent.words[start].id], token_of[sent.words[end - 1].id] + 1, label))
-    if has_heads:
-        del layers["sent_starts"]
-    else:
-        del layers["heads"], layers["deps"]
-    doc = Doc(vocab, **layers)
-    if entities is not None:
-        doc.ents = [Span(doc, s, e, label=lab) for s, e, lab in ents]
-    return doc
+    for unused in ("sent_starts",) if has_heads else ("heads", "deps"):
+        del layers[unused]
+    return Doc(vocab, **layers, ents=None if entities is None else spans_to_tags(ents, len(layers["words"]), "iob2"))
 
 
 def read_docs(path: Path | str, vocab: Vocab,
         options: ReadOptions = ReadOptions()) -> Generator[Doc, None, Optional[str]]:
-    """Yield one Doc per document of a CoNLL-U file; bad sentences go to options.on_error.
-
-    Returns (as the generator's value) the tag scheme detected when the options say `auto`, else None."""
+    """Yield one Doc per document of a CoNLL-U file; bad sentences go to options.on_error. Returns (as the
+    generator's value) the tag scheme detected when the options say `auto`, else None."""
     sentences = list(read_conllu(path, options.on_error))
-    ner = has_ner(sentences)
-    scheme = options.tag_scheme
-    if ner:
-        tags_of = lambda s: [_ne_tag(w) for w in s.words]  # noqa: E731
-        scheme, sentences = scheme_of(path, sentences, tags_of, lambda s, t: s.words[t].line, options)
+    # NER is annotated when any word has an NE tag in MISC: then untagged words are O, else NER is missing
+    ner = any(_ne_tag(w) != "O" or "NE=O" in w.misc.split("|") for s in sentences for w in s.words)
+    scheme, sentences = scheme_of(path, sentences, lambda s: [_ne_tag(w) for w in s.words],
+        lambda s, t: s.words[t].line, options) if ner else (None, sentences)
     decode = (lambda s: sentence_entities(s, scheme, options)) if ner else (lambda s: None)
     for kept in decoded_documents(sentences, options.n_sents, decode, options.on_error):
         entities = [e for _, e in kept] if ner else None
         yield sentences_to_doc(vocab, [s for s, _ in kept], options.merge_multiword, entities)
-    return scheme if ner and options.tag_scheme == "auto" else None
+    return scheme if options.tag_scheme == "auto" else None

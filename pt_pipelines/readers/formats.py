@@ -44,18 +44,14 @@ def _head(path: Path | str) -> list[tuple[int, str]]:
 
 
 def _tagged_share(lines: list[str]) -> float:
-    """The share of lines that look like `token ... TAG`, when the file has O tags and consistent columns.
-
-    Bare labels (`Maria PESSOA`) count as tags, so IO files with bare labels are not mistaken for text; the
-    O tags and the constant column count keep ordinary text (whose lines end in any word) out."""
+    """The share of lines that look like `token ... TAG`, when the file has O tags and consistent columns. Bare
+    labels (`Maria PESSOA`) count as tags, so IO files with bare labels are not mistaken for text; the O tags and the
+    constant column count keep ordinary text (whose lines end in any word) out."""
     rows = [iob.split_columns(line) for line in lines]
     tagged = [cols for cols in rows if len(cols) >= 2 and (TAG.match(cols[-1]) or BARE.match(cols[-1]))]
-    if not any(cols[-1] == "O" or "-" in cols[-1] for cols in tagged):
-        return 0.0
-    widths = Counter(len(cols) for cols in rows)
-    if widths.most_common(1)[0][1] < 0.9 * len(rows):
-        return 0.0
-    return len(tagged) / len(rows)
+    has_o = any(cols[-1] == "O" or "-" in cols[-1] for cols in tagged)
+    consistent = Counter(len(cols) for cols in rows).most_common(1)[0][1] >= 0.9 * len(rows)
+    return len(tagged) / len(rows) if has_o and consistent else 0.0
 
 
 def looks_tagged(path: Path | str) -> Optional[int]:
@@ -68,11 +64,11 @@ def looks_tagged(path: Path | str) -> Optional[int]:
 
 def detect_format(path: Path | str, fmt: str = "auto") -> str:
     """The format to read `path` with: `fmt` itself, or for `auto` by extension, then by content."""
-    if fmt != "auto":
-        if fmt not in FORMATS:
-            raise CorpusError(path, "format", f"unknown format {fmt!r}", f"use one of: auto, {', '.join(FORMATS)}")
-        return fmt
-    return BY_EXTENSION.get(Path(path).suffix.lower()) or sniff(path)
+    if fmt == "auto":
+        return BY_EXTENSION.get(Path(path).suffix.lower()) or sniff(path)
+    if fmt not in FORMATS:
+        raise CorpusError(path, "format", f"unknown format {fmt!r}", f"use one of: auto, {', '.join(FORMATS)}")
+    return fmt
 
 
 @dataclass
@@ -88,11 +84,9 @@ class Read:
 
 def read(path: Path | str, fmt: str, nlp: Language, options: ReadOptions = ReadOptions(), skip_bad: bool = False,
         sentencizer: str = "sentencizer") -> Read:
-    """Read one corpus file of format `fmt` (or `auto`); JSON and text are split into sentences by the
-    options' segmenter, or when it has none by make_segmenter(sentencizer).
-
-    A file that looks like tagged columns is never read as text: that would train the tags as words and
-    find no entities."""
+    """Read one corpus file of format `fmt` (or `auto`); JSON and text are split into sentences by the options'
+    segmenter, or when it has none by make_segmenter(sentencizer). A file that looks like tagged columns is never
+    read as text: that would train the tags as words and find no entities."""
     found = detect_format(path, fmt)
     if found == "text" and (line := looks_tagged(path)) is not None:
         raise CorpusError(path, line, "the file looks tagged (a token and a tag per line) but was read as text",
@@ -133,10 +127,10 @@ def make_segmenter(spec: str, lang: str) -> Optional[Callable[[Doc], Doc]]:
     if not names:
         raise CorpusError(spec, "sentencizer", "the pipeline has neither a senter nor a parser",
             "pass a pipeline that sets sentence boundaries, or --vars.sentencizer sentencizer")
-    keep = {names[0], *(n for n in ("tok2vec",) if n in trained.pipe_names)}
+    keep = [n for n in trained.pipe_names if n in (names[0], "tok2vec")]
 
     def split(doc: Doc) -> Doc:
-        with trained.select_pipes(enable=[n for n in trained.pipe_names if n in keep]):
+        with trained.select_pipes(enable=keep):
             predicted = trained(
                 Doc(trained.vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc]))
         for token, pred in zip(doc, predicted):

@@ -1,10 +1,6 @@
-"""Read CoNLL/IOB column files: `token [POS CHUNK ...] TAG`, one token per line.
-
-Columns are tab-separated when the line has a tab, else space-separated; the first column is the token and the last
-one the entity tag. Blank lines end sentences, `-DOCSTART-` lines start documents. Tag schemes IOB1, IOB2,
-BILUO/BIOES and IO are detected per file or set with ReadOptions.tag_scheme; labels are kept as they are. Middle
-columns (POS, chunk) are not used.
-"""
+"""Read CoNLL/IOB column files: `token [POS CHUNK ...] TAG`, one token per line, split by tabs when the line has one,
+else by spaces (the middle columns are not used). Blank lines end sentences, `-DOCSTART-` lines start documents. The
+tag scheme is detected per file or set with ReadOptions.tag_scheme; labels are kept as they are."""
 
 from __future__ import annotations
 
@@ -13,11 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from pt_pipelines.readers import ReadOptions, decode_spans, decoded_documents, scheme_of
-from pt_pipelines.readers.tags import TagError, parse_tag
+from pt_pipelines.readers.tags import TagError, parse_tag, spans_to_tags
 from pt_pipelines.textio import CorpusError, blocks
 
 DOCSTART = "-DOCSTART-"
@@ -25,7 +21,6 @@ DOCSTART = "-DOCSTART-"
 
 @dataclass
 class TaggedSentence:
-    path: str
     lines: list[int]
     words: list[str]
     tags: list[str]
@@ -40,8 +35,7 @@ def split_columns(line: str) -> list[str]:
 def read_sentences(path: Path | str, options: ReadOptions) -> Iterator[TaggedSentence]:
     """Yield the sentences of a column file; malformed ones go to options.on_error."""
     path = Path(path)
-    n_columns: Optional[int] = None
-    newdoc, found = False, 0
+    n_columns, newdoc, found = 0, False, 0  # n_columns: the first token line's, once read
     for block in blocks(path):
         rows = [(lineno, split_columns(line)) for lineno, line in block]
         newdoc = newdoc or any(cols[0] == DOCSTART for _, cols in rows)
@@ -69,8 +63,7 @@ def read_sentences(path: Path | str, options: ReadOptions) -> Iterator[TaggedSen
             options.on_error(e, raw)
             continue
         found += 1
-        yield TaggedSentence(str(path), [n for n, _ in rows], [c[0] for _, c in rows], [c[-1] for _, c in rows], newdoc,
-            raw)
+        yield TaggedSentence([n for n, _ in rows], [c[0] for _, c in rows], [c[-1] for _, c in rows], newdoc, raw)
         newdoc = False
     if found == 0:
         raise CorpusError(path, 1, "no tagged tokens found",
@@ -83,20 +76,9 @@ def read_docs(path: Path | str, vocab: Vocab,
     value is the tag scheme detected when the options say `auto`, else None."""
     sentences = list(read_sentences(path, options))
     scheme, sentences = scheme_of(path, sentences, lambda s: s.tags, lambda s, t: s.lines[t], options)
-    decode = lambda s: decode_spans(s.tags, scheme, options, s.path, lambda i: s.lines[i])  # noqa: E731
+    decode = lambda s: decode_spans(s.tags, scheme, options, Path(path), lambda i: s.lines[i])  # noqa: E731
     for kept in decoded_documents(sentences, options.n_sents, decode, options.on_error):
-        yield _doc(vocab, kept)
+        yield Doc(vocab, words=[w for sent, _ in kept for w in sent.words],
+            sent_starts=[k == 0 for sent, _ in kept for k in range(len(sent.words))],
+            ents=[tag for sent, spans in kept for tag in spans_to_tags(spans, len(sent.words), "iob2")])
     return scheme if options.tag_scheme == "auto" else None
-
-
-def _doc(vocab: Vocab, group: list[tuple[TaggedSentence, list[tuple[int, int, str]]]]) -> Doc:
-    words: list[str] = []
-    sent_starts: list[bool] = []
-    ents: list[tuple[int, int, str]] = []
-    for sent, spans in group:
-        ents.extend((len(words) + s, len(words) + e, label) for s, e, label in spans)
-        sent_starts.extend([True] + [False] * (len(sent.words) - 1))
-        words.extend(sent.words)
-    doc = Doc(vocab, words=words, sent_starts=sent_starts)
-    doc.ents = [Span(doc, s, e, label=label) for s, e, label in ents]
-    return doc

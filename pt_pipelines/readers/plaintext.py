@@ -1,9 +1,6 @@
-"""Read unlabelled plain text: one document per line, or per blank-line-separated block.
-
-For batch annotation and pretraining: the Docs carry tokens and sentence
-boundaries (from options.segmenter) and no annotation, so nothing is trained
-on them as if they were gold.
-"""
+"""Read unlabelled plain text, one document per line or per blank-line-separated block, for batch annotation and
+pretraining: the Docs carry tokens and sentence boundaries (from options.segmenter) and no annotation, so nothing is
+trained on them as if they were gold."""
 
 from __future__ import annotations
 
@@ -30,8 +27,7 @@ def iter_texts(path: Path | str, unit: str = "auto") -> Iterator[tuple[int, str]
     if unit == "line":
         yield from ((lineno, line.strip()) for lineno, line in read_lines(path) if line.strip())
     else:
-        for block in blocks(path):
-            yield block[0][0], " ".join(line.strip() for _, line in block)
+        yield from ((block[0][0], " ".join(line.strip() for _, line in block)) for block in blocks(path))
 
 
 def read_docs(path: Path | str, nlp: Language, options: ReadOptions = ReadOptions()) -> Iterator[Doc]:

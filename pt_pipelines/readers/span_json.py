@@ -1,8 +1,7 @@
 """Read entity annotations with character offsets from JSON or JSONL: spaCy-style records and v2 training tuples,
 doccano, Label Studio and Prodigy exports, and HAREM as neuralmind distributes it, each flavour recognised by its keys
 (parse_record; docs/data.md shows them all). Span dicts may use start/end or start_offset/end_offset in every
-flavour. A .jsonl file holds one record per line; a .json file a list of records (or one record).
-"""
+flavour. A .jsonl file holds one record per line; a .json file a list of records (or one record)."""
 
 from __future__ import annotations
 
@@ -126,14 +125,12 @@ def _json_type(value: Any) -> str:
 def _label_studio(record: dict) -> tuple[Any, list]:
     """(text, raw spans) of a Label Studio task: the first annotation that was not cancelled."""
     data = _object(record.get("data", {}), "'data'")
-    text = data.get("text")
-    if text is None:
+    if (text := data.get("text")) is None:
         text = next((v for v in data.values() if isinstance(v, str)), None)
     annotations = _list(record, "annotations" if "annotations" in record else "completions")
     kept = [a for i, a in enumerate(annotations, start=1) if not _object(a, f"annotation {i}").get("was_cancelled")]
-    results = _list(kept[0], "result") if kept else []
     raw = []
-    for i, result in enumerate(results, start=1):
+    for i, result in enumerate(_list(kept[0], "result") if kept else [], start=1):
         if _object(result, f"Label Studio result item {i}").get("type") == "relation":
             continue  # relations link regions; they mark no text
         if "value" not in result:
@@ -224,17 +221,13 @@ def _trim(text: str, span: tuple[int, int, str, Optional[str]], path: Path | str
         where: Where) -> tuple[int, int, str, Optional[str]]:
     """The span without whitespace at its edges; a span of only whitespace is an error."""
     start, end, label, covered = span
-    if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
-        return span  # reported as out of range by check_spans
-    if covered is not None and text[start:end] != covered:
-        return span  # reported as shifted by check_spans
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    if start == end:
-        raise CorpusError(path, where, f"span [{span[0]}, {span[1]}) {label} covers only whitespace",
+    if not 0 <= start < end <= len(text) or (covered is not None and text[start:end] != covered):
+        return span  # reported by check_spans, as out of range or shifted
+    piece = text[start:end]
+    if not piece.strip():
+        raise CorpusError(path, where, f"span [{start}, {end}) {label} covers only whitespace",
             "remove it or fix its offsets")
+    start, end = end - len(piece.lstrip()), start + len(piece.rstrip())
     return start, end, label, None if covered is None else text[start:end]
 
 

@@ -1,7 +1,5 @@
-"""Token-level entity tags (IOB1, IOB2, BILUO/BIOES, IO) to spans and back.
-
-Spans are (start, end, label) in token indices, end exclusive.
-"""
+"""Token-level entity tags (IOB1, IOB2, BILUO/BIOES, IO) to spans and back; spans are (start, end, label) in token
+indices, end exclusive."""
 
 from __future__ import annotations
 
@@ -27,12 +25,11 @@ class TagError(ValueError):
 
 def parse_tag(tag: str, index: int = 0, bare: bool = False) -> tuple[str, str]:
     """Split a tag into (prefix, label); O is ("O", ""); with `bare`, a bare label is ("I", label) as in IO."""
-    m = TAG.match(tag)
-    if not m and bare and BARE.match(tag):
+    if TAG.match(tag):
+        return _split(tag)
+    if bare and BARE.match(tag):
         return "I", tag
-    if not m:
-        raise TagError(index, f"malformed entity tag {tag!r}", "use O or PREFIX-LABEL with PREFIX one of B I E L S U")
-    return (m.group(1), m.group(2)) if m.group(1) else ("O", "")
+    raise TagError(index, f"malformed entity tag {tag!r}", "use O or PREFIX-LABEL with PREFIX one of B I E L S U")
 
 
 def _evidence(sentences: Sequence[Sequence[str]]) -> dict[str, list[tuple[int, int]]]:
@@ -41,9 +38,7 @@ def _evidence(sentences: Sequence[Sequence[str]]) -> dict[str, list[tuple[int, i
     found: dict[str, list[tuple[int, int]]] = {k: [] for k in kinds}
     for s, tags in enumerate(sentences):
         parsed = [("bare", tag) if not TAG.match(tag) and BARE.match(tag) else _split(tag) for tag in tags]
-        parsed.append(("O", ""))  # so that the last tag has a next one
-        for t, (prefix, label) in enumerate(parsed[:-1]):
-            prev, nxt = parsed[t - 1] if t else ("O", ""), parsed[t + 1]
+        for t, (prev, (prefix, label), nxt) in enumerate(zip([("O", ""), *parsed], parsed, [*parsed[1:], ("O", "")])):
             continues = prev[0] in ("B", "I") and prev[1] == label
             kinds = {"bare": prefix == "bare", "prefixed": prefix not in ("O", "bare"),
                      "biluo": prefix in ("E", "L", "S", "U"),
@@ -84,11 +79,6 @@ def analyse_scheme(sentences: Sequence[Sequence[str]], repair: bool = False) -> 
     return ("iob1" if len(ev["i_opens"]) >= len(ev["b_opens"]) else "iob2"), strays
 
 
-def detect_scheme(tags: Iterable[str]) -> str:
-    """Guess the scheme of a tag sequence (a whole file's tags, for a reliable guess)."""
-    return analyse_scheme([list(tags)])[0]
-
-
 def tags_to_spans(tags: Sequence[str], scheme: str, repair: bool = False) -> list[Span]:
     """Decode tags under `scheme`; with `repair`, an IOB2 I- that opens an entity is read as IOB1 does."""
     if scheme not in SCHEMES:
@@ -104,38 +94,25 @@ def tags_to_spans(tags: Sequence[str], scheme: str, repair: bool = False) -> lis
 
     for i, tag in enumerate(tags):
         prefix, lab = parse_tag(tag, i, bare=scheme == "io")
-        if scheme == "biluo":
-            prefix = {"E": "L", "S": "U"}.get(prefix, prefix)
-            if prefix in ("I", "L") and (start < 0 or lab != label):
-                if not repair:
-                    raise TagError(i, f"{tag} does not continue an entity", "open entities with B- (or U-/S- for one token)")
-                close(i)
-                start, label = i, lab
-            elif prefix in ("B", "U", "O") and start >= 0:
-                if not repair:
-                    raise TagError(i, f"entity {label} opened by B- is not closed before {tag}", "end it with L-/E-")
-                close(i)
-            if prefix in ("B", "U"):
-                start, label = i, lab
-            if prefix in ("L", "U"):
-                close(i + 1)
-            continue
-        if prefix in ("E", "L", "S", "U"):
+        if scheme != "biluo" and prefix in ("E", "L", "S", "U"):
             raise TagError(i, f"{tag} is a BILUO tag in a {scheme.upper()} file", "pass --vars.tag_scheme biluo")
-        if prefix == "O":
-            close(i)
-        elif prefix == "B":
-            close(i)
-            start, label = i, lab
-        elif start >= 0 and lab == label:
-            continue  # I- continuing the open entity
-        elif scheme == "iob2" and not repair:
+        prefix = {"E": "L", "S": "U"}.get(prefix, prefix)
+        continues = prefix in ("I", "L") and start >= 0 and lab == label
+        opens_inside = prefix in ("I", "L") and not continues and not repair
+        if opens_inside and scheme == "biluo":
+            raise TagError(i, f"{tag} does not continue an entity", "open entities with B- (or U-/S- for one token)")
+        if opens_inside and scheme == "iob2":
             before = tags[i - 1] if i else "the sentence start"
             raise TagError(i, f"{tag} follows {before} (IOB2 opens every entity with B-)",
                 "fix the tag, or pass --vars.tag_scheme iob1 or --vars.repair_tags true to read it as a new entity")
-        else:  # iob1/io (or repaired iob2): an I- with a new label opens an entity
+        if scheme == "biluo" and prefix in ("B", "U", "O") and start >= 0 and not repair:
+            raise TagError(i, f"entity {label} opened by B- is not closed before {tag}", "end it with L-/E-")
+        if not continues:
             close(i)
-            start, label = i, lab
+            if prefix != "O":  # B-, U-, or an I- that opens an entity (IOB1, IO, or repaired)
+                start, label = i, lab
+        if prefix in ("L", "U"):
+            close(i + 1)
     if scheme == "biluo" and start >= 0 and not repair:
         raise TagError(len(tags) - 1, f"entity {label} opened by B- is not closed at the end of the sentence",
             "end it with L-/E-")
