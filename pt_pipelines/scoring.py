@@ -1,8 +1,6 @@
-"""Per-label, per-tag and per-relation scores, confusion matrices and error picks for the report.
-
-All figures compare predicted docs with gold docs through spaCy's `Example` alignment, so a tokenization that
-differs from the gold one is handled the way `spacy evaluate` handles it: entities match by character offsets and
-label, tokens only where the alignment is one-to-one.
+"""Per-label, per-tag and per-relation scores, confusion matrices and error picks for the report. Predicted and gold
+docs are compared through spaCy's `Example` alignment, as `spacy evaluate` does: entities match by character offsets
+and label, tokens only where the alignment is one-to-one.
 """
 
 from __future__ import annotations
@@ -134,13 +132,9 @@ def entity_errors(examples: list[Example], limit: int) -> list[SentenceError]:
     """Sentences whose predicted entities differ from the gold ones, most errors first (ties: corpus order)."""
     found = []
     for k, eg in enumerate(examples):
-        pred = _char_ents(eg.predicted)
+        differ = set(_char_ents(eg.reference).items()) ^ set(_char_ents(eg.predicted).items())
         for sent in eg.reference.sents:
-            lo, hi = sent.start_char, sent.end_char
-            gold_s = {s: lab for s, lab in _char_ents(eg.reference).items() if lo <= s[0] < hi}
-            pred_s = {s: lab for s, lab in pred.items() if lo <= s[0] < hi}
-            n = len(set(gold_s.items()) ^ set(pred_s.items()))
-            if n:
+            if n := sum(sent.start_char <= start < sent.end_char for (start, _), _ in differ):
                 found.append(SentenceError(k, sent.start, sent.end, n, 0.0))
     return sorted(found, key=lambda e: (-e.errors, e.example, e.start))[:limit]
 
