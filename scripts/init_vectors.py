@@ -1,9 +1,8 @@
-"""Static vectors from what you have, for train: a word2vec, fastText or GloVe text file (.txt, .vec, optionally
-.gz), a floret vectors file, or a spaCy pipeline (an installed package such as pt_core_news_lg, or a folder).
-
-They become training/vectors/nlp, a blank pipeline holding only the vectors table, as `spacy init vectors` makes it
-(spaCy's own convert_vectors). This step reruns when the var or a setting changes, and rewrites training/vectors
-only when the source (its md5, or the package's name and version) or the settings changed: train, which depends on
+"""Static vectors from what you have, for train: a word2vec, fastText or GloVe text file (.txt, .vec, optionally .gz),
+a floret vectors file, or a spaCy pipeline (an installed package such as pt_core_news_lg, or a folder). They become
+training/vectors/nlp, a blank pipeline holding only the vectors table, as `spacy init vectors` makes it (spaCy's own
+convert_vectors). This step reruns when the var or a setting changes, and rewrites training/vectors only when the
+source (its md5, or the package's name and version) or the settings changed: train, which depends on
 training/vectors, reruns exactly then. A vectors file edited in place under the same name is not noticed.
 """
 
@@ -29,10 +28,9 @@ VECTORS_MANIFEST = "vectors.json"
 
 
 def check_vectors_file(path: Path) -> tuple[str, int, int]:
-    """Read a text vectors file once, checking every line; return its mode (default or floret), rows and width.
-
-    Every problem is a CorpusError at its line, before spaCy sees the file (spaCy's own messages give no
-    line for bad encoding or numbers)."""
+    """Read a text vectors file once, checking every line; return its mode (default or floret), rows and width. Every
+    problem is a CorpusError at its line, before spaCy sees the file (spaCy's messages give no line for bad encoding
+    or numbers)."""
     mode, dim, rows = "default", 0, 0
     try:
         with gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb") as f:
@@ -42,13 +40,10 @@ def check_vectors_file(path: Path) -> tuple[str, int, int]:
                 except UnicodeDecodeError:
                     raise CorpusError(path, lineno, "not UTF-8", "save the vectors file as UTF-8") from None
                 fields = line.rstrip().split(" ")
-                if lineno == 1 and all(p.isascii() and p.isdigit() for p in fields[:2]):
-                    if len(fields) == 2:
-                        dim = int(fields[1])
-                        continue
-                    if len(fields) == 8:  # floret: bucket dim minn maxn hash_count hash_seed BOW EOW
-                        mode, dim = "floret", int(fields[1])
-                        continue
+                # a header: rows dim, or floret's bucket dim minn maxn hash_count hash_seed BOW EOW
+                if lineno == 1 and len(fields) in (2, 8) and all(p.isascii() and p.isdigit() for p in fields[:2]):
+                    mode, dim = "floret" if len(fields) == 8 else "default", int(fields[1])
+                    continue
                 if not line.strip():
                     raise CorpusError(path, lineno, "blank line", "remove it: every line is a word and its numbers")
                 width = len(fields) - 1
@@ -95,8 +90,7 @@ def table_raw_text(folder: Path) -> Any:
 
 def vectors_from_pipeline(source: str, lang: str) -> spacy.language.Language:
     """A blank pipeline holding the vectors of an installed package or pipeline folder."""
-    loaded = spacy.load(source, exclude=["*"])  # the vocab with its vectors; no component is needed
-    vectors = loaded.vocab.vectors
+    vectors = spacy.load(source, exclude=["*"]).vocab.vectors  # the vocab with its vectors; no component is needed
     if vectors.shape[0] == 0 or vectors.shape[1] == 0:
         raise CorpusError(source, "vectors", "the pipeline has no vectors",
             "use a pipeline with vectors, e.g. pt_core_news_lg")
