@@ -1,8 +1,7 @@
-"""Package a trained pipeline with `spacy package` as a wheel and an sdist.
-
-The package name is `<lang>_<name>`: spaCy takes the language prefix from the pipeline's own config, so it is
-never hard-coded here. Unless the template or --description gives one, the description (the wheel's summary) says
-what the pipeline is: its components, their entity labels and its scores (--scores: evaluate's test scores).
+"""Package a trained pipeline with `spacy package` as a wheel and an sdist, named `<lang>_<name>`: spaCy takes the
+language prefix from the pipeline's own config, so it is never hard-coded here. Unless the template or --description
+gives one, the description (the wheel's summary) says what the pipeline is: its components, their entity labels and
+its scores (--scores: evaluate's test scores).
 """
 
 from __future__ import annotations
@@ -47,8 +46,7 @@ def read_test_scores(model_meta: dict[str, Any], scores_path: Optional[Path]) ->
     except (OSError, ValueError) as e:
         raise StepError(f"--scores {scores_path}: not a readable scores file ({e})") from None
     dev = model_meta.get("performance") or {}
-    foreign = [k for k in HEADLINE if scores.get(k) is not None and k != "token_acc" and dev and k not in dev]
-    if foreign:
+    if foreign := [k for k in HEADLINE if scores.get(k) is not None and k != "token_acc" and dev and k not in dev]:
         raise StepError(f"--scores {scores_path} scores {', '.join(foreign)}, which the pipeline does not have: pass the "
                         f"scores evaluate wrote for this pipeline")
     return scores
