@@ -1,7 +1,5 @@
-"""Reading corpus files: located errors, encoding checks, line-numbered blocks.
-
-Every problem in an input is a `CorpusError` naming the file and the line (or record), what is wrong and what to
-do about it. Input files are only read.
+"""Reading corpus files (only reading): every problem is a `CorpusError` naming the file and the line (or record),
+what is wrong and what to do about it.
 """
 
 from __future__ import annotations

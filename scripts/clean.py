@@ -1,7 +1,5 @@
-"""Remove the generated outputs of every command in project.yml; never assets.
-
-What is removed is read from the commands' `outputs` (not `outputs_no_cache`,
-which hold corpus inputs), resolved with the default vars. Anything under
+"""Remove the generated outputs of every command in project.yml; never assets. What is removed is read from the
+commands' `outputs` (not `outputs_no_cache`, which hold corpus inputs), resolved with the default vars. Anything under
 assets/ or docs/ (docs/results.md is a tracked output) or outside the project folder is refused.
 """
 
