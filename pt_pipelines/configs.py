@@ -112,18 +112,6 @@ def overlay_onto(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any
     return merged
 
 
-def with_experiments(base_config: Path, experiments: list[str]) -> Config:
-    """The base config with each experiment applied in turn; an experiment's component must be in the base."""
-    config = spacy.util.load_config(base_config, interpolate=False)
-    for name in experiments:
-        overlay = read_overlay(name)
-        if missing := sorted(set(overlay.get("components", {})) - set(config["components"])):
-            raise ConfigError(f"experiment {name!r} changes {', '.join(missing)}, which {base_config} does not train: "
-                "choose a base config with it (--vars.base_config) or another experiment")
-        config = Config(overlay_onto(dict(config), dict(overlay)))
-    return config
-
-
 def eval_frequency(max_steps: int, configured: int) -> int:
     """How often to evaluate so that the last step is evaluated and a run has at least five evaluations after step 0:
     the largest divisor of max_steps not above the configured frequency nor max_steps / 5. spaCy evaluates at every
@@ -210,13 +198,19 @@ def settle(config: Config, settings: Settings) -> Config:
 
 
 def fill(base_config: Path, settings: Settings, experiments: list[str] = (), lang: str = "pt") -> Config:
-    """The complete config: base_config (or the one auto chooses) with the experiments, filled with spaCy's
-    defaults and a [pretraining] block, then every setting of `settings`."""
+    """The complete config: base_config (or the one auto chooses) with each experiment applied in turn (its components
+    must be in the base), filled with spaCy's defaults and a [pretraining] block, then every setting of `settings`."""
     if base_config.as_posix().endswith(AUTO):
         _, base_config = choose_base_config(Path(settings.train), lang)
     elif not re.search(r"^\[nlp\]", base_config.read_text(encoding="utf8"), re.M):
         raise ConfigError(f"{base_config} is an experiment, not a base config: use --vars.experiment {base_config.stem}")
-    merged = with_experiments(base_config, list(experiments))
+    merged = spacy.util.load_config(base_config, interpolate=False)
+    for name in experiments:
+        overlay = read_overlay(name)
+        if missing := sorted(set(overlay.get("components", {})) - set(merged["components"])):
+            raise ConfigError(f"experiment {name!r} changes {', '.join(missing)}, which {base_config} does not train: "
+                "choose a base config with it (--vars.base_config) or another experiment")
+        merged = Config(overlay_onto(dict(merged), dict(overlay)))
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "base.cfg").write_text(merged.to_str(), encoding="utf8")
         spacy_fill_config(Path(tmp) / "filled.cfg", Path(tmp) / "base.cfg", pretraining=True, silent=True)
