@@ -33,18 +33,14 @@ def tune_logger_v1(console_output: bool = False, output_file: Optional[str] = No
         def step(info: Optional[dict[str, Any]]) -> None:
             log_step(info)
             if info is not None and info.get("score") is not None and _reporter is not None:
-                _reporter(evaluation_metrics(info))
+                # the numbers of one evaluation: step, weighted score and every numeric dev score
+                scores = {name: float(value) for name, value in (info.get("other_scores") or {}).items()
+                          if isinstance(value, (int, float)) and not isinstance(value, bool)}
+                _reporter({"step": int(info["step"]), "score": float(info["score"]), **scores})
 
         return step, finalize
 
     return setup
-
-
-def evaluation_metrics(info: dict[str, Any]) -> dict[str, Any]:
-    """The numbers of one evaluation: step, weighted score and every numeric dev score."""
-    scores = {name: float(value) for name, value in (info.get("other_scores") or {}).items()
-              if isinstance(value, (int, float)) and not isinstance(value, bool)}
-    return {"step": int(info["step"]), "score": float(info["score"]), **scores}
 
 
 def run_trial(params: dict[str, Any], *, base_config: str, train: bytes, dev: bytes, max_steps: int,
