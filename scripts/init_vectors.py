@@ -63,19 +63,19 @@ def check_vectors_file(path: Path) -> tuple[str, int, int]:
     return mode, rows, dim
 
 
-def source_fingerprint(source: str) -> tuple[str, dict[str, Any]]:
-    """What the source is (file, pipeline folder or package) and what identifies its content."""
+def source_fingerprint(source: str) -> dict[str, Any]:
+    """What the source is (its kind: file, pipeline folder or package) and what identifies its content."""
     path = Path(source)
     if path.is_file():
-        return "file", {"md5": checksum(path)}
+        return {"kind": "file", "md5": checksum(path)}
     if path.is_dir():
         if not (path / "config.cfg").exists():
             raise CorpusError(path, "folder", "not a spaCy pipeline (no config.cfg)",
                 "give a pipeline folder or a file")
         vectors = path / "vocab" / "vectors"
-        return "pipeline folder", {"md5": checksum(vectors) if vectors.exists() else None}
+        return {"kind": "pipeline folder", "md5": checksum(vectors) if vectors.exists() else None}
     if spacy.util.is_package(source):
-        return "package", {"version": importlib.metadata.version(source)}
+        return {"kind": "package", "version": importlib.metadata.version(source)}
     raise CorpusError(source, "vectors", "no such file, folder or installed spaCy package",
         "give a .txt/.vec(.gz) or floret file, a pipeline folder, or pip install the package (e.g. pt_core_news_lg)")
 
@@ -105,8 +105,7 @@ def init_vectors(*, source: str, output_dir: Path, lang: str = "pt", prune: int 
     with these settings; return its manifest, with "changed" saying whether it was rebuilt."""
     settings: dict[str, Any] = {"source": source, "lang": lang, "prune": prune, "truncate": truncate}
     if source:
-        kind, fingerprint = source_fingerprint(source)
-        settings.update(kind=kind, **fingerprint)
+        settings.update(source_fingerprint(source))
     old = srsly.read_json(output_dir / VECTORS_MANIFEST) if (output_dir / VECTORS_MANIFEST).is_file() else None
     if old is not None and old.get("settings") == settings:
         return {**old, "changed": False}
