@@ -40,7 +40,6 @@ def pretrain(config: Path, output_dir: Path, gpu_id: int = -1) -> dict[str, Any]
             "of [corpora.pretrain]: give longer texts or change those limits in the base config")
     for model in output_dir.glob("model[0-9]*.bin"):
         remove_path(model)  # the per-epoch snapshots: only model-last.bin is used
-    return {
-        "seconds": round(time.perf_counter() - started, 1), "epochs": epochs, "words_per_epoch": words,
-        "epoch_losses": [round(per_epoch[e]["epoch_loss"], 1) for e in sorted(per_epoch)], "seed": loaded["system"]["seed"],
-    }
+    return {"seconds": round(time.perf_counter() - started, 1), "epochs": epochs, "words_per_epoch": words,
+            "epoch_losses": [round(per_epoch[e]["epoch_loss"], 1) for e in sorted(per_epoch)],
+            "seed": loaded["system"]["seed"]}

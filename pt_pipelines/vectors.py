@@ -59,8 +59,6 @@ def train_vectors(raw_text: Path, output_dir: Path, lang: str = "pt", dim: int =
         nlp = spacy.blank(lang)
         convert_vectors(nlp, work / "vectors.floret", truncate=0, prune=-1, mode="floret")
         nlp.to_disk(output_dir)
-    return {
-        "seconds": round(time.perf_counter() - started, 1), "tokenize_seconds": round(tokenized - started, 1),
-        "tokens": n_tokens, "words": len(model.words), "dim": dim, "bucket": bucket, "epochs": epochs,
-        "min_count": min_count, "floret_version": importlib.metadata.version("floret"),
-    }
+    return {"seconds": round(time.perf_counter() - started, 1), "tokenize_seconds": round(tokenized - started, 1),
+            "tokens": n_tokens, "words": len(model.words), "dim": dim, "bucket": bucket, "epochs": epochs,
+            "min_count": min_count, "floret_version": importlib.metadata.version("floret")}
