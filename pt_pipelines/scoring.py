@@ -85,11 +85,10 @@ def pos_per_tag(examples: Iterable[Example]) -> tuple[dict[str, tuple[float, int
         for token in eg.reference:
             j = mapping.get(token.i)
             confusion[(token.pos_, eg.predicted[j].pos_ if j is not None else MISSED)] += 1
-    totals, correct = Counter(), Counter()
-    for (gold, pred), n in confusion.items():
+    totals = Counter()
+    for (gold, _), n in confusion.items():
         totals[gold] += n
-        correct[gold] += n if gold == pred else 0
-    per_tag = {tag: (correct[tag] / totals[tag], totals[tag]) for tag in totals}
+    per_tag = {tag: (confusion[(tag, tag)] / totals[tag], totals[tag]) for tag in totals}
     return dict(sorted(per_tag.items(), key=lambda kv: (kv[1][0], -kv[1][1]))), confusion
 
 
