@@ -22,10 +22,9 @@ def outside(path: Path, root: Path) -> bool:
 
 def generated_outputs(project_dir: Path) -> list[Path]:
     """The existing output paths declared by project.yml's commands, inside the project, outside assets/."""
-    config = load_project_config(project_dir)
     root = project_dir.resolve()
     found: list[Path] = []
-    for cmd in config.get("commands", []):
+    for cmd in load_project_config(project_dir).get("commands", []):
         for out in cmd.get("outputs", []):
             # The output itself is never resolved: when it is a link (corpus/train.spacy -> ../data/train.spacy),
             # the link is what gets removed, never the user's file or folder it points to. Its folder is resolved,

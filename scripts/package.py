@@ -60,7 +60,6 @@ def package(model: Path, output_dir: Path, name: str, version: str, meta_templat
     meta.update({**{k: v for k, v in (overrides or {}).items() if v}, "name": name, "version": version})
     meta["description"] = meta.get("description") or describe(model_meta, read_test_scores(model_meta, scores))
     package_dir = output_dir / f"{model_meta['lang']}_{name}-{version}"
-    output_dir.mkdir(parents=True, exist_ok=True)
     # built beside the old package and swapped in whole: a killed build leaves the old package as it was, and
     # a stale build of the same version is never mixed in
     with scratch_folder(output_dir / f".{package_dir.name}-build") as scratch:
