@@ -83,8 +83,7 @@ def pos_per_tag(examples: Iterable[Example]) -> tuple[dict[str, tuple[float, int
             continue
         mapping = _one_to_one(eg)
         for token in eg.reference:
-            j = mapping.get(token.i)
-            confusion[(token.pos_, eg.predicted[j].pos_ if j is not None else MISSED)] += 1
+            confusion[(token.pos_, eg.predicted[mapping[token.i]].pos_ if token.i in mapping else MISSED)] += 1
     totals = Counter()
     for (gold, _), n in confusion.items():
         totals[gold] += n
@@ -92,17 +91,13 @@ def pos_per_tag(examples: Iterable[Example]) -> tuple[dict[str, tuple[float, int
     return dict(sorted(per_tag.items(), key=lambda kv: (kv[1][0], -kv[1][1]))), confusion
 
 
-def _arcs(eg: Example) -> list[tuple[bool, bool]]:
-    """Per reference token with a gold head: (head right, head and label right)."""
+def _arcs(eg: Example) -> list[bool]:
+    """Per reference token: whether its predicted token has the gold head and label (a labelled attachment)."""
     mapping = _one_to_one(eg)
     back = {j: i for i, j in mapping.items()}
-    out = []
-    for token in eg.reference:
-        j = mapping.get(token.i)
-        pred = eg.predicted[j] if j is not None else None
-        head_ok = pred is not None and back.get(pred.head.i) == token.head.i
-        out.append((head_ok, head_ok and pred.dep_.lower() == token.dep_.lower()))
-    return out
+    preds = [eg.predicted[mapping[token.i]] if token.i in mapping else None for token in eg.reference]
+    return [pred is not None and back.get(pred.head.i) == token.head.i and pred.dep_.lower() == token.dep_.lower()
+            for token, pred in zip(eg.reference, preds)]
 
 
 def las_per_deprel(examples: Iterable[Example]) -> dict[str, tuple[float, int]]:
@@ -111,7 +106,7 @@ def las_per_deprel(examples: Iterable[Example]) -> dict[str, tuple[float, int]]:
     for eg in examples:
         if not eg.reference.has_annotation("DEP"):
             continue
-        for token, (_, las_ok) in zip(eg.reference, _arcs(eg)):
+        for token, las_ok in zip(eg.reference, _arcs(eg)):
             totals[token.dep_] += 1
             correct[token.dep_] += las_ok
     per = {dep: (correct[dep] / totals[dep], totals[dep]) for dep in totals}
@@ -148,7 +143,7 @@ def worst_parses(examples: list[Example], limit: int, min_tokens: int = 4) -> li
         for sent in eg.reference.sents:
             if len(sent) < min_tokens:
                 continue
-            ok = sum(las for _, las in arcs[sent.start : sent.end])
+            ok = sum(arcs[sent.start : sent.end])
             found.append(SentenceError(k, sent.start, sent.end, len(sent) - ok, ok / len(sent)))
     return sorted(found, key=lambda e: (e.las, -(e.end - e.start), e.example, e.start))[:limit]
 
