@@ -3,8 +3,6 @@ that `python -m spacy train configs/config.cfg` alone trains what the workflow t
 checked here, before any long step runs.
 """
 
-from __future__ import annotations
-
 import copy
 import importlib.metadata
 import re

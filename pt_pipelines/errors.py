@@ -3,8 +3,6 @@ to do; each step's `main` runs inside `with step_errors():` (as spaCy's CLI uses
 makes it one line on stderr and exit code 1. Anything else is a bug and keeps its traceback.
 """
 
-from __future__ import annotations
-
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager

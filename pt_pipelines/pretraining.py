@@ -2,8 +2,6 @@
 fill-config wrote in the config: [pretraining], [paths] raw_text and [system] seed.
 """
 
-from __future__ import annotations
-
 import time
 from pathlib import Path
 from typing import Any

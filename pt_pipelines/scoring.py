@@ -3,8 +3,6 @@ docs are compared through spaCy's `Example` alignment, as `spacy evaluate` does:
 and label, tokens only where the alignment is one-to-one.
 """
 
-from __future__ import annotations
-
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass

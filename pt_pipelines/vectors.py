@@ -6,8 +6,6 @@ n_process worker processes that send back strings; nlp.pipe's send back Docs, 3.
 by the tokens the pipeline will see. floret runs on one thread: same text, same vectors.
 """
 
-from __future__ import annotations
-
 import importlib.metadata
 import time
 from itertools import islice

@@ -2,8 +2,6 @@
 step forever; ending each spaCy CLI step with this check turns that into a loud failure.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import typer

@@ -3,8 +3,6 @@ commands' `outputs` (not `outputs_no_cache`, which hold corpus inputs), resolved
 assets/ or docs/ (docs/results.md is a tracked output) or outside the project folder is refused.
 """
 
-from __future__ import annotations
-
 import os
 from pathlib import Path
 

@@ -3,8 +3,6 @@
 weasel command; deps and outputs are the command's, and `outputs_no_cache` become outputs with `cache: false`.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Any, Optional
 

@@ -2,8 +2,6 @@
 `python -m spacy train configs/config.cfg --output DIR` alone trains what the workflow trains.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import typer

@@ -6,8 +6,6 @@ source (its md5, or the package's name and version) or the settings changed: tra
 training/vectors, reruns exactly then. A vectors file edited in place under the same name is not noticed.
 """
 
-from __future__ import annotations
-
 import gzip
 import importlib.metadata
 import time

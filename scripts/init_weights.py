@@ -5,8 +5,6 @@ and those files; it is moved into place whole, and left as it is when what it wo
 config changed elsewhere, e.g. max_steps), so a 10-minute floret run is not repeated.
 """
 
-from __future__ import annotations
-
 import json
 from enum import Enum
 from pathlib import Path

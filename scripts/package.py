@@ -4,8 +4,6 @@ gives one, the description (the wheel's summary) says what the pipeline is: its 
 its scores (--scores: evaluate's test scores).
 """
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 from typing import Any, Optional

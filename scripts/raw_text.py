@@ -7,8 +7,6 @@ All is streamed: memory is the held-out sentences and `Seen`'s 64 MB. Words are 
 letter or digit, so IOB text (`Lisboa , disse`) counts as its running text does.
 """
 
-from __future__ import annotations
-
 import gzip
 import hashlib
 import json

@@ -3,8 +3,6 @@
 pipeline trained on different corpora and evaluate the result on both test sets.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import typer

@@ -2,8 +2,6 @@
 optional extra: importing this module without it stops with one line saying what to install, not a traceback.
 """
 
-from __future__ import annotations
-
 import logging
 import os
 from pathlib import Path

@@ -4,8 +4,6 @@ early), a list in a sequential run. Kept apart from sweep.py so that Ray workers
 registered there too.
 """
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import Any, Callable, Optional
