@@ -156,8 +156,7 @@ def _held_message(lock: Path, pid: int | None) -> str:
 
 @contextmanager
 def scratch_folder(path: Path | str) -> Iterator[Path]:
-    """An empty folder to build outputs in before they are moved into place; locked against a second run building
-    in it, and removed afterwards whatever happens."""
+    """A locked, empty folder to build outputs in before moving them into place; removed afterwards whatever happens."""
     path = Path(path)
     with run_lock(path):
         remove_path(path)

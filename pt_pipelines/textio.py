@@ -83,7 +83,6 @@ def check_length(nlp: Any, text: str, path: Path | str, where: Where) -> None:
     if len(text) > nlp.max_length:
         raise CorpusError(path, where, f"the text has {len(text)} characters, more than nlp.max_length ({nlp.max_length})",
             "split it into smaller documents (paragraphs, or blank-line-separated blocks)")
-    longest = max(text.split(), key=len, default="")
-    if len(longest) > MAX_WORD:
+    if len(longest := max(text.split(), key=len, default="")) > MAX_WORD:
         raise CorpusError(path, where, f"a run of {len(longest)} characters without whitespace ({longest[:20]!r}...)",
             f"this is not running text: remove it, or break it with spaces (at most {MAX_WORD} characters a word)")

@@ -65,9 +65,8 @@ def changed_asset(dest: str, md5: str, expected: str, downloaded: bool) -> str:
 
 def verify(project_dir: Path, inputs: list[Path], mirror: Path | None = None) -> list[str]:
     """Fetch and verify the assets of the corpus; return the problems found."""
-    config = load_project_config(project_dir)
     problems = []
-    for asset in corpus_assets(config.get("assets", []), inputs, project_dir):
+    for asset in corpus_assets(load_project_config(project_dir).get("assets", []), inputs, project_dir):
         if problem := check_asset(project_dir, asset, mirror):
             problems.append(problem)
         else:
