@@ -1,12 +1,7 @@
-"""The filled config: a base config, the experiment overlays on it, and every setting the workflow's vars decide.
-
-fill-config writes it whole (configs/config.cfg), so that `python -m spacy train configs/config.cfg` alone
-trains what the workflow trains: the data paths, the seed, the steps, the schedule's length, the vectors or
-pretrained tok2vec and where they lie, the transformer. Every choice that can clash is checked here, before
-any long step runs.
+"""The filled config: a base config, the experiment overlays on it, and every setting the workflow's vars decide, so
+that `python -m spacy train configs/config.cfg` alone trains what the workflow trains. Every choice that can clash is
+checked here, before any long step runs.
 """
-
-from __future__ import annotations
 
 import copy
 import importlib.metadata
@@ -50,8 +45,9 @@ class Settings:
     pretrain_epochs: int = 10
 
 
-def annotated_layers(train: Path, lang: str = "pt") -> set[str]:
-    """Which of "ud" (POS, morphology or dependencies) and "ner" (entities) the training docs annotate."""
+def choose_base_config(train: Path, lang: str = "pt") -> tuple[str, Path]:
+    """The pipeline kind (full, ud or ner) and base config for what the training docs annotate: "ud" (POS, morphology
+    or dependencies), "ner" (entities) or both."""
     layers: set[str] = set()
     try:
         for doc in DocBin().from_disk(train).get_docs(spacy.blank(lang).vocab):
@@ -63,12 +59,6 @@ def annotated_layers(train: Path, lang: str = "pt") -> set[str]:
                 break
     except (OSError, ValueError, KeyError, TypeError, zlib.error) as e:
         raise ConfigError(f"{train}: not a spaCy DocBin ({type(e).__name__}): run convert again") from None
-    return layers
-
-
-def choose_base_config(train: Path, lang: str = "pt") -> tuple[str, Path]:
-    """The pipeline kind (full, ud or ner) and base config for what the training data annotates."""
-    layers = annotated_layers(train, lang)
     if not layers:
         raise ConfigError(f"{train}: no POS, dependencies or entities to train on: check the corpus (corpus/stats.json), "
             "or choose a base config with --vars.base_config")
@@ -91,8 +81,7 @@ def read_overlay(name: str, folder: Path = EXPERIMENTS) -> Config:
     # confection wants every parent of [a.b.c] declared: an overlay names only the blocks it changes
     lines, declared = [], set()
     for line in path.read_text(encoding="utf8").splitlines():
-        match = re.fullmatch(r"\[([\w.]+)\]\s*", line)
-        if match:
+        if match := re.fullmatch(r"\[([\w.]+)\]\s*", line):
             parts = match.group(1).split(".")
             parents = [".".join(parts[:depth]) for depth in range(1, len(parts))]
             lines += [f"[{parent}]" for parent in parents if parent not in declared]
@@ -121,25 +110,11 @@ def overlay_onto(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any
     return merged
 
 
-def with_experiments(base_config: Path, experiments: list[str]) -> Config:
-    """The base config with each experiment applied in turn; an experiment's component must be in the base."""
-    config = spacy.util.load_config(base_config, interpolate=False)
-    for name in experiments:
-        overlay = read_overlay(name)
-        missing = sorted(set(overlay.get("components", {})) - set(config["components"]))
-        if missing:
-            raise ConfigError(f"experiment {name!r} changes {', '.join(missing)}, which {base_config} does not train: "
-                "choose a base config with it (--vars.base_config) or another experiment")
-        config = Config(overlay_onto(dict(config), dict(overlay)))
-    return config
-
-
 def eval_frequency(max_steps: int, configured: int) -> int:
-    """How often to evaluate so that the last step is evaluated and a run has at least five evaluations after
-    step 0: the largest divisor of max_steps not above the configured frequency nor max_steps / 5.
-
-    spaCy evaluates at every step divisible by eval_frequency, step 0 included, and trains through step
-    max_steps: with 1500 steps and 200 the last 100 steps would never be looked at."""
+    """How often to evaluate so that the last step is evaluated and a run has at least five evaluations after step 0:
+    the largest divisor of max_steps not above the configured frequency nor max_steps / 5. spaCy evaluates at every
+    step divisible by eval_frequency, step 0 included, and trains through step max_steps: with 1500 steps and 200 the
+    last 100 steps would never be looked at."""
     if max_steps <= 0:
         return configured
     target = max(1, min(configured, max_steps // 5))
@@ -157,8 +132,7 @@ def embed_layers(config: Any) -> list[dict[str, Any]]:
 
 
 def vectors_source(source: str) -> str:
-    """The outside vectors as the config names them: a file or folder as given, a package with its version.
-    A source that is none of these stops here, before any step runs."""
+    """The outside vectors as the config names them: a file or folder as given, a package with its version."""
     if Path(source).exists():
         return source
     if spacy.util.is_package(source):
@@ -185,8 +159,7 @@ def check_choices(config: Config, settings: Settings) -> None:
         ("output_file" not in config["training"].get("logger", {}), "[training.logger] has no output_file, so no "
          'JSONL log can be written: use @loggers = "spacy.ConsoleLogger.v3" with output_file = null in the base config'),
     ]
-    problem = next((problem for refused, problem in refusals if refused), None)
-    if problem:
+    if problem := next((problem for refused, problem in refusals if refused), None):
         raise ConfigError(problem)
 
 
@@ -223,17 +196,22 @@ def settle(config: Config, settings: Settings) -> Config:
 
 
 def fill(base_config: Path, settings: Settings, experiments: list[str] = (), lang: str = "pt") -> Config:
-    """The complete config: base_config (or the one auto chooses) with the experiments, filled with spaCy's
-    defaults and a [pretraining] block, then every setting of `settings`."""
+    """The complete config: base_config (or the one auto chooses) with each experiment applied in turn (its components
+    must be in the base), filled with spaCy's defaults and a [pretraining] block, then every setting of `settings`."""
     if base_config.as_posix().endswith(AUTO):
         _, base_config = choose_base_config(Path(settings.train), lang)
     elif not re.search(r"^\[nlp\]", base_config.read_text(encoding="utf8"), re.M):
         raise ConfigError(f"{base_config} is an experiment, not a base config: use --vars.experiment {base_config.stem}")
-    merged = with_experiments(base_config, list(experiments))
+    merged = spacy.util.load_config(base_config, interpolate=False)
+    for name in experiments:
+        overlay = read_overlay(name)
+        if missing := sorted(set(overlay.get("components", {})) - set(merged["components"])):
+            raise ConfigError(f"experiment {name!r} changes {', '.join(missing)}, which {base_config} does not train: "
+                "choose a base config with it (--vars.base_config) or another experiment")
+        merged = Config(overlay_onto(dict(merged), dict(overlay)))
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "base.cfg").write_text(merged.to_str(), encoding="utf8")
         spacy_fill_config(Path(tmp) / "filled.cfg", Path(tmp) / "base.cfg", pretraining=True, silent=True)
         filled = spacy.util.load_config(Path(tmp) / "filled.cfg", interpolate=False)
-    filled["paths"]["base_config"] = base_config.as_posix()
-    filled["paths"]["experiment"] = ",".join(experiments) or None
+    filled["paths"].update(base_config=base_config.as_posix(), experiment=",".join(experiments) or None)
     return settle(filled, settings)

@@ -1,12 +1,7 @@
-"""The one error boundary of every step: a problem the user can fix is one line on stderr and exit code 1.
-
-Library code raises a `StepError` (a `CorpusError` for a located problem in an input file, a `LockHeld`, a
-`ConfigError`, ...) whose message says what is wrong and what to do; each step's typer `main` runs its work
-inside `with step_errors():`, as spaCy's CLI does with `show_validation_error`. Anything else is a bug and
-keeps its traceback.
+"""The one error boundary of every step: library code raises a `StepError` whose message says what is wrong and what
+to do; each step's `main` runs inside `with step_errors():` (as spaCy's CLI uses `show_validation_error`), which
+makes it one line on stderr and exit code 1. Anything else is a bug and keeps its traceback.
 """
-
-from __future__ import annotations
 
 import sys
 from collections.abc import Iterator

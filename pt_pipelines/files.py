@@ -1,7 +1,5 @@
-"""Atomic file writing and checksums shared by every script.
-
-Outputs are written to a temporary sibling and renamed into place, so an interrupted step never leaves a
-half-written file that weasel would hash.
+"""Atomic file writing, checksums and locks shared by every script: outputs are written to a temporary sibling and
+renamed into place, so an interrupted step never leaves a half-written file that weasel would hash.
 """
 
 from __future__ import annotations
@@ -42,8 +40,7 @@ def atomic_path(path: Path | str, suffix: str = "") -> Iterator[Path]:
             os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; outputs get the usual permissions
         os.replace(tmp, path)
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        tmp.unlink(missing_ok=True)
 
 
 def write_text(path: Path | str, text: str) -> None:
@@ -132,14 +129,11 @@ def run_lock(target: Path | str) -> Iterator[Path]:
             fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666 & ~_UMASK)
         except FileExistsError:
             pid = _lock_owner(lock)
-            if pid is None:
-                try:  # just created by a run that has not written its pid yet, or left empty by a crash
-                    young = time.time() - lock.stat().st_mtime < 10
-                except FileNotFoundError:
-                    continue
-                if young:
-                    raise LockHeld(_held_message(lock, None)) from None
-            elif _pid_alive(pid):
+            try:  # no pid: just created by a run that has not written it yet (young), or left empty by a crash
+                held = _pid_alive(pid) if pid is not None else time.time() - lock.stat().st_mtime < 10
+            except FileNotFoundError:
+                continue
+            if held:
                 raise LockHeld(_held_message(lock, pid)) from None
             lock.unlink(missing_ok=True)  # stale: its run is gone
             continue
@@ -162,8 +156,7 @@ def _held_message(lock: Path, pid: int | None) -> str:
 
 @contextmanager
 def scratch_folder(path: Path | str) -> Iterator[Path]:
-    """An empty folder to build outputs in before they are moved into place; locked against a second run building
-    in it, and removed afterwards whatever happens."""
+    """A locked, empty folder to build outputs in before moving them into place; removed afterwards whatever happens."""
     path = Path(path)
     with run_lock(path):
         remove_path(path)

@@ -1,9 +1,8 @@
-"""Held-out sentences: find and remove the evaluated dev and test sentences in other text.
-
-Two texts count as the same sentence when their words agree after normalising case, spaces and punctuation
-(`normalise`). Raw collections rarely split sentences where a treebank does, and re-detokenised text differs
-in spacing, so a raw sentence is also removed when it contains a run of WINDOW consecutive words of a held-out
-sentence: stricter than exact matching, and it catches a held-out sentence inside a longer line.
+"""Held-out sentences: find and remove the evaluated dev and test sentences in other text. Two texts count as the
+same sentence when their words agree after normalising case, spaces and punctuation (`normalise`). Raw collections
+rarely split sentences where a treebank does, and re-detokenised text differs in spacing, so a raw sentence is also
+removed when it contains a run of WINDOW consecutive words of a held-out sentence: stricter than exact matching, and
+it catches a held-out sentence inside a longer line.
 """
 
 from __future__ import annotations

@@ -1,16 +1,12 @@
-"""Pretrain the tok2vec layer on raw text with spaCy's `pretrain`, for `init_weights.py pretrain`.
-
-Everything it uses is in the filled config: [pretraining] (its max_epochs, objective and component),
-[paths] raw_text and [system] seed, as fill-config wrote them.
+"""Pretrain the tok2vec layer on raw text with spaCy's `pretrain`, for `init_weights.py pretrain`, from what
+fill-config wrote in the config: [pretraining], [paths] raw_text and [system] seed.
 """
 
-from __future__ import annotations
-
-import json
 import time
 from pathlib import Path
 from typing import Any
 
+import srsly
 from spacy import util
 from spacy.cli._util import setup_gpu
 from spacy.training.pretrain import pretrain as spacy_pretrain
@@ -33,8 +29,7 @@ def pretrain(config: Path, output_dir: Path, gpu_id: int = -1) -> dict[str, Any]
     if not (output_dir / "model-last.bin").is_file():
         raise RuntimeError(f"spacy pretrain finished without writing model-last.bin in {output_dir}")
     # a row per saved model: per epoch (model<N>.bin), then model-last's (epoch == epochs, its loss reset to 0)
-    log = [json.loads(line) for line in (output_dir / "log.jsonl").read_text(encoding="utf8").splitlines() if line]
-    per_epoch = {row["epoch"]: row for row in log if row["epoch"] < epochs}
+    per_epoch = {row["epoch"]: row for row in srsly.read_jsonl(output_dir / "log.jsonl") if row["epoch"] < epochs}
     words = per_epoch[0]["nr_word"] if 0 in per_epoch else 0
     if not words:
         corpus = loaded["corpora"]["pretrain"]
@@ -43,7 +38,6 @@ def pretrain(config: Path, output_dir: Path, gpu_id: int = -1) -> dict[str, Any]
             "of [corpora.pretrain]: give longer texts or change those limits in the base config")
     for model in output_dir.glob("model[0-9]*.bin"):
         remove_path(model)  # the per-epoch snapshots: only model-last.bin is used
-    return {
-        "seconds": round(time.perf_counter() - started, 1), "epochs": epochs, "words_per_epoch": words,
-        "epoch_losses": [round(per_epoch[e]["epoch_loss"], 1) for e in sorted(per_epoch)], "seed": loaded["system"]["seed"],
-    }
+    return {"seconds": round(time.perf_counter() - started, 1), "epochs": epochs, "words_per_epoch": words,
+            "epoch_losses": [round(per_epoch[e]["epoch_loss"], 1) for e in sorted(per_epoch)],
+            "seed": loaded["system"]["seed"]}

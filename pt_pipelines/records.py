@@ -1,11 +1,9 @@
 """Annotate's records: parsing an input line, running records through a pipeline, and the JSON line written for
-an annotated document. Shared by the local backend (annotate.py) and the ray backend (ray_annotate.py), so both
-write the same bytes.
+an annotated document; shared by the local and the ray backend, so both write the same bytes.
 
-Reading a line turns what json or the output file cannot take into a reject with its line (JSON nested past
-Python's recursion limit, a lone surrogate such as `\\ud800`). A text longer than `nlp.max_length` is not
-rejected: it is annotated in pieces cut at a paragraph, line, sentence or word end and joined back into one
-Doc, so every offset is one into the whole text, as if spaCy had read it in one go.
+What json or the output file cannot take (JSON nested past Python's recursion limit, a lone surrogate such as
+`\\ud800`) is a reject with its line. A text longer than `nlp.max_length` is annotated in pieces cut at a paragraph,
+line, sentence or word end and joined into one Doc, so every offset is one into the whole text.
 """
 
 from __future__ import annotations

@@ -1,11 +1,7 @@
-"""Per-label, per-tag and per-relation scores, confusion matrices and error picks for the report.
-
-All figures compare predicted docs with gold docs through spaCy's `Example` alignment, so a tokenization that
-differs from the gold one is handled the way `spacy evaluate` handles it: entities match by character offsets and
-label, tokens only where the alignment is one-to-one.
+"""Per-label, per-tag and per-relation scores, confusion matrices and error picks for the report. Predicted and gold
+docs are compared through spaCy's `Example` alignment, as `spacy evaluate` does: entities match by character offsets
+and label, tokens only where the alignment is one-to-one.
 """
-
-from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
@@ -85,27 +81,21 @@ def pos_per_tag(examples: Iterable[Example]) -> tuple[dict[str, tuple[float, int
             continue
         mapping = _one_to_one(eg)
         for token in eg.reference:
-            j = mapping.get(token.i)
-            confusion[(token.pos_, eg.predicted[j].pos_ if j is not None else MISSED)] += 1
-    totals, correct = Counter(), Counter()
-    for (gold, pred), n in confusion.items():
+            confusion[(token.pos_, eg.predicted[mapping[token.i]].pos_ if token.i in mapping else MISSED)] += 1
+    totals = Counter()
+    for (gold, _), n in confusion.items():
         totals[gold] += n
-        correct[gold] += n if gold == pred else 0
-    per_tag = {tag: (correct[tag] / totals[tag], totals[tag]) for tag in totals}
+    per_tag = {tag: (confusion[(tag, tag)] / totals[tag], totals[tag]) for tag in totals}
     return dict(sorted(per_tag.items(), key=lambda kv: (kv[1][0], -kv[1][1]))), confusion
 
 
-def _arcs(eg: Example) -> list[tuple[bool, bool]]:
-    """Per reference token with a gold head: (head right, head and label right)."""
+def _arcs(eg: Example) -> list[bool]:
+    """Per reference token: whether its predicted token has the gold head and label (a labelled attachment)."""
     mapping = _one_to_one(eg)
     back = {j: i for i, j in mapping.items()}
-    out = []
-    for token in eg.reference:
-        j = mapping.get(token.i)
-        pred = eg.predicted[j] if j is not None else None
-        head_ok = pred is not None and back.get(pred.head.i) == token.head.i
-        out.append((head_ok, head_ok and pred.dep_.lower() == token.dep_.lower()))
-    return out
+    preds = [eg.predicted[mapping[token.i]] if token.i in mapping else None for token in eg.reference]
+    return [pred is not None and back.get(pred.head.i) == token.head.i and pred.dep_.lower() == token.dep_.lower()
+            for token, pred in zip(eg.reference, preds)]
 
 
 def las_per_deprel(examples: Iterable[Example]) -> dict[str, tuple[float, int]]:
@@ -114,7 +104,7 @@ def las_per_deprel(examples: Iterable[Example]) -> dict[str, tuple[float, int]]:
     for eg in examples:
         if not eg.reference.has_annotation("DEP"):
             continue
-        for token, (_, las_ok) in zip(eg.reference, _arcs(eg)):
+        for token, las_ok in zip(eg.reference, _arcs(eg)):
             totals[token.dep_] += 1
             correct[token.dep_] += las_ok
     per = {dep: (correct[dep] / totals[dep], totals[dep]) for dep in totals}
@@ -134,13 +124,9 @@ def entity_errors(examples: list[Example], limit: int) -> list[SentenceError]:
     """Sentences whose predicted entities differ from the gold ones, most errors first (ties: corpus order)."""
     found = []
     for k, eg in enumerate(examples):
-        pred = _char_ents(eg.predicted)
+        differ = set(_char_ents(eg.reference).items()) ^ set(_char_ents(eg.predicted).items())
         for sent in eg.reference.sents:
-            lo, hi = sent.start_char, sent.end_char
-            gold_s = {s: lab for s, lab in _char_ents(eg.reference).items() if lo <= s[0] < hi}
-            pred_s = {s: lab for s, lab in pred.items() if lo <= s[0] < hi}
-            n = len(set(gold_s.items()) ^ set(pred_s.items()))
-            if n:
+            if n := sum(sent.start_char <= start < sent.end_char for (start, _), _ in differ):
                 found.append(SentenceError(k, sent.start, sent.end, n, 0.0))
     return sorted(found, key=lambda e: (-e.errors, e.example, e.start))[:limit]
 
@@ -155,7 +141,7 @@ def worst_parses(examples: list[Example], limit: int, min_tokens: int = 4) -> li
         for sent in eg.reference.sents:
             if len(sent) < min_tokens:
                 continue
-            ok = sum(las for _, las in arcs[sent.start : sent.end])
+            ok = sum(arcs[sent.start : sent.end])
             found.append(SentenceError(k, sent.start, sent.end, len(sent) - ok, ok / len(sent)))
     return sorted(found, key=lambda e: (e.las, -(e.end - e.start), e.example, e.start))[:limit]
 

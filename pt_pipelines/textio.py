@@ -1,7 +1,5 @@
-"""Reading corpus files: located errors, encoding checks, line-numbered blocks.
-
-Every problem in an input is a `CorpusError` naming the file and the line (or record), what is wrong and what to
-do about it. Input files are only read.
+"""Reading corpus files (only reading): every problem is a `CorpusError` naming the file and the line (or record),
+what is wrong and what to do about it.
 """
 
 from __future__ import annotations
@@ -85,7 +83,6 @@ def check_length(nlp: Any, text: str, path: Path | str, where: Where) -> None:
     if len(text) > nlp.max_length:
         raise CorpusError(path, where, f"the text has {len(text)} characters, more than nlp.max_length ({nlp.max_length})",
             "split it into smaller documents (paragraphs, or blank-line-separated blocks)")
-    longest = max(text.split(), key=len, default="")
-    if len(longest) > MAX_WORD:
+    if len(longest := max(text.split(), key=len, default="")) > MAX_WORD:
         raise CorpusError(path, where, f"a run of {len(longest)} characters without whitespace ({longest[:20]!r}...)",
             f"this is not running text: remove it, or break it with spaces (at most {MAX_WORD} characters a word)")

@@ -1,13 +1,10 @@
-"""Train static vectors on raw text with floret and save them as a spaCy vectors folder, for
-`init_weights.py vectors`.
+"""Train static vectors on raw text with floret and save them as a spaCy vectors folder, for `init_weights.py vectors`.
 
-floret stores subword (character n-gram) vectors in a fixed hash table, so every word gets a vector, including
-words the text never had: what a small in-domain corpus needs. The text is tokenized with the language's
-tokenizer (in n_process worker processes that send back strings; nlp.pipe's send back Docs, 3.5x slower), so
-the vectors are keyed by the tokens the pipeline will see. floret runs on one thread: same text, same vectors.
+floret stores subword (character n-gram) vectors in a fixed hash table, so every word gets a vector, including words
+the text never had: what a small in-domain corpus needs. The text is tokenized with the language's tokenizer (in
+n_process worker processes that send back strings; nlp.pipe's send back Docs, 3.5x slower), so the vectors are keyed
+by the tokens the pipeline will see. floret runs on one thread: same text, same vectors.
 """
-
-from __future__ import annotations
 
 import importlib.metadata
 import time
@@ -22,7 +19,7 @@ from spacy.training.initialize import convert_vectors
 from tqdm import tqdm
 
 from pt_pipelines.errors import ConfigError
-from pt_pipelines.files import remove_path
+from pt_pipelines.files import scratch_folder
 
 
 def tokenize(batch: tuple[str, list[str]]) -> list[str]:
@@ -49,25 +46,17 @@ def train_vectors(raw_text: Path, output_dir: Path, lang: str = "pt", dim: int =
         import floret
     except ImportError:
         raise ConfigError("floret is not installed: pip install -r requirements.txt") from None
-    work = output_dir.with_name(f".{output_dir.name}-text")
-    remove_path(work)
-    work.mkdir(parents=True)
-    try:
+    with scratch_folder(output_dir.with_name(f".{output_dir.name}-text")) as work:
         started = time.perf_counter()
         n_tokens = write_tokenized(raw_text, work / "text.txt", lang, n_process)
         tokenized = time.perf_counter()
-        # one thread: deterministic; verbose 2: words read, then a summary (on one thread floret shows no progress
-        # while training)
+        # one thread: deterministic; verbose 2: words read, then a summary (one thread shows no training progress)
         model = floret.train_unsupervised(str(work / "text.txt"), model="cbow", mode="floret", hashCount=2,
             bucket=bucket, minn=3, maxn=5, dim=dim, epoch=epochs, minCount=min_count, thread=1, verbose=2)
         model.save_floret_vectors(str(work / "vectors.floret"))
         nlp = spacy.blank(lang)
         convert_vectors(nlp, work / "vectors.floret", truncate=0, prune=-1, mode="floret")
         nlp.to_disk(output_dir)
-    finally:
-        remove_path(work)
-    return {
-        "seconds": round(time.perf_counter() - started, 1), "tokenize_seconds": round(tokenized - started, 1),
-        "tokens": n_tokens, "words": len(model.words), "dim": dim, "bucket": bucket, "epochs": epochs,
-        "min_count": min_count, "floret_version": importlib.metadata.version("floret"),
-    }
+    return {"seconds": round(time.perf_counter() - started, 1), "tokenize_seconds": round(tokenized - started, 1),
+            "tokens": n_tokens, "words": len(model.words), "dim": dim, "bucket": bucket, "epochs": epochs,
+            "min_count": min_count, "floret_version": importlib.metadata.version("floret")}

@@ -1,10 +1,6 @@
-"""Fail a step whose declared outputs are missing.
-
-weasel records md5 null for a missing output and then skips the step forever;
-ending each spaCy CLI step with this check turns that into a loud failure.
+"""Fail a step whose declared outputs are missing: weasel records md5 null for a missing output and then skips the
+step forever; ending each spaCy CLI step with this check turns that into a loud failure.
 """
-
-from __future__ import annotations
 
 from pathlib import Path
 

@@ -1,11 +1,7 @@
-"""Remove the generated outputs of every command in project.yml; never assets.
-
-What is removed is read from the commands' `outputs` (not `outputs_no_cache`,
-which hold corpus inputs), resolved with the default vars. Anything under
+"""Remove the generated outputs of every command in project.yml; never assets. What is removed is read from the
+commands' `outputs` (not `outputs_no_cache`, which hold corpus inputs), resolved with the default vars. Anything under
 assets/ or docs/ (docs/results.md is a tracked output) or outside the project folder is refused.
 """
-
-from __future__ import annotations
 
 import os
 from pathlib import Path
@@ -24,10 +20,9 @@ def outside(path: Path, root: Path) -> bool:
 
 def generated_outputs(project_dir: Path) -> list[Path]:
     """The existing output paths declared by project.yml's commands, inside the project, outside assets/."""
-    config = load_project_config(project_dir)
     root = project_dir.resolve()
     found: list[Path] = []
-    for cmd in config.get("commands", []):
+    for cmd in load_project_config(project_dir).get("commands", []):
         for out in cmd.get("outputs", []):
             # The output itself is never resolved: when it is a link (corpus/train.spacy -> ../data/train.spacy),
             # the link is what gets removed, never the user's file or folder it points to. Its folder is resolved,

@@ -1,12 +1,7 @@
-"""Write a DVC 3 pipeline (dvc.yaml) from a project.yml workflow.
-
-`spacy project dvc` generates dvc.yaml by calling `dvc run`, which DVC 3.0
-removed; this writes the same stages directly, so it needs no DVC install.
-Each stage runs the weasel command; deps and outputs are the command's, and
-`outputs_no_cache` become outputs with `cache: false`.
+"""Write a DVC 3 pipeline (dvc.yaml) from a project.yml workflow. `spacy project dvc` generates dvc.yaml by calling
+`dvc run`, which DVC 3.0 removed; this writes the same stages directly, so it needs no DVC install. Each stage runs the
+weasel command; deps and outputs are the command's, and `outputs_no_cache` become outputs with `cache: false`.
 """
-
-from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Optional

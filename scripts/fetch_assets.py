@@ -1,5 +1,4 @@
 """Fetch the assets a corpus needs (project.yml assets under its inputs, --vars.train_file etc.) and verify every md5.
-
 Missing ones with a URL are downloaded with weasel's own fetch (which also accepts a local path as URL). Unlike
 `weasel assets`, which prints ✘ and exits 0, this exits non-zero on any problem.
 """
@@ -37,10 +36,9 @@ def check_asset(project_dir: Path, asset: dict[str, Any], mirror: Path | None = 
     """Fetch the asset if missing and possible; return a problem, or None when it is in place."""
     dest = project_dir / asset["dest"]
     url, expected = asset.get("url"), asset.get("checksum")
-    if not dest.exists() and url and mirror is not None:
-        if (local := find_in_mirror(mirror, url, expected)) is not None:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(local, dest)
+    if not dest.exists() and url and mirror is not None and (local := find_in_mirror(mirror, url, expected)):
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(local, dest)
     if not dest.exists() and url:
         try:
             fetch_asset(project_dir, url, dest, expected)
@@ -67,9 +65,8 @@ def changed_asset(dest: str, md5: str, expected: str, downloaded: bool) -> str:
 
 def verify(project_dir: Path, inputs: list[Path], mirror: Path | None = None) -> list[str]:
     """Fetch and verify the assets of the corpus; return the problems found."""
-    config = load_project_config(project_dir)
     problems = []
-    for asset in corpus_assets(config.get("assets", []), inputs, project_dir):
+    for asset in corpus_assets(load_project_config(project_dir).get("assets", []), inputs, project_dir):
         if problem := check_asset(project_dir, asset, mirror):
             problems.append(problem)
         else:
@@ -87,8 +84,7 @@ def main(
     with step_errors():
         if mirror and not Path(mirror).is_dir():
             raise StepError(f"--mirror {mirror}: not a folder")
-        problems = verify(project_dir, list(dict.fromkeys(inputs)), Path(mirror) if mirror else None)
-        if problems:
+        if problems := verify(project_dir, list(dict.fromkeys(inputs)), Path(mirror) if mirror else None):
             raise StepError("\n✘ ".join(problems))
 
 

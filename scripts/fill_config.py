@@ -1,12 +1,6 @@
-"""Fill the base config into configs/config.cfg: the complete config that `spacy train` trains.
-
-pt_pipelines/configs.py chooses the base config (auto: by what the training data annotates), applies the
-experiments' overlays, fills every default as `spacy init fill-config --pretraining` does and writes the
-workflow's vars in, so that `python -m spacy train configs/config.cfg --output DIR` alone trains what the
-workflow trains.
+"""Fill the base config into configs/config.cfg with pt_pipelines/configs.py: the complete config, so that
+`python -m spacy train configs/config.cfg --output DIR` alone trains what the workflow trains.
 """
-
-from __future__ import annotations
 
 from pathlib import Path
 

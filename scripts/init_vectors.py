@@ -1,13 +1,10 @@
-"""Static vectors from what you have, for train: a word2vec, fastText or GloVe text file (.txt, .vec, optionally
-.gz), a floret vectors file, or a spaCy pipeline (an installed package such as pt_core_news_lg, or a folder).
-
-They become training/vectors/nlp, a blank pipeline holding only the vectors table, as `spacy init vectors` makes it
-(spaCy's own convert_vectors). This step reruns when the var or a setting changes, and rewrites training/vectors
-only when the source (its md5, or the package's name and version) or the settings changed: train, which depends on
+"""Static vectors from what you have, for train: a word2vec, fastText or GloVe text file (.txt, .vec, optionally .gz),
+a floret vectors file, or a spaCy pipeline (an installed package such as pt_core_news_lg, or a folder). They become
+training/vectors/nlp, a blank pipeline holding only the vectors table, as `spacy init vectors` makes it (spaCy's own
+convert_vectors). This step reruns when the var or a setting changes, and rewrites training/vectors only when the
+source (its md5, or the package's name and version) or the settings changed: train, which depends on
 training/vectors, reruns exactly then. A vectors file edited in place under the same name is not noticed.
 """
-
-from __future__ import annotations
 
 import gzip
 import importlib.metadata
@@ -29,10 +26,9 @@ VECTORS_MANIFEST = "vectors.json"
 
 
 def check_vectors_file(path: Path) -> tuple[str, int, int]:
-    """Read a text vectors file once, checking every line; return its mode (default or floret), rows and width.
-
-    Every problem is a CorpusError at its line, before spaCy sees the file (spaCy's own messages give no
-    line for bad encoding or numbers)."""
+    """Read a text vectors file once, checking every line; return its mode (default or floret), rows and width. Every
+    problem is a CorpusError at its line, before spaCy sees the file (spaCy's messages give no line for bad encoding
+    or numbers)."""
     mode, dim, rows = "default", 0, 0
     try:
         with gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb") as f:
@@ -42,13 +38,10 @@ def check_vectors_file(path: Path) -> tuple[str, int, int]:
                 except UnicodeDecodeError:
                     raise CorpusError(path, lineno, "not UTF-8", "save the vectors file as UTF-8") from None
                 fields = line.rstrip().split(" ")
-                if lineno == 1 and all(p.isascii() and p.isdigit() for p in fields[:2]):
-                    if len(fields) == 2:
-                        dim = int(fields[1])
-                        continue
-                    if len(fields) == 8:  # floret: bucket dim minn maxn hash_count hash_seed BOW EOW
-                        mode, dim = "floret", int(fields[1])
-                        continue
+                # a header: rows dim, or floret's bucket dim minn maxn hash_count hash_seed BOW EOW
+                if lineno == 1 and len(fields) in (2, 8) and all(p.isascii() and p.isdigit() for p in fields[:2]):
+                    mode, dim = "floret" if len(fields) == 8 else "default", int(fields[1])
+                    continue
                 if not line.strip():
                     raise CorpusError(path, lineno, "blank line", "remove it: every line is a word and its numbers")
                 width = len(fields) - 1
@@ -68,19 +61,19 @@ def check_vectors_file(path: Path) -> tuple[str, int, int]:
     return mode, rows, dim
 
 
-def source_fingerprint(source: str) -> tuple[str, dict[str, Any]]:
-    """What the source is (file, pipeline folder or package) and what identifies its content."""
+def source_fingerprint(source: str) -> dict[str, Any]:
+    """What the source is (its kind: file, pipeline folder or package) and what identifies its content."""
     path = Path(source)
     if path.is_file():
-        return "file", {"md5": checksum(path)}
+        return {"kind": "file", "md5": checksum(path)}
     if path.is_dir():
         if not (path / "config.cfg").exists():
             raise CorpusError(path, "folder", "not a spaCy pipeline (no config.cfg)",
                 "give a pipeline folder or a file")
         vectors = path / "vocab" / "vectors"
-        return "pipeline folder", {"md5": checksum(vectors) if vectors.exists() else None}
+        return {"kind": "pipeline folder", "md5": checksum(vectors) if vectors.exists() else None}
     if spacy.util.is_package(source):
-        return "package", {"version": importlib.metadata.version(source)}
+        return {"kind": "package", "version": importlib.metadata.version(source)}
     raise CorpusError(source, "vectors", "no such file, folder or installed spaCy package",
         "give a .txt/.vec(.gz) or floret file, a pipeline folder, or pip install the package (e.g. pt_core_news_lg)")
 
@@ -95,8 +88,7 @@ def table_raw_text(folder: Path) -> Any:
 
 def vectors_from_pipeline(source: str, lang: str) -> spacy.language.Language:
     """A blank pipeline holding the vectors of an installed package or pipeline folder."""
-    loaded = spacy.load(source, exclude=["*"])  # the vocab with its vectors; no component is needed
-    vectors = loaded.vocab.vectors
+    vectors = spacy.load(source, exclude=["*"]).vocab.vectors  # the vocab with its vectors; no component is needed
     if vectors.shape[0] == 0 or vectors.shape[1] == 0:
         raise CorpusError(source, "vectors", "the pipeline has no vectors",
             "use a pipeline with vectors, e.g. pt_core_news_lg")
@@ -111,8 +103,7 @@ def init_vectors(*, source: str, output_dir: Path, lang: str = "pt", prune: int 
     with these settings; return its manifest, with "changed" saying whether it was rebuilt."""
     settings: dict[str, Any] = {"source": source, "lang": lang, "prune": prune, "truncate": truncate}
     if source:
-        kind, fingerprint = source_fingerprint(source)
-        settings.update(kind=kind, **fingerprint)
+        settings.update(source_fingerprint(source))
     old = srsly.read_json(output_dir / VECTORS_MANIFEST) if (output_dir / VECTORS_MANIFEST).is_file() else None
     if old is not None and old.get("settings") == settings:
         return {**old, "changed": False}

@@ -1,13 +1,9 @@
-"""Prepare what the tok2vec starts from, in training/init as the filled config loads it: nothing (none), floret
-vectors trained on the raw text (vectors: training/init/vectors) or the tok2vec pretrained on it by spacy pretrain
-(pretrain: training/init/pretrain/model-last.bin).
-
-The folder holds init.json (the method, what it was built from and a summary) and those files; it is moved into
-place whole, and left as it is when what it would be built from is unchanged (the config changed elsewhere, e.g.
-max_steps), so a 10-minute floret run is not repeated.
+"""Prepare what the tok2vec starts from, in training/init as the filled config loads it: nothing (none), floret vectors
+trained on the raw text (vectors: training/init/vectors) or the tok2vec pretrained on it by spacy pretrain (pretrain:
+training/init/pretrain/model-last.bin). The folder holds init.json (the method, what it was built from and a summary)
+and those files; it is moved into place whole, and left as it is when what it would be built from is unchanged (the
+config changed elsewhere, e.g. max_steps), so a 10-minute floret run is not repeated.
 """
-
-from __future__ import annotations
 
 import json
 from enum import Enum

@@ -1,11 +1,8 @@
-"""Package a trained pipeline with `spacy package` as a wheel and an sdist.
-
-The package name is `<lang>_<name>`: spaCy takes the language prefix from the pipeline's own config, so it is
-never hard-coded here. Unless the template or --description gives one, the description (the wheel's summary) says
-what the pipeline is: its components, their entity labels and its scores (--scores: evaluate's test scores).
+"""Package a trained pipeline with `spacy package` as a wheel and an sdist, named `<lang>_<name>`: spaCy takes the
+language prefix from the pipeline's own config, so it is never hard-coded here. Unless the template or --description
+gives one, the description (the wheel's summary) says what the pipeline is: its components, their entity labels and
+its scores (--scores: evaluate's test scores).
 """
-
-from __future__ import annotations
 
 import json
 from pathlib import Path
@@ -47,8 +44,7 @@ def read_test_scores(model_meta: dict[str, Any], scores_path: Optional[Path]) ->
     except (OSError, ValueError) as e:
         raise StepError(f"--scores {scores_path}: not a readable scores file ({e})") from None
     dev = model_meta.get("performance") or {}
-    foreign = [k for k in HEADLINE if scores.get(k) is not None and k != "token_acc" and dev and k not in dev]
-    if foreign:
+    if foreign := [k for k in HEADLINE if scores.get(k) is not None and k != "token_acc" and dev and k not in dev]:
         raise StepError(f"--scores {scores_path} scores {', '.join(foreign)}, which the pipeline does not have: pass the "
                         f"scores evaluate wrote for this pipeline")
     return scores
@@ -62,7 +58,6 @@ def package(model: Path, output_dir: Path, name: str, version: str, meta_templat
     meta.update({**{k: v for k, v in (overrides or {}).items() if v}, "name": name, "version": version})
     meta["description"] = meta.get("description") or describe(model_meta, read_test_scores(model_meta, scores))
     package_dir = output_dir / f"{model_meta['lang']}_{name}-{version}"
-    output_dir.mkdir(parents=True, exist_ok=True)
     # built beside the old package and swapped in whole: a killed build leaves the old package as it was, and
     # a stale build of the same version is never mixed in
     with scratch_folder(output_dir / f".{package_dir.name}-build") as scratch:

@@ -1,14 +1,11 @@
 """Collect raw text for `spacy pretrain` and static vectors as JSONL, one {"text": ...} per sentence or line.
 
 Only training text belongs here: the files given with --exclude (the project passes its dev and test splits) are
-refused, and every sentence of theirs is removed from the text read (held_out.py), since pretraining or vectors
-learnt from them would leak the evaluation into the model. Exact repeats are dropped, so boilerplate lines do not
-dominate. All is streamed: memory is the held-out sentences and `Seen`'s 64 MB. Words are whitespace-separated
-tokens with a letter or digit, so IOB text (`Lisboa , disse`) counts as its running text does. A summary (inputs
-with the md5 of their text, texts and words written, sentences removed) goes to <output>.json.
+refused, and every sentence of theirs is removed from the text read (held_out.py), since pretraining or vectors learnt
+from them would leak the evaluation into the model. Exact repeats are dropped, so boilerplate lines do not dominate.
+All is streamed: memory is the held-out sentences and `Seen`'s 64 MB. Words are whitespace-separated tokens with a
+letter or digit, so IOB text (`Lisboa , disse`) counts as its running text does.
 """
-
-from __future__ import annotations
 
 import gzip
 import hashlib

@@ -1,10 +1,7 @@
-"""Keep a trained pipeline with its test split and training summary under models/<corpus>-<pipeline>.
-
-The next run of `all` overwrites training/ and corpus/; a saved run stays, so that `assemble` can combine a
-UD pipeline and an NER pipeline trained on different corpora and evaluate the result on both test sets.
+"""Keep a trained pipeline with its test split and training summary under models/<corpus>-<pipeline>. The next run of
+`all` overwrites training/ and corpus/; a saved run stays, so that `assemble` can combine a UD pipeline and an NER
+pipeline trained on different corpora and evaluate the result on both test sets.
 """
-
-from __future__ import annotations
 
 from pathlib import Path
 

@@ -1,10 +1,9 @@
-"""The ray backend of annotate: Ray Data reads the input, a pool of actors runs the pipeline.
-
-Each actor loads the pipeline once, from files sent through Ray's object store (so workers need no
-copy of the model on disk). The pool grows from 1 to max_actors: a fixed pool taking every CPU would
-leave none for the read stage and hang. Results come back in input order (preserve_order) and are
-parsed and serialised by the same functions as the local backend, so both write identical lines.
-Each input file is read whole by one task before it is cut into blocks: memory grows with the largest file.
+"""The ray backend of annotate: Ray Data reads the input, a pool of actors runs the pipeline. Each actor loads the
+pipeline once, from files sent through Ray's object store (so workers need no copy of the model on disk). The pool
+grows from 1 to max_actors: a fixed pool taking every CPU would leave none for the read stage and hang. Results come
+back in input order (preserve_order) and are parsed and serialised by the same functions as the local backend, so
+both write identical lines. Each input file is read whole by one task before it is cut into blocks: memory grows
+with the largest file.
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ import json
 import shutil
 import tempfile
 from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -29,15 +29,9 @@ try:  # after ray_setup, which says what to install when Ray is missing; pyarrow
 except ImportError:
     raise SystemExit(INSTALL_HINT) from None
 
-COLUMNS = {  # what an actor returns per input line
-    "line": pa.int64(), "json": pa.large_string(), "words": pa.int64(), "error": pa.large_string(),
-    "raw": pa.large_string(), "fatal": pa.large_string(),
-}  # fmt: skip
-
-
-def model_files(model: Path) -> dict[str, bytes]:
-    """Every file of a pipeline folder, by relative path."""
-    return {str(p.relative_to(model)): p.read_bytes() for p in sorted(model.rglob("*")) if p.is_file()}
+# what an actor returns per input line
+COLUMNS = {"line": pa.int64(), "json": pa.large_string(), "words": pa.int64(), "error": pa.large_string(),
+           "raw": pa.large_string(), "fatal": pa.large_string()}  # fmt: skip
 
 
 class PipelineActor:
@@ -70,11 +64,9 @@ class PipelineActor:
 
 
 def numbered_lines(row: dict[str, Any], done: int = 0) -> list[dict[str, Any]]:
-    """A whole file's bytes as numbered, non-blank lines after line `done`, decoded as read_lines does.
-
-    An undecodable line ends the list with a "fatal" row: Ray would keep only the text of a raised error,
-    and the driver has to stop with the same located error as the local backend, after the lines before it.
-    """
+    """A whole file's bytes as numbered, non-blank lines after line `done`, decoded as read_lines does. An undecodable
+    line ends the list with a "fatal" row: Ray would keep only the text of a raised error, and the driver has to stop
+    with the same located error as the local backend, after the lines before it."""
     rows: list[dict[str, Any]] = []
     try:
         for n, line in decode_lines(io.BytesIO(row["bytes"]), row["path"]):
@@ -100,7 +92,7 @@ def ray_results(model: Path, input_uri: str, fmt: str, done: int, batch_size: in
         filesystem, inner = pa.fs.FileSystem.from_uri(input_uri)
         if filesystem.get_file_info(inner).type != pa.fs.FileType.File:
             raise CorpusError(input_uri, "input", "not a file", "name one file (each file is numbered from line 1)")
-    files = ray.put(model_files(Path(model)))
+    files = ray.put({str(p.relative_to(model)): p.read_bytes() for p in sorted(Path(model).rglob("*")) if p.is_file()})
     ds = (
         ray.data.read_binary_files(path, include_paths=True)
         .flat_map(numbered_lines, fn_kwargs={"done": done})
@@ -111,10 +103,7 @@ def ray_results(model: Path, input_uri: str, fmt: str, done: int, batch_size: in
             compute=ray.data.ActorPoolStrategy(min_size=1, max_size=max_actors), num_cpus=1)
     )
     if done:  # resuming a local input: count the records before the resume point as the local backend does
-        for n, line in read_lines(input_uri):
-            if n > done:
-                break
-            counts["already_done"] += bool(line.strip())
+        counts["already_done"] += sum(bool(line.strip()) for _, line in islice(read_lines(input_uri), done))
     for batch in ds.iter_batches(batch_size=None, batch_format="pyarrow"):
         columns = [batch.column(name).to_pylist() for name in COLUMNS]
         for line, text, words, error, raw, fatal in zip(*columns):

@@ -1,11 +1,8 @@
-"""One sweep trial: an ordinary single-process `spacy train` run with config overrides.
-
-A registered spaCy logger passes every dev evaluation to a reporter: Ray Tune's `tune.report` in a
-Ray trial (so ASHA can stop a poor trial early), a list in a sequential run. Kept apart from
-sweep.py so that Ray workers import it by name and the logger is registered there too.
+"""One sweep trial: an ordinary single-process `spacy train` run with config overrides. A registered spaCy logger
+passes every dev evaluation to a reporter: Ray Tune's `tune.report` in a Ray trial (so ASHA can stop a poor trial
+early), a list in a sequential run. Kept apart from sweep.py so that Ray workers import it by name and the logger is
+registered there too.
 """
-
-from __future__ import annotations
 
 import sys
 from pathlib import Path
@@ -34,39 +31,30 @@ def tune_logger_v1(console_output: bool = False, output_file: Optional[str] = No
         def step(info: Optional[dict[str, Any]]) -> None:
             log_step(info)
             if info is not None and info.get("score") is not None and _reporter is not None:
-                _reporter(evaluation_metrics(info))
+                # the numbers of one evaluation: step, weighted score and every numeric dev score
+                scores = {name: float(value) for name, value in (info.get("other_scores") or {}).items()
+                          if isinstance(value, (int, float)) and not isinstance(value, bool)}
+                _reporter({"step": int(info["step"]), "score": float(info["score"]), **scores})
 
         return step, finalize
 
     return setup
 
 
-def evaluation_metrics(info: dict[str, Any]) -> dict[str, Any]:
-    """The numbers of one evaluation: step, weighted score and every numeric dev score."""
-    scores = {name: float(value) for name, value in (info.get("other_scores") or {}).items()
-              if isinstance(value, (int, float)) and not isinstance(value, bool)}
-    return {"step": int(info["step"]), "score": float(info["score"]), **scores}
-
-
-def trial_config(base_config: str, params: dict[str, Any], workdir: Path, max_steps: int, eval_frequency: int,
-        seed: int) -> Any:
-    """The base config with a trial's values, its own corpus paths, step budget and reporting logger."""
+def run_trial(params: dict[str, Any], *, base_config: str, train: bytes, dev: bytes, max_steps: int,
+        eval_frequency: int, seed: int, workdir: Path, reporter: Reporter) -> None:  # fmt: skip
+    """Train one trial in workdir (its own folder: trials never share files) from the base config with the trial's
+    values, its own corpus paths, step budget and reporting logger; report each evaluation."""
+    global _reporter
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "train.spacy").write_bytes(train)
+    (workdir / "dev.spacy").write_bytes(dev)
     overrides = {**params, "paths.train": str(workdir / "train.spacy"), "paths.dev": str(workdir / "dev.spacy"),
                  "training.max_steps": max_steps, "training.eval_frequency": eval_frequency, "system.seed": seed}
     config = util.load_config_from_str(base_config, overrides=overrides, interpolate=False)
     config["training"]["logger"] = {"@loggers": TUNE_LOGGER, "console_output": False,
                                     "output_file": str(workdir / "log.jsonl"), "progress_bar": None}
-    return config
-
-
-def run_trial(params: dict[str, Any], *, base_config: str, train: bytes, dev: bytes, max_steps: int,
-        eval_frequency: int, seed: int, workdir: Path, reporter: Reporter) -> None:  # fmt: skip
-    """Train one trial in workdir (its own folder: trials never share files); report each evaluation."""
-    global _reporter
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "train.spacy").write_bytes(train)
-    (workdir / "dev.spacy").write_bytes(dev)
-    trial_config(base_config, params, workdir, max_steps, eval_frequency, seed).to_disk(workdir / "config.cfg")
+    config.to_disk(workdir / "config.cfg")
     _reporter = reporter
     try:
         spacy_train(workdir / "config.cfg", workdir / "model", use_gpu=-1)
