@@ -19,22 +19,19 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Optional
 
-import matplotlib
+import spacy
+import srsly
+import typer
+from matplotlib.figure import Figure  # not pyplot: no backend to choose, no figure to close
+from spacy import displacy
+from spacy.tokens import DocBin
+from spacy.training import Example
+from tqdm import tqdm
+from wasabi import MarkdownRenderer, msg
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import spacy  # noqa: E402
-import srsly  # noqa: E402
-import typer  # noqa: E402
-from spacy import displacy  # noqa: E402
-from spacy.tokens import DocBin  # noqa: E402
-from spacy.training import Example  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-from wasabi import MarkdownRenderer, msg  # noqa: E402
-
-from pt_pipelines import scoring  # noqa: E402
-from pt_pipelines.errors import step_errors  # noqa: E402
-from pt_pipelines.files import checksum, write_json, write_text  # noqa: E402
+from pt_pipelines import scoring
+from pt_pipelines.errors import step_errors
+from pt_pipelines.files import checksum, write_json, write_text
 
 HEADLINE = scoring.HEADLINE
 OVERFIT_GAP = 0.05  # dev above test by more than this is flagged
@@ -65,10 +62,9 @@ def predict(nlp, docs: list, interactive: bool) -> list[Example]:
     return examples
 
 
-def png(fig) -> bytes:
+def png(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
     return buf.getvalue()
 
 
@@ -104,7 +100,8 @@ def learning_curves(log: list[dict]) -> Optional[bytes]:
     if curve_note(log):
         return None
     steps = [row["step"] for row in log]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8), sharex=True)
+    fig = Figure(figsize=(11, 3.8))
+    ax1, ax2 = fig.subplots(1, 2, sharex=True)
     losses = loss_curves(log)
     for comp, (loss_steps, values) in losses.items():
         ax1.plot(loss_steps, values, label=comp, marker=".")
@@ -124,7 +121,8 @@ def heatmap(counts, title: str) -> Optional[bytes]:
     if not counts:
         return None
     rows, cols, matrix = scoring.confusion_matrix(counts)
-    fig, ax = plt.subplots(figsize=(max(4, 0.55 * len(cols) + 2), max(3, 0.45 * len(rows) + 1.5)))
+    fig = Figure(figsize=(max(4, 0.55 * len(cols) + 2), max(3, 0.45 * len(rows) + 1.5)))
+    ax = fig.subplots()
     ax.imshow(matrix, cmap="Blues")
     ax.set_xticks(range(len(cols)), cols, rotation=60, ha="right", fontsize=8)
     ax.set_yticks(range(len(rows)), rows, fontsize=8)
@@ -189,9 +187,7 @@ def overfit_flag(*, metric: str, test: float, dev: Optional[float], support: dic
     """The overfitting warning for one headline score, or "" when dev is not much higher or the test set is too
     small for the gap to mean anything (MIN_OVERFIT_SUPPORT)."""
     enough = support.get(SUPPORT_UNIT.get(metric, "tokens"), 0) >= MIN_OVERFIT_SUPPORT
-    if dev is None or dev - test <= OVERFIT_GAP or not enough:
-        return ""
-    return "⚠ dev much higher: overfitting?"
+    return "⚠ dev much higher: overfitting?" if dev is not None and dev - test > OVERFIT_GAP and enough else ""
 
 
 def headline_rows(scores: dict, dev: dict, previous: Optional[dict], support: dict[str, int]) -> list[list[str]]:
@@ -260,8 +256,8 @@ def compute(model: Path, test: Path, paths: dict[str, Path], history: Path, inte
     key = history_key(summary, paths["config"], test)
     # fill_config.py keeps the base config in [paths]: the run's name in a later report
     base = spacy.util.load_config(paths["config"], interpolate=False).get("paths", {}).get("base_config")
-    entry = {"base_config": base, "max_steps": summary.get("max_steps"), "seed": summary.get("seed")}
-    entry["scores"] = {k: scores[k] for k in HEADLINE if scores.get(k) is not None}
+    entry = {"base_config": base, "max_steps": summary.get("max_steps"), "seed": summary.get("seed"),
+             "scores": {k: scores[k] for k in HEADLINE if scores.get(k) is not None}}
     runs = json.loads(history.read_text(encoding="utf8"))["runs"] if history.exists() else []
     runs, previous = record_run(runs, key, entry)
     headline = headline_rows(scores, srsly.read_json(model / "meta.json").get("performance", {}), previous, gold_support(gold))
@@ -373,9 +369,8 @@ NER_KEY = f"<p class='muted'>{scoring.MISSED}: gold entity with no prediction ov
 
 def render_html(report: Report) -> str:
     def img(name: str) -> str:
-        if name not in report.images:
-            return ""
-        return f'<p><img alt="{name}" src="data:image/png;base64,{base64.b64encode(report.images[name]).decode()}"></p>'
+        data = base64.b64encode(report.images.get(name, b"")).decode()
+        return f'<p><img alt="{name}" src="data:image/png;base64,{data}"></p>' if data else ""
 
     def table(key: str) -> str:
         t = report.tables[key]
