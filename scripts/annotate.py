@@ -10,7 +10,6 @@ nlp.max_length is annotated in pieces with its offsets kept (pt_pipelines/record
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 import tempfile
 import time
@@ -51,21 +50,15 @@ def spacy_records(path: Path, vocab) -> Iterator[Record]:
         yield Record(i, doc.text, dict(doc.user_data.get("fields", {})) if doc.user_data else {})
 
 
-def read_records(path: Path, fmt: str, vocab) -> Iterator[Record | BadRecord]:
-    """Stream the input's records (and its bad ones) in order."""
-    if fmt == "spacy":
-        yield from spacy_records(path, vocab)
-    else:
-        yield from (rec for lineno, line in read_lines(path) if (rec := read_record(lineno, line, fmt)) is not None)
-
-
 def local_results(nlp, input_path: Path, fmt: str, done: int, batch_size: int, n_process: int, keep_docs: bool,
         counts: dict) -> Iterator[Annotated | BadRecord]:
     """Annotate with nlp.pipe in this process (or n_process); yield results and bad records in input order."""
     pending: deque[BadRecord] = deque()
+    records = (spacy_records(input_path, nlp.vocab) if fmt == "spacy" else
+               (rec for lineno, line in read_lines(input_path) if (rec := read_record(lineno, line, fmt)) is not None))
 
     def good_records() -> Iterator[Record]:
-        for rec in read_records(input_path, fmt, nlp.vocab):
+        for rec in records:
             if rec.line <= done:
                 counts["already_done"] += 1
             elif isinstance(rec, BadRecord):
@@ -144,9 +137,8 @@ def owned_by(prior: Optional[dict], path: Path, output: Path) -> bool:
     """Whether annotate wrote `path` for `output`, as the state beside the output says."""
     if prior is None or path == output:
         return prior is not None
-    recorded = prior.get("rejects")
-    if recorded is None:  # a state from before rejects were recorded: only the default name was its own
-        recorded = str(output.with_name(output.name + ".rejects.jsonl").resolve())
+    # a state from before rejects were recorded: only the default name was its own
+    recorded = prior.get("rejects") or str(output.with_name(output.name + ".rejects.jsonl").resolve())
     return recorded == str(path.resolve())
 
 
@@ -180,11 +172,10 @@ def write_reject(item: BadRecord, input_path: str, rej: IO[str], rejects: Path) 
 def write_results(results: Iterator[Annotated | BadRecord], input_path: str, output: Path, rejects: Path,
         interactive: bool, counts: dict) -> dict[str, int]:  # fmt: skip
     """Append results to the JSONL output (or a DocBin written whole at the end) and bad records to rejects."""
-    to_jsonl = output.suffix.lower() != ".spacy"
     docbin = DocBin(store_user_data=True)
     started = last_report = time.perf_counter()
     bar = tqdm(unit=" words", unit_scale=True, disable=not interactive, desc="annotating")
-    jsonl = output.open("a", encoding="utf8") if to_jsonl else nullcontext()
+    jsonl = output.open("a", encoding="utf8") if output.suffix.lower() != ".spacy" else nullcontext()
     with jsonl as out, rejects.open("a", encoding="utf8") as rej, bar:
         for item in results:
             if isinstance(item, BadRecord):
@@ -204,7 +195,7 @@ def write_results(results: Iterator[Annotated | BadRecord], input_path: str, out
                 last_report = time.perf_counter()
                 words_per_s = counts["words"] / (last_report - started)
                 print(f"annotated {counts['written']} records, {words_per_s:.0f} words/s", flush=True)
-    if not to_jsonl:
+    if out is None:
         with atomic_path(output) as tmp:
             docbin.to_disk(tmp)
     counts["seconds"] = round(time.perf_counter() - started, 2)
@@ -293,8 +284,7 @@ def upload(local: Path, uri: str) -> None:
     parent = path.rsplit("/", 1)[0]
     if parent and parent != path:
         filesystem.create_dir(parent, recursive=True)
-    with local.open("rb") as src, filesystem.open_output_stream(path) as dst:
-        shutil.copyfileobj(src, dst, length=1 << 20)
+    fs.copy_files(str(local), path, destination_filesystem=filesystem)
 
 
 if __name__ == "__main__":
