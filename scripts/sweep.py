@@ -73,11 +73,6 @@ def load_sweep(path: Path, **overrides: Optional[int]) -> dict[str, Any]:
     return spec
 
 
-def filled_config(base_config: Path) -> Any:
-    """The base config with every default filled in, as `spacy init fill-config` writes it."""
-    return util.load_model_from_config(util.load_config(base_config), auto_fill=True, validate=True).config
-
-
 def check_keys(filled: Any, base_config: Path, keys: list[str], sweep_path: Path) -> None:
     """Every swept key must be a setting of the filled base config, or the trial would fail late."""
     for key in keys:
@@ -101,10 +96,8 @@ def sample_trials(space: dict[str, Any], num_samples: int, seed: int) -> list[di
 
 
 # what Ray Tune adds to each reported row; the rest is what tune_trial reported
-TUNE_COLUMNS = {
-    "timestamp", "checkpoint_dir_name", "done", "training_iteration", "trial_id", "date", "time_this_iter_s",
-    "time_total_s", "pid", "hostname", "node_ip", "time_since_restore", "iterations_since_restore",
-}  # fmt: skip
+TUNE_COLUMNS = {"timestamp", "checkpoint_dir_name", "done", "training_iteration", "trial_id", "date", "time_total_s",
+                "time_this_iter_s", "pid", "hostname", "node_ip", "time_since_restore", "iterations_since_restore"}
 
 
 def summarise(params: dict[str, Any], history: list[dict[str, Any]], spec: dict[str, Any], error: str = ""):
@@ -133,8 +126,7 @@ def run_ray(trials, settings, storage: Path, spec: dict[str, Any], cpus: int):
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
 
-    where = init_ray(cpus)
-    print(f"sweeping on {where}", flush=True)
+    print(f"sweeping on {init_ray(cpus)}", flush=True)
     grace_period = min(spec["grace_period"], spec["max_steps"])
     scheduler = ASHAScheduler(time_attr="step", max_t=spec["max_steps"], grace_period=grace_period,
                               reduction_factor=spec["reduction_factor"]) if spec["scheduler"] == "asha" else None
@@ -171,7 +163,8 @@ def sweep(*, base_config: Path, sweep_path: Path, train_path: Path, dev_path: Pa
         max_steps: Optional[int] = None, eval_frequency: Optional[int] = None) -> dict[str, Any]:  # fmt: skip
     """Run the sweep; write the best config and metrics/sweep.json; return what was written there."""
     spec = load_sweep(sweep_path, num_samples=num_samples, max_steps=max_steps, eval_frequency=eval_frequency)
-    filled = filled_config(base_config)
+    # the base config with every default filled in, as `spacy init fill-config` writes it
+    filled = util.load_model_from_config(util.load_config(base_config), auto_fill=True, validate=True).config
     check_keys(filled, base_config, list(spec["space"]), sweep_path)
     trials = sample_trials(spec["space"], spec["num_samples"], seed)
     settings = {"base_config": filled.to_str(), "train": train_path.read_bytes(), "dev": dev_path.read_bytes(),
@@ -186,14 +179,12 @@ def sweep(*, base_config: Path, sweep_path: Path, train_path: Path, dev_path: Pa
         errors = "; ".join(r.get("error", "no evaluation reported") for r in records)
         raise StepError(f"no trial reported a {spec['metric']!r} score: {errors}")
     best = max(scored, key=lambda r: r["best"])
-    result = {
-        "metric": spec["metric"], "best": best, "trials": records, "backend": backend, "cpus": cpus, "seed": seed,
-        "scheduler": spec["scheduler"] if backend == "ray" else "fifo", "seconds": seconds,
-        "steps_trained": sum(r["last_step"] for r in records), "num_samples": spec["num_samples"],
-        "max_steps": spec["max_steps"], "base_config": str(base_config), "base_config_md5": checksum(base_config),
-        "sweep_file": str(sweep_path), "space": spec["space"], "ray_version": ray.__version__,
-        "spacy_version": spacy.__version__,
-    }  # fmt: skip
+    result = {"metric": spec["metric"], "best": best, "trials": records, "backend": backend, "cpus": cpus, "seed": seed,
+              "scheduler": spec["scheduler"] if backend == "ray" else "fifo", "seconds": seconds,
+              "steps_trained": sum(r["last_step"] for r in records), "num_samples": spec["num_samples"],
+              "max_steps": spec["max_steps"], "base_config": str(base_config), "base_config_md5": checksum(base_config),
+              "sweep_file": str(sweep_path), "space": spec["space"], "ray_version": ray.__version__,
+              "spacy_version": spacy.__version__}  # fmt: skip
     write_best_config(filled, base_config, best["params"], best, best_path, spec["metric"])
     write_json(output, result)
     return result
