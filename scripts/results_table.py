@@ -86,17 +86,6 @@ def _lookup(by_file: dict[str, dict[str, Any]], name: Any, where: str) -> dict[s
     return by_file[name]
 
 
-def _speed_pair(results: Path, benchmark: Any, speed: dict[str, Any], where: str) -> tuple[float, float]:
-    """(run, baseline) words/s from one benchmark_speed record naming both pipelines."""
-    path = results / str(benchmark)
-    try:
-        pipelines = json.loads(path.read_text(encoding="utf8"))["pipelines"]
-        run, base = (float(pipelines[speed[key]]["words_per_s"]) for key in ("run", "baseline"))
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise LeversError(f"{where}: {path} has no words_per_s for {speed['run']!r} and {speed['baseline']!r} ({err})") from None
-    return run, base
-
-
 def _speed_cell(results: Path, speed: Any, where: str) -> str:
     """'run vs baseline words/s (ratio)' from a benchmark_speed record naming both pipelines; from several
     (benchmark: a list, repeated runs on a noisy machine), the median ratio and its range."""
@@ -107,7 +96,13 @@ def _speed_cell(results: Path, speed: Any, where: str) -> str:
     benchmarks = speed["benchmark"] if isinstance(speed["benchmark"], list) else [speed["benchmark"]]
     if not benchmarks:
         raise LeversError(f"{where}: speed's benchmark list is empty")
-    pairs = [_speed_pair(results, benchmark, speed, where) for benchmark in benchmarks]
+    pairs = []
+    for path in (results / str(benchmark) for benchmark in benchmarks):
+        try:
+            pipelines = json.loads(path.read_text(encoding="utf8"))["pipelines"]
+            pairs.append(tuple(float(pipelines[speed[key]]["words_per_s"]) for key in ("run", "baseline")))
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise LeversError(f"{where}: {path} has no words_per_s for {speed['run']!r} and {speed['baseline']!r} ({err})") from None
     if len(pairs) == 1:
         run, base = pairs[0]
         return f"{run:,.0f} vs {base:,.0f} ({run / base:.2f}x)"
