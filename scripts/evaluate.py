@@ -40,11 +40,6 @@ def evaluate(model: Path, data: Path, output: Path, gpu_id: int = -1, silent: bo
     return scores
 
 
-def with_entity_scores(scores: dict[str, Any], ner_scores: dict[str, Any]) -> dict[str, Any]:
-    """UD scores with the entity scores of a second test set: each set scores what it annotates."""
-    return {**scores, **{key: ner_scores.get(key) for key in ("ents_p", "ents_r", "ents_f", "ents_per_type")}}
-
-
 def result_record(scores: dict[str, Any], corpus: str, pipeline: str, summary: dict[str, Any]) -> dict[str, Any]:
     """What the results table is built from: headline scores plus where and how they were made."""
     return {
@@ -80,9 +75,7 @@ def provenance(record: dict[str, Any], summary: dict[str, Any], paths: dict[str,
         record["raw_text"]["inputs"] = {Path(i["path"]).name: i["md5"] for i in raw.get("inputs") or []}
     if (summary.get("vectors") or {}).get("source"):
         record["vectors"] = vectors_provenance(summary["vectors"])
-    config = str(paths.get("base_config") or "")
-    if paths.get("experiment"):
-        config += f" + {paths['experiment']}"
+    config = str(paths.get("base_config") or "") + (f" + {paths['experiment']}" if paths.get("experiment") else "")
     extras = [("max_steps", summary.get("max_steps")), ("init", None if record["init"] == "none" else record["init"]),
               ("extra_train", extra_train), ("label_map", label_map), ("vectors", record.get("vectors", {}).get("source"))]
     record["config"] = ", ".join([config] + [f"{name} {value}" for name, value in extras if value])
@@ -93,21 +86,16 @@ def write_record(record_path: str, scores: dict[str, Any], model: Path, summary:
     """Write the run's record to record_path, whose {pipeline} and {run_id} are filled in; return the path."""
     config = spacy.util.load_config(model / "config.cfg", interpolate=False)
     pipeline = about["pipeline"] if about["pipeline"] not in ("", "auto") else pipeline_kind(config)
-    record = result_record(scores, about["corpus"], pipeline, summary)
-    record["split"] = about["split"]
-    for key in ("train_input", "run_name"):
-        if about.get(key):
-            record[key] = about[key]
+    record = {**result_record(scores, about["corpus"], pipeline, summary), "split": about["split"]}
     # extra_train's default is the train input: nothing added then
     extra = about.get("extra_train") if about.get("extra_train") != about.get("train_input") else ""
     # the labels of extra_train mapped onto the corpus's (convert's --label-map): part of what was trained on
     label_map = about.get("label_map", "") if extra else ""
     if extra and about.get("extra_partial"):
         label_map = (label_map + ", " if label_map else "") + "extra_partial (its non-entity tokens missing)"
-    if extra:
-        record["extra_train"] = extra
-    if label_map:
-        record["label_map"] = label_map
+    named = {"train_input": about.get("train_input"), "run_name": about.get("run_name"), "extra_train": extra,
+             "label_map": label_map}
+    record.update({key: value for key, value in named.items() if value})
     provenance(record, summary, config.get("paths", {}), extra or "", label_map)
     path = Path(record_path.replace("{pipeline}", pipeline).replace("{run_id}", str(summary.get("run_id"))))
     write_json(path, record)
@@ -141,7 +129,9 @@ def main(
         scores = evaluate(model, data, output, gpu_id)
         if ner_data is not None:
             ner_scores = evaluate(model, ner_data, output, gpu_id)
-            scores = {**with_entity_scores(scores, ner_scores), "ner_speed": ner_scores.get("speed")}
+            # the UD scores with the entity scores of the second test set: each set scores what it annotates
+            entities = {key: ner_scores.get(key) for key in ("ents_p", "ents_r", "ents_f", "ents_per_type")}
+            scores = {**scores, **entities, "ner_speed": ner_scores.get("speed")}
             write_json(output, scores)
         typer.echo(f"✔ {output}")
         if not record:
