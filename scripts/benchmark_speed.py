@@ -77,6 +77,7 @@ def benchmark(models: dict[str, Path], baseline: Optional[str], data: Path, repe
     result: dict[str, Any] = {"data": str(data), "texts": len(texts), "words": words,
                               "repeats": len(next(iter(runs.values()))), "budget_s": budget_s, "batch_size": batch_size,
                               "baseline": baseline, "spacy_version": spacy.__version__, "pipelines": {}}
+    base = statistics.median(runs[baseline]) if baseline is not None else None
     for name, path in models.items():
         speed = statistics.median(runs[name])
         bench_batch = spacy_bench_batch_size(words_per_s=speed, words_per_doc=words / max(len(texts), 1),
@@ -86,11 +87,8 @@ def benchmark(models: dict[str, Path], baseline: Optional[str], data: Path, repe
             "model": str(path), "components": pipelines[name].pipe_names, "words_per_s": speed,
             "words_per_s_runs": [round(x) for x in runs[name]], "spacy_benchmark_batch_size": bench_batch,
             "spacy_benchmark_speed": spacy_benchmark_speed(model=path, data=data, batch_size=bench_batch,
-                                                           timeout_s=3 * budget_s + 60)}
-    if baseline is not None:
-        base = result["pipelines"][baseline]["words_per_s"]
-        for entry in result["pipelines"].values():
-            entry["ratio_to_baseline"] = entry["words_per_s"] / base
+                                                           timeout_s=3 * budget_s + 60),
+            **({"ratio_to_baseline": speed / base} if base is not None else {})}
     return result
 
 
@@ -103,7 +101,6 @@ def main(models: list[str] = typer.Argument(..., help="Pipelines, as PATH or NAM
         budget: float = typer.Option(120.0, min=1.0, help="Seconds per pipeline for the passes, and for spacy benchmark speed")) -> None:
     """Compare the speed of trained pipelines with a baseline on the same text."""
     named: dict[str, Path] = {}
-    baseline_name = None
     for spec in [*models, *([baseline] if baseline else [])]:
         name, _, path = spec.partition("=") if "=" in spec else (spec, "", spec)
         if not (Path(path) / "config.cfg").is_file():  # a folder above the pipeline (models/<run>) is a common slip
@@ -112,9 +109,7 @@ def main(models: list[str] = typer.Argument(..., help="Pipelines, as PATH or NAM
             typer.echo(f"✘ {path}: not a spaCy pipeline folder (no config.cfg){hint}", err=True)
             raise typer.Exit(2)
         named[name] = Path(path)
-        if spec == baseline:
-            baseline_name = name
-    result = benchmark(named, baseline_name, data, repeats, batch_size, budget)
+    result = benchmark(named, baseline.partition("=")[0] if baseline else None, data, repeats, batch_size, budget)
     write_json(output, result)
     typer.echo(f"{result['texts']} texts, {result['words']} words; median of {result['repeats']} passes of nlp.pipe")
     for name, entry in result["pipelines"].items():
