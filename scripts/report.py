@@ -1,7 +1,7 @@
 """Write metrics/report.html (self-contained) and metrics/report.md from a trained pipeline and its test scores.
 
 Every score is shown in percent: metrics/scores.json and the records hold fractions (0–1), spaCy's training log
-percentages for the components (0–100). displaCy renders are each labelled gold or predicted beside themselves.
+percentages for the components (0–100).
 """
 
 from __future__ import annotations
@@ -193,14 +193,12 @@ def overfit_flag(*, metric: str, test: float, dev: Optional[float], support: dic
 def headline_rows(scores: dict, dev: dict, previous: Optional[dict], support: dict[str, int]) -> list[list[str]]:
     """One row per headline score: test, dev, previous run and Δ in percent, and a note column only if one has a note."""
     rows = []
-    for key, name in HEADLINE.items():
-        if scores.get(key) is None:
-            continue
+    for key in (k for k in HEADLINE if scores.get(k) is not None):
         test_v, dev_v = scores[key], dev.get(key)
         prev_v = previous["scores"].get(key) if previous else None
         delta = f"{100 * (test_v - prev_v):+.2f}" if prev_v is not None else ""
         note = overfit_flag(metric=key, test=test_v, dev=dev_v, support=support)
-        rows.append([name, pct(test_v), pct(dev_v), pct(prev_v), delta, note])
+        rows.append([HEADLINE[key], pct(test_v), pct(dev_v), pct(prev_v), delta, note])
     return rows if any(r[-1] for r in rows) else [r[:-1] for r in rows]
 
 
@@ -225,7 +223,6 @@ class Report:
     """Everything the report shows, computed once; `write` renders it into files."""
 
     model: Path
-    previous: Optional[dict]
     history: dict[str, Any]  # the runs, this one recorded: history.json
     tables: dict[str, Table]
     images: dict[str, bytes]
@@ -262,11 +259,9 @@ def compute(model: Path, test: Path, paths: dict[str, Path], history: Path, inte
     runs, previous = record_run(runs, key, entry)
     headline = headline_rows(scores, srsly.read_json(model / "meta.json").get("performance", {}), previous, gold_support(gold))
     ner, (pos, pos_conf), deps = scoring.ner_per_label(examples), scoring.pos_per_tag(examples), scoring.las_per_deprel(examples)
-    images = {
-        "learning_curves": learning_curves(log),
-        "ner_confusion": heatmap(scoring.ner_confusion(examples), "NER: gold vs predicted entities") if ner else None,
-        "pos_confusion": heatmap(pos_conf, "POS: gold vs predicted") if pos else None,
-    }
+    images = {"learning_curves": learning_curves(log),
+              "ner_confusion": heatmap(scoring.ner_confusion(examples), "NER: gold vs predicted entities") if ner else None,
+              "pos_confusion": heatmap(pos_conf, "POS: gold vs predicted") if pos else None}
     tables = {
         "headline": Table("Scores on the test split, in %", headline_head(previous, any(len(r) > 5 for r in headline)), headline),
         "ner": Table("Entities per label, in % (worst F first)", ["label", "P", "R", "F", "support", "TP", "FP", "FN"],
@@ -277,12 +272,10 @@ def compute(model: Path, test: Path, paths: dict[str, Path], history: Path, inte
                       [[dep, pct(acc), n] for dep, (acc, n) in deps.items()]),
         "corpus": Table("Corpus", ["split", "documents", "sentences", "tokens", "entities", "per label"], [
             [split, s["documents"], s["sentences"], s["tokens"], s["entities"],
-             ", ".join(f"{k} {v}" for k, v in s["entities_per_label"].items())]
-            for split, s in stats["splits"].items()
-        ]),
+             ", ".join(f"{k} {v}" for k, v in s["entities_per_label"].items())] for split, s in stats["splits"].items()]),
     }
     pairs = [_sentence_pair(examples[e.example], e.start, e.end) for e in scoring.entity_errors(examples, MAX_ENTITY_ERRORS)]
-    report = Report(model, previous, {"runs": runs}, tables,
+    report = Report(model, {"runs": runs}, tables,
                     {k: v for k, v in images.items() if v}, curve_note(log), pairs, parse_figures(examples))
     seconds = time.perf_counter() - started
     tables["footer"] = Table("Reproducibility", ["item", "value"], footer_rows(key, summary, stats, scores, seconds))
