@@ -219,8 +219,7 @@ def usage_problem(input_path: str, output: str, rejects: str, fmt: str, backend:
     return None
 
 
-def main(
-        model: Path = typer.Argument(..., exists=True, file_okay=False, help="Trained pipeline folder or package path"),
+def main(model: Path = typer.Argument(..., exists=True, file_okay=False, help="Trained pipeline folder or package path"),
         input_path: str = typer.Argument(..., help="Text (a document per line), .jsonl or .spacy; with --backend ray also s3://, gs://... URIs"),
         output: str = typer.Argument(..., help=".jsonl (resumable) or .spacy; with --backend ray also a URI"),
         rejects: Optional[str] = typer.Option(None, help="Reject file for bad records; default: OUTPUT.rejects.jsonl"),
@@ -236,9 +235,22 @@ def main(
     if problem := usage_problem(input_path, output, rejects, fmt.value, backend.value):
         typer.echo(f"✘ {problem}", err=True)
         raise typer.Exit(2)
-    with step_errors():
-        counts = run_annotate(model, input_path, output, rejects, fmt.value, batch_size, n_process, overwrite,
-                              backend.value, max_actors, ray_cpus)  # fmt: skip
+    # a URI output is written to a temporary folder, then uploaded whole: object stores cannot append (it never resumes)
+    with step_errors(), tempfile.TemporaryDirectory(prefix="annotate-") as tmp:
+        local_out, local_rej = (Path(tmp) / Path(p.split("://")[-1]).name if "://" in p else Path(p)
+                                for p in (output, rejects))
+        try:
+            counts = annotate(model, input_path if "://" in input_path else Path(input_path), local_out, local_rej,
+                fmt.value, batch_size, n_process, overwrite or "://" in output + rejects, sys.stderr.isatty(),
+                backend.value, max_actors, ray_cpus)  # fmt: skip
+        except Exception as e:
+            cause = located_error(e)  # Ray wraps what its tasks raised
+            if cause is None or cause is e:
+                raise
+            raise cause from None
+        for local, uri in ((local_out, output), (local_rej, rejects)):
+            if "://" in uri:
+                upload(local, uri)
     typer.echo(f"✔ {counts['written']} records written to {output}, {counts['already_done']} already done, "
         f"{counts['rejected']} rejected to {rejects}; {counts['words'] / max(counts['seconds'], 1e-9):.0f} words/s")
 
@@ -252,28 +264,6 @@ def located_error(error: Optional[BaseException]) -> Optional[CorpusError]:
         seen.add(id(error))
         error = getattr(error, "cause", None) or error.__cause__
     return None
-
-
-def run_annotate(model: Path, input_path: str, output: str, rejects: str, fmt: str, batch_size: int, n_process: int,
-        overwrite: bool, backend: str, max_actors: int, ray_cpus: int) -> dict[str, int]:  # fmt: skip
-    """annotate() with URI outputs written to a temporary folder first and uploaded when complete."""
-    with tempfile.TemporaryDirectory(prefix="annotate-") as tmp:
-        # a URI output is written here first, then uploaded whole: object stores cannot append, so it never resumes
-        local_out, local_rej = (Path(tmp) / Path(p.split("://")[-1]).name if "://" in p else Path(p)
-                                for p in (output, rejects))
-        source = input_path if "://" in input_path else Path(input_path)
-        try:
-            counts = annotate(model, source, local_out, local_rej, fmt, batch_size, n_process,
-                overwrite or "://" in output + rejects, sys.stderr.isatty(), backend, max_actors, ray_cpus)  # fmt: skip
-        except Exception as e:
-            cause = located_error(e)  # Ray wraps what its tasks raised
-            if cause is None or cause is e:
-                raise
-            raise cause from None
-        for local, uri in ((local_out, output), (local_rej, rejects)):
-            if "://" in uri:
-                upload(local, uri)
-    return counts
 
 
 def upload(local: Path, uri: str) -> None:
