@@ -148,10 +148,9 @@ def run_ray(trials, settings, storage: Path, spec: dict[str, Any], cpus: int):
     return records
 
 
-def write_best_config(filled: Any, base_config: Path, params: dict[str, Any], best: dict[str, Any], path: Path,
-        metric: str) -> None:
-    config = util.load_config_from_str(filled.to_str(), overrides=params, interpolate=False)
-    values = ", ".join(f"{k} = {v}" for k, v in params.items())
+def write_best_config(filled: Any, base_config: Path, best: dict[str, Any], path: Path, metric: str) -> None:
+    config = util.load_config_from_str(filled.to_str(), overrides=best["params"], interpolate=False)
+    values = ", ".join(f"{k} = {v}" for k, v in best["params"].items())
     header = (f"# Written by scripts/sweep.py: {base_config} filled, with the best trial's values ({values});\n"
               f"# dev {metric} {best['best']:.4f} at step {best['best_step']}. Train with --vars.base_config {path}\n")
     with atomic_path(path) as tmp:
@@ -185,7 +184,7 @@ def sweep(*, base_config: Path, sweep_path: Path, train_path: Path, dev_path: Pa
               "max_steps": spec["max_steps"], "base_config": str(base_config), "base_config_md5": checksum(base_config),
               "sweep_file": str(sweep_path), "space": spec["space"], "ray_version": ray.__version__,
               "spacy_version": spacy.__version__}  # fmt: skip
-    write_best_config(filled, base_config, best["params"], best, best_path, spec["metric"])
+    write_best_config(filled, base_config, best, best_path, spec["metric"])
     write_json(output, result)
     return result
 
