@@ -42,15 +42,13 @@ def evaluate(model: Path, data: Path, output: Path, gpu_id: int = -1, silent: bo
 
 def result_record(scores: dict[str, Any], corpus: str, pipeline: str, summary: dict[str, Any]) -> dict[str, Any]:
     """What the results table is built from: headline scores plus where and how they were made."""
-    return {
-        "corpus": corpus, "pipeline": pipeline, "split": "test",
-        "scores": {k: scores[k] for k in HEADLINE if scores.get(k) is not None},
-        "ents_per_type": scores.get("ents_per_type") or {}, "words_per_s": scores.get("speed"),
-        "train_seconds": summary.get("seconds"), "train_steps": summary.get("steps"),
-        **{key: summary.get(key) for key in FROM_SUMMARY}, "init": summary.get("init", "none"),
-        "spacy_version": spacy.__version__, "python": platform.python_version(),
-        "machine": f"{os.cpu_count()} CPUs, {platform.machine()}, {platform.system()}", "date": time.strftime("%Y-%m-%d"),
-    }
+    return {"corpus": corpus, "pipeline": pipeline, "split": "test",
+            "scores": {k: scores[k] for k in HEADLINE if scores.get(k) is not None},
+            "ents_per_type": scores.get("ents_per_type") or {}, "words_per_s": scores.get("speed"),
+            "train_seconds": summary.get("seconds"), "train_steps": summary.get("steps"),
+            **{key: summary.get(key) for key in FROM_SUMMARY}, "init": summary.get("init", "none"),
+            "spacy_version": spacy.__version__, "python": platform.python_version(), "date": time.strftime("%Y-%m-%d"),
+            "machine": f"{os.cpu_count()} CPUs, {platform.machine()}, {platform.system()}"}
 
 
 def vectors_provenance(settings: dict[str, Any]) -> dict[str, Any]:
@@ -111,9 +109,8 @@ def main(
     corpus: str = typer.Option("", help="Corpus name for the record"),
     pipeline: str = typer.Option("auto", help="Pipeline name for the record; auto: full, ud or ner"),
     summary: Optional[Path] = typer.Option(None, help="train-summary.json: the run's id, steps and inputs"),
-    ner_data: Optional[Path] = typer.Option(
-        None, exists=True, dir_okay=False, help="A second test set the entity scores come from (the full pipeline)"
-    ),
+    ner_data: Optional[Path] = typer.Option(None, exists=True, dir_okay=False,
+                                            help="A second test set the entity scores come from (the full pipeline)"),
     ner_summary: Optional[Path] = typer.Option(None, help="train-summary.json of the NER pipeline"),
     split: str = typer.Option("test", help="Which split data is (test, or dev: spaCy reports its models on dev)"),
     train_input: str = typer.Option("", help="The train input (vars.train_file), named in the record"),

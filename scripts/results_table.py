@@ -191,10 +191,8 @@ def write_results(output: Path, table: str) -> bool:
     return True
 
 
-def main(
-    results: Path = typer.Option(Path("results"), help="Folder with the published results records"),
-    output: Path = typer.Option(Path("docs/results.md"), help="The results page to write"),
-) -> None:
+def main(results: Path = typer.Option(Path("results"), help="Folder with the published results records"),
+        output: Path = typer.Option(Path("docs/results.md"), help="The results page to write")) -> None:
     """Write docs/results.md from the published results records in results/."""
     with step_errors():
         changed = write_results(output, render_page(results))
