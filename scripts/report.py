@@ -45,6 +45,16 @@ MAX_ENTITY_ERRORS, MAX_PARSE_ERRORS = 12, 5
 MIN_CURVE_POINTS = 5  # fewer evaluations draw a line through a handful of points, not a learning curve
 # every displaCy rendering carries one of these, so nobody reads the model's tree as the annotation
 GOLD_CAPTION, PRED_CAPTION = "gold (annotation)", "predicted (model)"
+NER_KEY = f"<p class='muted'>{scoring.MISSED}: gold entity with no prediction over the same characters; {scoring.SPURIOUS}: prediction with no gold entity there.</p>"
+CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
+td:first-child,th:first-child{text-align:left}thead{background:#f3f3f3}img{max-width:100%}
+.pair{display:grid;grid-template-columns:1fr 1fr;gap:1em}.pair>div{overflow-x:auto;border:1px solid #eee;padding:.3em}
+h3{margin-bottom:.2em}.muted{color:#777;font-size:.9em}
+figure.tree{display:grid;grid-template-columns:8em 1fr;align-items:center;margin:.4em 0 1.2em;border-left:6px solid}
+figure.tree>div{overflow-x:auto}figure.tree.gold{border-color:#e0a030}figure.tree.pred{border-color:#3b6fc4}
+figcaption,.cap{font-weight:600;font-size:.95em;padding:.15em .5em;display:inline-block;border-radius:3px}
+.gold figcaption,.cap.gold{background:#fdf0d5;color:#7a4b00}.pred figcaption,.cap.pred{background:#e2ecfb;color:#123f85}"""
 
 
 def pct(value: Optional[float]) -> str:
@@ -88,8 +98,7 @@ def curve_note(log: list[dict]) -> str:
 
 
 def dev_curves(log: list[dict]) -> dict[str, list[float]]:
-    """Dev scores per evaluation in percent: spaCy's logger writes the components' scores as percentages and
-    the weighted score as a fraction."""
+    """Dev scores in %: spaCy's logger writes the components' scores as percentages, the weighted one as a fraction."""
     keys = [k for k, v in log[-1]["scores"].items() if isinstance(v, (int, float)) and k != "speed"]
     curves = {k: [float(row["scores"].get(k) or 0.0) for row in log] for k in keys}
     return {**curves, "score (weighted)": [100 * row["score"] for row in log]}
@@ -100,8 +109,7 @@ def learning_curves(log: list[dict]) -> Optional[bytes]:
     if curve_note(log):
         return None
     steps = [row["step"] for row in log]
-    fig = Figure(figsize=(11, 3.8))
-    ax1, ax2 = fig.subplots(1, 2, sharex=True)
+    ax1, ax2 = Figure(figsize=(11, 3.8)).subplots(1, 2, sharex=True)
     losses = loss_curves(log)
     for comp, (loss_steps, values) in losses.items():
         ax1.plot(loss_steps, values, label=comp, marker=".")
@@ -114,15 +122,14 @@ def learning_curves(log: list[dict]) -> Optional[bytes]:
         ax2.plot(steps, values, label=key, **({"color": "black", "linewidth": 2} if weighted else {"marker": "."}))
     ax2.set(title="Dev scores (%)", xlabel="step", ylabel="%", ylim=(0, 100))
     ax2.legend(fontsize=7, ncol=2)
-    return png(fig)
+    return png(ax2.figure)
 
 
 def heatmap(counts, title: str) -> Optional[bytes]:
     if not counts:
         return None
     rows, cols, matrix = scoring.confusion_matrix(counts)
-    fig = Figure(figsize=(max(4, 0.55 * len(cols) + 2), max(3, 0.45 * len(rows) + 1.5)))
-    ax = fig.subplots()
+    ax = Figure(figsize=(max(4, 0.55 * len(cols) + 2), max(3, 0.45 * len(rows) + 1.5))).subplots()
     ax.imshow(matrix, cmap="Blues")
     ax.set_xticks(range(len(cols)), cols, rotation=60, ha="right", fontsize=8)
     ax.set_yticks(range(len(rows)), rows, fontsize=8)
@@ -130,7 +137,7 @@ def heatmap(counts, title: str) -> Optional[bytes]:
     peak = max(max(r) for r in matrix) or 1
     for i, j, n in ((i, j, n) for i, row in enumerate(matrix) for j, n in enumerate(row) if n):
         ax.text(j, i, str(n), ha="center", va="center", fontsize=7, color="white" if n > peak / 2 else "black")
-    return png(fig)
+    return png(ax.figure)
 
 
 def table_html(head: list[str], rows: list[list[Any]], cls: str = "") -> str:
@@ -184,8 +191,7 @@ def gold_support(docs: list) -> dict[str, int]:
 
 
 def overfit_flag(*, metric: str, test: float, dev: Optional[float], support: dict[str, int]) -> str:
-    """The overfitting warning for one headline score, or "" when dev is not much higher or the test set is too
-    small for the gap to mean anything (MIN_OVERFIT_SUPPORT)."""
+    """The overfitting warning, or "" when dev is not much higher or the test set is too small for the gap to matter."""
     enough = support.get(SUPPORT_UNIT.get(metric, "tokens"), 0) >= MIN_OVERFIT_SUPPORT
     return "⚠ dev much higher: overfitting?" if dev is not None and dev - test > OVERFIT_GAP and enough else ""
 
@@ -242,8 +248,7 @@ def footer_rows(key: dict, summary: dict, stats: dict, scores: dict, seconds: fl
 
 
 def compute(model: Path, test: Path, paths: dict[str, Path], history: Path, interactive: bool = False) -> Report:
-    """Every table, figure and error page of the report, and the history with this run recorded; writes nothing.
-    paths: scores, log, stats, summary and config."""
+    """Every table, figure and error page of the report, and the history with this run recorded; writes nothing."""
     started = time.perf_counter()
     nlp = spacy.load(model)
     gold = list(DocBin().from_disk(test).get_docs(nlp.vocab))
@@ -301,17 +306,6 @@ def write(report: Report, output_dir: Path) -> None:
     write_json(output_dir / "history.json", report.history)
 
 
-CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
-table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
-td:first-child,th:first-child{text-align:left}thead{background:#f3f3f3}img{max-width:100%}
-.pair{display:grid;grid-template-columns:1fr 1fr;gap:1em}.pair>div{overflow-x:auto;border:1px solid #eee;padding:.3em}
-h3{margin-bottom:.2em}.muted{color:#777;font-size:.9em}
-figure.tree{display:grid;grid-template-columns:8em 1fr;align-items:center;margin:.4em 0 1.2em;border-left:6px solid}
-figure.tree>div{overflow-x:auto}figure.tree.gold{border-color:#e0a030}figure.tree.pred{border-color:#3b6fc4}
-figcaption,.cap{font-weight:600;font-size:.95em;padding:.15em .5em;display:inline-block;border-radius:3px}
-.gold figcaption,.cap.gold{background:#fdf0d5;color:#7a4b00}.pred figcaption,.cap.pred{background:#e2ecfb;color:#123f85}"""
-
-
 def _sentence_pair(eg: Example, start: int, end: int) -> tuple:
     gold = eg.reference[start:end]
     pred = eg.predicted.char_span(gold.start_char, gold.end_char, alignment_mode="expand")
@@ -355,9 +349,6 @@ def parse_pages_md(parses: list[ParseFigure]) -> list[str]:
 
 def _ents_text(doc) -> str:
     return ", ".join(f"{e.text} ({e.label_})" for e in doc.ents) or "—"
-
-
-NER_KEY = f"<p class='muted'>{scoring.MISSED}: gold entity with no prediction over the same characters; {scoring.SPURIOUS}: prediction with no gold entity there.</p>"
 
 
 def render_html(report: Report) -> str:
