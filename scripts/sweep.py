@@ -30,6 +30,9 @@ SCHEDULERS = ("asha", "fifo")
 Backend = Enum("Backend", {name: name for name in ("ray", "sequential")}, type=str)
 SETTINGS = {"num_samples": 8, "max_steps": 1000, "eval_frequency": 100, "metric": "score", "scheduler": "asha",
             "grace_period": 200, "reduction_factor": 2}  # fmt: skip
+# what Ray Tune adds to each reported row; the rest is what tune_trial reported
+TUNE_COLUMNS = {"timestamp", "checkpoint_dir_name", "done", "training_iteration", "trial_id", "date", "time_total_s",
+                "time_this_iter_s", "pid", "hostname", "node_ip", "time_since_restore", "iterations_since_restore"}
 
 
 def distribution_problem(dist: Any) -> Optional[str]:
@@ -76,11 +79,10 @@ def load_sweep(path: Path, **overrides: Optional[int]) -> dict[str, Any]:
 def check_keys(filled: Any, base_config: Path, keys: list[str], sweep_path: Path) -> None:
     """Every swept key must be a setting of the filled base config, or the trial would fail late."""
     for key in keys:
-        node: Any = filled
-        for part in key.split("."):
-            if not isinstance(node, dict) or part not in node:
-                raise ConfigError(f"{sweep_path}: space.{key}: {base_config} (filled) has no such setting")
-            node = node[part]
+        try:
+            node = util.dot_to_object(filled, key)
+        except KeyError:
+            raise ConfigError(f"{sweep_path}: space.{key}: {base_config} (filled) has no such setting") from None
         if isinstance(node, dict):
             raise ConfigError(f"{sweep_path}: space.{key}: is a section, not a value: name a setting inside it")
 
@@ -93,11 +95,6 @@ def sample_trials(space: dict[str, Any], num_samples: int, seed: int) -> list[di
             "loguniform": lambda a: float(f"{math.exp(rng.uniform(math.log(a[0]), math.log(a[1]))):.4g}")}
     return [{key: draw[kind](args) for key, dist in space.items() for kind, args in dist.items()}
             for _ in range(num_samples)]
-
-
-# what Ray Tune adds to each reported row; the rest is what tune_trial reported
-TUNE_COLUMNS = {"timestamp", "checkpoint_dir_name", "done", "training_iteration", "trial_id", "date", "time_total_s",
-                "time_this_iter_s", "pid", "hostname", "node_ip", "time_since_restore", "iterations_since_restore"}
 
 
 def summarise(params: dict[str, Any], history: list[dict[str, Any]], spec: dict[str, Any], error: str = ""):
