@@ -1,9 +1,8 @@
 """Speed of trained pipelines on the same text, next to a baseline, measured in one run.
 
-For each pipeline: words/s of `nlp.pipe` over the test split's texts, the median of `repeats` passes
-(pipelines alternate within each repeat, so drift in the machine hits all alike, after one warm-up pass),
-and the output of `spacy benchmark speed` on the same .spacy file. Prints a table with the ratio to the
-baseline and writes it all to JSON.
+For each pipeline: words/s of `nlp.pipe` over the test split's texts, the median of `repeats` passes (pipelines
+alternate within each repeat, so drift in the machine hits all alike, after one warm-up pass), its ratio to the
+baseline's, and the output of `spacy benchmark speed` on the same .spacy file.
 """
 
 from __future__ import annotations
@@ -21,17 +20,16 @@ from spacy.tokens import DocBin
 
 from pt_pipelines.files import write_json
 
+# spacy benchmark speed parses n_batches × batch_size documents drawn from the data (30 batches at least) after
+# 3 warm-up passes over it, whatever the data's size: 50 × 256 documents took over 500 s on a 120-document test set
+SPACY_MIN_BATCHES = 30
+
 
 def words_per_second(nlp, texts: list[str], words: int, batch_size: int) -> float:
     start = time.perf_counter()
     for _doc in nlp.pipe(texts, batch_size=batch_size):
         pass
     return words / (time.perf_counter() - start)
-
-
-# spacy benchmark speed parses n_batches × batch_size documents drawn from the data (30 batches at least) after
-# 3 warm-up passes over it, whatever the data's size: 50 × 256 documents took over 500 s on a 120-document test set
-SPACY_MIN_BATCHES = 30
 
 
 def spacy_bench_batch_size(*, words_per_s: float, words_per_doc: float, budget_s: float, batch_size: int) -> int:
@@ -55,10 +53,9 @@ def spacy_benchmark_speed(*, model: Path, data: Path, batch_size: int, timeout_s
 
 def benchmark(models: dict[str, Path], baseline: Optional[str], data: Path, repeats: int = 5, batch_size: int = 256,
         budget_s: float = 120.0) -> dict[str, Any]:
-    """Words/s of each pipeline (median of repeats) and spaCy's own benchmark; ratios to the baseline.
-
-    budget_s bounds each part per pipeline: the repeats stop once it is spent (after one pass), and spaCy's
-    benchmark gets a batch size that fits it at the speed measured (and is stopped at 3x it)."""
+    """Words/s of each pipeline (median of repeats) and spaCy's own benchmark; ratios to the baseline. budget_s
+    bounds each part per pipeline: the repeats stop once it is spent (after one pass), and spaCy's benchmark gets a
+    batch size that fits it at the speed measured (and is stopped at 3x it)."""
     pipelines = {name: spacy.load(path) for name, path in models.items()}
     first = next(iter(pipelines.values()))
     texts = [doc.text for doc in DocBin().from_disk(data).get_docs(first.vocab)]
