@@ -1,10 +1,9 @@
-"""Annotate text with a trained pipeline, streaming, resumable, keeping each record's metadata.
+"""Annotate text with a trained pipeline into JSONL or .spacy, streaming in constant memory, keeping record metadata.
 
-Output: JSONL, each input record with a "spacy" field (tokens with their attributes, sentences and entities as
-character offsets), or .spacy. Rerun after an interruption, JSONL output resumes: none is duplicated or dropped,
-unless the model's or input's md5 in OUTPUT.state.json changed (then it starts over). Bad records (invalid JSON, no
-text, a lone surrogate) go with their line number to the reject file and the run goes on; a text over
-nlp.max_length is annotated in pieces with its offsets kept (pt_pipelines/records.py). Memory stays constant.
+JSONL output (each input record with a "spacy" field: tokens with their attributes, sentences and entities as
+character offsets) resumes after an interruption, duplicating and dropping nothing, unless the model's or input's
+md5 in OUTPUT.state.json changed (then it starts over). Bad records (invalid JSON, no text, a lone surrogate) go to
+the reject file with their line number and the run goes on; a text over nlp.max_length is split, offsets kept.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import nullcontext
 from enum import Enum
 from pathlib import Path
-from typing import IO, Optional
+from typing import Optional
 
 import spacy
 import typer
@@ -162,13 +161,6 @@ def start_or_resume(output: Path, rejects: Path, state: dict, overwrite: bool, t
     return max(last_written_line(output, "spacy"), last_written_line(rejects, "reject")) if resume else 0
 
 
-def write_reject(item: BadRecord, input_path: str, rej: IO[str], rejects: Path) -> None:
-    where = f"{input_path}:{item.line}: {item.error}"
-    rej.write(json.dumps({"reject": {"line": item.line, "error": where}, "record": item.raw}, ensure_ascii=False) + "\n")
-    rej.flush()
-    print(f"⚠ {where}: written to {rejects}", file=sys.stderr, flush=True)
-
-
 def write_results(results: Iterator[Annotated | BadRecord], input_path: str, output: Path, rejects: Path,
         interactive: bool, counts: dict) -> dict[str, int]:  # fmt: skip
     """Append results to the JSONL output (or a DocBin written whole at the end) and bad records to rejects."""
@@ -181,7 +173,10 @@ def write_results(results: Iterator[Annotated | BadRecord], input_path: str, out
             if isinstance(item, BadRecord):
                 if out is not None:
                     out.flush()  # a reject is on disk only after every good record before it
-                write_reject(item, input_path, rej, rejects)
+                where = f"{input_path}:{item.line}: {item.error}"
+                reject = {"reject": {"line": item.line, "error": where}, "record": item.raw}
+                print(json.dumps(reject, ensure_ascii=False), file=rej, flush=True)
+                print(f"⚠ {where}: written to {rejects}", file=sys.stderr, flush=True)
                 counts["rejected"] += 1
                 continue
             if out is not None:

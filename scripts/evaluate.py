@@ -63,11 +63,9 @@ def vectors_provenance(settings: dict[str, Any]) -> dict[str, Any]:
 def provenance(record: dict[str, Any], summary: dict[str, Any], paths: dict[str, Any], extra_train: str,
         label_map: str = "") -> None:
     """Add to the record what the run learned from beyond its corpus, and its config in a few words."""
-    if summary.get("raw_text"):
-        raw = summary["raw_text"]
+    if raw := summary.get("raw_text"):
         record["raw_text"] = {k: raw.get(k) for k in ("md5", "words", "held_out")}
-        if isinstance(raw.get("held_out"), dict):  # the held-out files by name, as the inputs below
-            held_out = raw["held_out"]
+        if isinstance(held_out := raw.get("held_out"), dict):  # the held-out files by name, as the inputs below
             record["raw_text"]["held_out"] = {**held_out, "files": [Path(f).name for f in held_out.get("files") or []]}
         # by file name and md5: where the files lay on the training machine means nothing elsewhere
         record["raw_text"]["inputs"] = {Path(i["path"]).name: i["md5"] for i in raw.get("inputs") or []}

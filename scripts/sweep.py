@@ -2,8 +2,7 @@
 
 The search space is a small YAML file (configs/sweep.yml). Trials are sampled with the seed, so a sequential run
 (--backend sequential, the benchmark's baseline) trains exactly the same trials. Each trial reports every dev
-evaluation to Tune; ASHA stops the worst early. The best trial's values are written into a copy of the base config
-(configs/best.cfg, for `--vars.base_config`) and every trial's scores to metrics/sweep.json.
+evaluation to Tune; ASHA stops the worst early.
 """
 
 from __future__ import annotations
