@@ -325,9 +325,7 @@ def parse_figures(examples: list[Example]) -> list[ParseFigure]:
 def parse_pages_html(parses: list[ParseFigure]) -> str:
     """The worst parses: each rendering in its own framed figure with its caption to its left, in the same row,
     so that a caption cannot be read as the label of the tree above or below it."""
-    if not parses:
-        return ""
-    parts = ["<h2>Worst-parsed sentences: gold, then predicted</h2>"]
+    parts = ["<h2>Worst-parsed sentences: gold, then predicted</h2>"] if parses else []
     for fig in parses:
         parts.append(f"<h3>LAS {pct(fig.las)}%: {html.escape(fig.text)}</h3>")
         for cls, caption, svg in (("gold", GOLD_CAPTION, fig.gold_svg), ("pred", PRED_CAPTION, fig.pred_svg)):
@@ -337,9 +335,7 @@ def parse_pages_html(parses: list[ParseFigure]) -> str:
 
 def parse_pages_md(parses: list[ParseFigure]) -> list[str]:
     """The worst parses for report.md, one table per sentence: each rendering in a row with its caption."""
-    if not parses:
-        return []
-    out = ["## Worst-parsed sentences: gold, then predicted", ""]
+    out = ["## Worst-parsed sentences: gold, then predicted", ""] if parses else []
     for i, fig in enumerate(parses, 1):
         rows = [[cap, f"![{cap}, sentence {i}](report/worst-parse-{i}-{which}.svg)"]
                 for which, cap in (("gold", GOLD_CAPTION), ("predicted", PRED_CAPTION))]

@@ -95,8 +95,7 @@ def train(*, config: Path, output_dir: Path, gpu_id: int = -1) -> list[Path]:
         log = [json.loads(line) for line in lines if line.strip()]
         write_json(scratch / "train-summary.json", summarize(config, log, time.perf_counter() - started, gpu_id))
         fault_point("train:trained")
-        missing = [name for name in RESULTS if not (scratch / name).exists()]
-        if missing:
+        if missing := [name for name in RESULTS if not (scratch / name).exists()]:
             raise RuntimeError(f"spacy train finished without writing {', '.join(missing)} in {scratch}")
         for name in RESULTS:
             replace_tree(scratch / name, output_dir / name)
