@@ -123,28 +123,21 @@ def annotate(model: Path, input_path: Path | str, output: Path, rejects: Path, f
         return write_results(results, str(input_path), output, rejects, interactive, counts)
 
 
-def read_state(path: Path) -> Optional[dict]:
-    """The state annotate wrote beside an output, or None (none, or not one of ours)."""
-    try:
-        state = json.loads(path.read_text(encoding="utf8"))
-    except (OSError, ValueError):
-        return None
-    return state if isinstance(state, dict) and "model_md5" in state else None
-
-
 def owned_by(prior: Optional[dict], path: Path, output: Path) -> bool:
     """Whether annotate wrote `path` for `output`, as the state beside the output says."""
-    if prior is None or path == output:
-        return prior is not None
     # a state from before rejects were recorded: only the default name was its own
-    recorded = prior.get("rejects") or str(output.with_name(output.name + ".rejects.jsonl").resolve())
-    return recorded == str(path.resolve())
+    recorded = (prior or {}).get("rejects") or str(output.with_name(output.name + ".rejects.jsonl").resolve())
+    return prior is not None and (path == output or recorded == str(path.resolve()))
 
 
 def start_or_resume(output: Path, rejects: Path, state: dict, overwrite: bool, to_jsonl: bool) -> int:
     """Refuse files annotate did not write, then resume or start over; return the last input line done."""
     state_path = output.with_name(output.name + ".state.json")
-    prior = read_state(state_path)
+    try:
+        prior = json.loads(state_path.read_text(encoding="utf8"))
+    except (OSError, ValueError):
+        prior = None
+    prior = prior if isinstance(prior, dict) and "model_md5" in prior else None  # none, or not one of ours
     for path in () if overwrite else (output, rejects):
         if path.exists() and not owned_by(prior, path, output):
             raise CorpusError(path, "existing file",

@@ -1,10 +1,9 @@
 """Train configs/config.cfg with spaCy's `spacy train`, into a scratch folder swapped into place whole.
 
-What trains is what the config says (fill-config wrote every setting into it): this script adds only what
-spaCy cannot do, a lock against two runs in one project, a refusal of a half-written corpus, the JSONL log
-beside the model (`training.logger.output_file`, where the log goes, not what trains) and the atomic swap of
-model-best, model-last, log.jsonl and train-summary.json. `python -m spacy train configs/config.cfg --output
-DIR` trains the same model.
+What trains is what the config says (fill-config wrote every setting into it): this script adds only what spaCy cannot
+do, a lock against two runs in one project, a refusal of a half-written corpus, the JSONL log beside the model
+(`training.logger.output_file`, where the log goes, not what trains) and the atomic swap of model-best, model-last,
+log.jsonl and train-summary.json. `python -m spacy train configs/config.cfg --output DIR` trains the same model.
 """
 
 from __future__ import annotations
