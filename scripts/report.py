@@ -140,12 +140,6 @@ def heatmap(counts, title: str) -> Optional[bytes]:
     return png(ax.figure)
 
 
-def table_html(head: list[str], rows: list[list[Any]], cls: str = "") -> str:
-    cells = "".join(f"<th>{html.escape(str(h))}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
-    return f'<table class="{cls}"><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>'
-
-
 def table_md(head: list[str], rows: list[list[Any]]) -> str:
     return MarkdownRenderer().table([[str(c).replace("|", "\\|") for c in row] for row in rows], head)
 
@@ -354,8 +348,11 @@ def render_html(report: Report) -> str:
 
     def table(key: str) -> str:
         t = report.tables[key]
+        head = "".join(f"<th>{html.escape(str(h))}</th>" for h in t.head)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in t.rows)
+        grid = f'<table class="{key}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
         extra = NER_KEY if key == "ner" else ""
-        return f"<h2>{t.title}</h2>" + table_html(t.head, t.rows, key) + img(t.image) + extra if t.rows else ""
+        return f"<h2>{t.title}</h2>" + grid + img(t.image) + extra if t.rows else ""
 
     note = f"<p class='muted'>{html.escape(report.curve_note)}</p>" if report.curve_note else ""
     parts = [
