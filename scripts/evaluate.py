@@ -122,9 +122,8 @@ def main(
         raise typer.BadParameter(f"{extra_partial!r}: give true or false", param_hint="--extra-partial")
     with step_errors():
         scores = evaluate(model, data, output, gpu_id)
-        if ner_data is not None:
+        if ner_data is not None:  # the entity scores from the second test set: each set scores what it annotates
             ner_scores = evaluate(model, ner_data, output, gpu_id)
-            # the UD scores with the entity scores of the second test set: each set scores what it annotates
             entities = {key: ner_scores.get(key) for key in ("ents_p", "ents_r", "ents_f", "ents_per_type")}
             scores = {**scores, **entities, "ner_speed": ner_scores.get("speed")}
             write_json(output, scores)
