@@ -41,9 +41,7 @@ def distribution_problem(dist: Any) -> Optional[str]:
     ((kind, args),) = dist.items()
     if not isinstance(args, list) or not args:
         return f"{kind} takes a list, e.g. {{{kind}: [1, 2]}}"
-    if kind == "choice":
-        return None
-    if len(args) != 2 or not all(isinstance(a, (int, float)) for a in args) or args[0] > args[1]:
+    if kind != "choice" and (len(args) != 2 or not all(isinstance(a, (int, float)) for a in args) or args[0] > args[1]):
         return f"{kind} takes [low, high] numbers with low <= high"
     if kind == "loguniform" and args[0] <= 0:
         return "loguniform needs low > 0"
