@@ -22,7 +22,7 @@ from spacy import util
 from pt_pipelines.distributed.ray_setup import init_ray, ray
 from pt_pipelines.distributed.tune_trial import run_trial, tune_trainable
 from pt_pipelines.errors import ConfigError, StepError, step_errors
-from pt_pipelines.files import atomic_path, checksum, remove_path, write_json
+from pt_pipelines.files import checksum, remove_path, write_json, write_text
 
 DISTRIBUTIONS = ("uniform", "loguniform", "randint", "choice")
 SCHEDULERS = ("asha", "fifo")
@@ -147,8 +147,7 @@ def write_best_config(filled: Any, base_config: Path, best: dict[str, Any], path
     values = ", ".join(f"{k} = {v}" for k, v in best["params"].items())
     header = (f"# Written by scripts/sweep.py: {base_config} filled, with the best trial's values ({values});\n"
               f"# dev {metric} {best['best']:.4f} at step {best['best_step']}. Train with --vars.base_config {path}\n")
-    with atomic_path(path) as tmp:
-        tmp.write_text(header + config.to_str(), encoding="utf8")
+    write_text(path, header + config.to_str())
 
 
 def sweep(*, base_config: Path, sweep_path: Path, train_path: Path, dev_path: Path, best_path: Path, output: Path,
