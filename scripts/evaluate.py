@@ -40,6 +40,11 @@ def evaluate(model: Path, data: Path, output: Path, gpu_id: int = -1, silent: bo
     return scores
 
 
+def with_entity_scores(scores: dict[str, Any], ner_scores: dict[str, Any]) -> dict[str, Any]:
+    """UD scores with the entity scores of a second test set: each set scores what it annotates."""
+    return {**scores, **{key: ner_scores.get(key) for key in ("ents_p", "ents_r", "ents_f", "ents_per_type")}}
+
+
 def result_record(scores: dict[str, Any], corpus: str, pipeline: str, summary: dict[str, Any]) -> dict[str, Any]:
     """What the results table is built from: headline scores plus where and how they were made."""
     return {"corpus": corpus, "pipeline": pipeline, "split": "test",
@@ -122,10 +127,9 @@ def main(
         raise typer.BadParameter(f"{extra_partial!r}: give true or false", param_hint="--extra-partial")
     with step_errors():
         scores = evaluate(model, data, output, gpu_id)
-        if ner_data is not None:  # the entity scores from the second test set: each set scores what it annotates
+        if ner_data is not None:
             ner_scores = evaluate(model, ner_data, output, gpu_id)
-            entities = {key: ner_scores.get(key) for key in ("ents_p", "ents_r", "ents_f", "ents_per_type")}
-            scores = {**scores, **entities, "ner_speed": ner_scores.get("speed")}
+            scores = {**with_entity_scores(scores, ner_scores), "ner_speed": ner_scores.get("speed")}
             write_json(output, scores)
         typer.echo(f"✔ {output}")
         if not record:
