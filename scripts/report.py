@@ -337,10 +337,6 @@ def parse_pages_md(parses: list[ParseFigure]) -> list[str]:
     return out
 
 
-def _ents_text(doc) -> str:
-    return ", ".join(f"{e.text} ({e.label_})" for e in doc.ents) or "—"
-
-
 def render_html(report: Report) -> str:
     def img(name: str) -> str:
         data = base64.b64encode(report.images.get(name, b"")).decode()
@@ -386,7 +382,8 @@ def render_md(report: Report) -> str:
     for key in ("ner", "pos", "deps"):
         add(key)
     if report.entity_pairs:
-        rows = [[gold.text, _ents_text(gold), _ents_text(pred)] for gold, pred in report.entity_pairs]
+        rows = [[gold.text, *(", ".join(f"{e.text} ({e.label_})" for e in doc.ents) or "—" for doc in (gold, pred))]
+                for gold, pred in report.entity_pairs]
         out.extend(["## Entity errors", "", table_md(["sentence", GOLD_CAPTION, PRED_CAPTION], rows), ""])
     out.extend(parse_pages_md(report.parses))
     add("corpus"), add("footer")
