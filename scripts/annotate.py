@@ -1,16 +1,14 @@
-"""Annotate text with a trained pipeline, streaming, resumable, keeping each record's metadata.
+"""Annotate text with a trained pipeline into JSONL or .spacy, streaming in constant memory, keeping record metadata.
 
-Output: JSONL, each input record with a "spacy" field (tokens with their attributes, sentences and entities as
-character offsets), or .spacy. Rerun after an interruption, JSONL output resumes: none is duplicated or dropped,
-unless the model's or input's md5 in OUTPUT.state.json changed (then it starts over). Bad records (invalid JSON, no
-text, a lone surrogate) go with their line number to the reject file and the run goes on; a text over
-nlp.max_length is annotated in pieces with its offsets kept (pt_pipelines/records.py). Memory stays constant.
+JSONL output (each input record with a "spacy" field: tokens with their attributes, sentences and entities as
+character offsets) resumes after an interruption, duplicating and dropping nothing, unless the model's or input's
+md5 in OUTPUT.state.json changed (then it starts over). Bad records (invalid JSON, no text, a lone surrogate) go to
+the reject file with their line number and the run goes on; a text over nlp.max_length is split, offsets kept.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 import tempfile
 import time
@@ -19,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import nullcontext
 from enum import Enum
 from pathlib import Path
-from typing import IO, Optional
+from typing import Optional
 
 import spacy
 import typer
@@ -51,21 +49,15 @@ def spacy_records(path: Path, vocab) -> Iterator[Record]:
         yield Record(i, doc.text, dict(doc.user_data.get("fields", {})) if doc.user_data else {})
 
 
-def read_records(path: Path, fmt: str, vocab) -> Iterator[Record | BadRecord]:
-    """Stream the input's records (and its bad ones) in order."""
-    if fmt == "spacy":
-        yield from spacy_records(path, vocab)
-    else:
-        yield from (rec for lineno, line in read_lines(path) if (rec := read_record(lineno, line, fmt)) is not None)
-
-
 def local_results(nlp, input_path: Path, fmt: str, done: int, batch_size: int, n_process: int, keep_docs: bool,
         counts: dict) -> Iterator[Annotated | BadRecord]:
     """Annotate with nlp.pipe in this process (or n_process); yield results and bad records in input order."""
     pending: deque[BadRecord] = deque()
+    records = (spacy_records(input_path, nlp.vocab) if fmt == "spacy" else
+               (rec for lineno, line in read_lines(input_path) if (rec := read_record(lineno, line, fmt)) is not None))
 
     def good_records() -> Iterator[Record]:
-        for rec in read_records(input_path, fmt, nlp.vocab):
+        for rec in records:
             if rec.line <= done:
                 counts["already_done"] += 1
             elif isinstance(rec, BadRecord):
@@ -131,29 +123,21 @@ def annotate(model: Path, input_path: Path | str, output: Path, rejects: Path, f
         return write_results(results, str(input_path), output, rejects, interactive, counts)
 
 
-def read_state(path: Path) -> Optional[dict]:
-    """The state annotate wrote beside an output, or None (none, or not one of ours)."""
-    try:
-        state = json.loads(path.read_text(encoding="utf8"))
-    except (OSError, ValueError):
-        return None
-    return state if isinstance(state, dict) and "model_md5" in state else None
-
-
 def owned_by(prior: Optional[dict], path: Path, output: Path) -> bool:
     """Whether annotate wrote `path` for `output`, as the state beside the output says."""
-    if prior is None or path == output:
-        return prior is not None
-    recorded = prior.get("rejects")
-    if recorded is None:  # a state from before rejects were recorded: only the default name was its own
-        recorded = str(output.with_name(output.name + ".rejects.jsonl").resolve())
-    return recorded == str(path.resolve())
+    # a state from before rejects were recorded: only the default name was its own
+    recorded = (prior or {}).get("rejects") or str(output.with_name(output.name + ".rejects.jsonl").resolve())
+    return prior is not None and (path == output or recorded == str(path.resolve()))
 
 
 def start_or_resume(output: Path, rejects: Path, state: dict, overwrite: bool, to_jsonl: bool) -> int:
     """Refuse files annotate did not write, then resume or start over; return the last input line done."""
     state_path = output.with_name(output.name + ".state.json")
-    prior = read_state(state_path)
+    try:
+        prior = json.loads(state_path.read_text(encoding="utf8"))
+    except (OSError, ValueError):
+        prior = None
+    prior = prior if isinstance(prior, dict) and "model_md5" in prior else None  # none, or not one of ours
     for path in () if overwrite else (output, rejects):
         if path.exists() and not owned_by(prior, path, output):
             raise CorpusError(path, "existing file",
@@ -170,27 +154,22 @@ def start_or_resume(output: Path, rejects: Path, state: dict, overwrite: bool, t
     return max(last_written_line(output, "spacy"), last_written_line(rejects, "reject")) if resume else 0
 
 
-def write_reject(item: BadRecord, input_path: str, rej: IO[str], rejects: Path) -> None:
-    where = f"{input_path}:{item.line}: {item.error}"
-    rej.write(json.dumps({"reject": {"line": item.line, "error": where}, "record": item.raw}, ensure_ascii=False) + "\n")
-    rej.flush()
-    print(f"⚠ {where}: written to {rejects}", file=sys.stderr, flush=True)
-
-
 def write_results(results: Iterator[Annotated | BadRecord], input_path: str, output: Path, rejects: Path,
         interactive: bool, counts: dict) -> dict[str, int]:  # fmt: skip
     """Append results to the JSONL output (or a DocBin written whole at the end) and bad records to rejects."""
-    to_jsonl = output.suffix.lower() != ".spacy"
     docbin = DocBin(store_user_data=True)
     started = last_report = time.perf_counter()
     bar = tqdm(unit=" words", unit_scale=True, disable=not interactive, desc="annotating")
-    jsonl = output.open("a", encoding="utf8") if to_jsonl else nullcontext()
+    jsonl = output.open("a", encoding="utf8") if output.suffix.lower() != ".spacy" else nullcontext()
     with jsonl as out, rejects.open("a", encoding="utf8") as rej, bar:
         for item in results:
             if isinstance(item, BadRecord):
                 if out is not None:
                     out.flush()  # a reject is on disk only after every good record before it
-                write_reject(item, input_path, rej, rejects)
+                where = f"{input_path}:{item.line}: {item.error}"
+                reject = {"reject": {"line": item.line, "error": where}, "record": item.raw}
+                print(json.dumps(reject, ensure_ascii=False), file=rej, flush=True)
+                print(f"⚠ {where}: written to {rejects}", file=sys.stderr, flush=True)
                 counts["rejected"] += 1
                 continue
             if out is not None:
@@ -204,7 +183,7 @@ def write_results(results: Iterator[Annotated | BadRecord], input_path: str, out
                 last_report = time.perf_counter()
                 words_per_s = counts["words"] / (last_report - started)
                 print(f"annotated {counts['written']} records, {words_per_s:.0f} words/s", flush=True)
-    if not to_jsonl:
+    if out is None:
         with atomic_path(output) as tmp:
             docbin.to_disk(tmp)
     counts["seconds"] = round(time.perf_counter() - started, 2)
@@ -228,8 +207,7 @@ def usage_problem(input_path: str, output: str, rejects: str, fmt: str, backend:
     return None
 
 
-def main(
-        model: Path = typer.Argument(..., exists=True, file_okay=False, help="Trained pipeline folder or package path"),
+def main(model: Path = typer.Argument(..., exists=True, file_okay=False, help="Trained pipeline folder or package path"),
         input_path: str = typer.Argument(..., help="Text (a document per line), .jsonl or .spacy; with --backend ray also s3://, gs://... URIs"),
         output: str = typer.Argument(..., help=".jsonl (resumable) or .spacy; with --backend ray also a URI"),
         rejects: Optional[str] = typer.Option(None, help="Reject file for bad records; default: OUTPUT.rejects.jsonl"),
@@ -245,9 +223,22 @@ def main(
     if problem := usage_problem(input_path, output, rejects, fmt.value, backend.value):
         typer.echo(f"✘ {problem}", err=True)
         raise typer.Exit(2)
-    with step_errors():
-        counts = run_annotate(model, input_path, output, rejects, fmt.value, batch_size, n_process, overwrite,
-                              backend.value, max_actors, ray_cpus)  # fmt: skip
+    # a URI output is written to a temporary folder, then uploaded whole: object stores cannot append (it never resumes)
+    with step_errors(), tempfile.TemporaryDirectory(prefix="annotate-") as tmp:
+        local_out, local_rej = (Path(tmp) / Path(p.split("://")[-1]).name if "://" in p else Path(p)
+                                for p in (output, rejects))
+        try:
+            counts = annotate(model, input_path if "://" in input_path else Path(input_path), local_out, local_rej,
+                fmt.value, batch_size, n_process, overwrite or "://" in output + rejects, sys.stderr.isatty(),
+                backend.value, max_actors, ray_cpus)  # fmt: skip
+        except Exception as e:
+            cause = located_error(e)  # Ray wraps what its tasks raised
+            if cause is None or cause is e:
+                raise
+            raise cause from None
+        for local, uri in ((local_out, output), (local_rej, rejects)):
+            if "://" in uri:
+                upload(local, uri)
     typer.echo(f"✔ {counts['written']} records written to {output}, {counts['already_done']} already done, "
         f"{counts['rejected']} rejected to {rejects}; {counts['words'] / max(counts['seconds'], 1e-9):.0f} words/s")
 
@@ -263,28 +254,6 @@ def located_error(error: Optional[BaseException]) -> Optional[CorpusError]:
     return None
 
 
-def run_annotate(model: Path, input_path: str, output: str, rejects: str, fmt: str, batch_size: int, n_process: int,
-        overwrite: bool, backend: str, max_actors: int, ray_cpus: int) -> dict[str, int]:  # fmt: skip
-    """annotate() with URI outputs written to a temporary folder first and uploaded when complete."""
-    with tempfile.TemporaryDirectory(prefix="annotate-") as tmp:
-        # a URI output is written here first, then uploaded whole: object stores cannot append, so it never resumes
-        local_out, local_rej = (Path(tmp) / Path(p.split("://")[-1]).name if "://" in p else Path(p)
-                                for p in (output, rejects))
-        source = input_path if "://" in input_path else Path(input_path)
-        try:
-            counts = annotate(model, source, local_out, local_rej, fmt, batch_size, n_process,
-                overwrite or "://" in output + rejects, sys.stderr.isatty(), backend, max_actors, ray_cpus)  # fmt: skip
-        except Exception as e:
-            cause = located_error(e)  # Ray wraps what its tasks raised
-            if cause is None or cause is e:
-                raise
-            raise cause from None
-        for local, uri in ((local_out, output), (local_rej, rejects)):
-            if "://" in uri:
-                upload(local, uri)
-    return counts
-
-
 def upload(local: Path, uri: str) -> None:
     """Copy a finished local file to object storage (s3://, gs://, ... as pyarrow's file systems know them)."""
     from pyarrow import fs  # installed with the Ray extra, the only path that gets here
@@ -293,8 +262,7 @@ def upload(local: Path, uri: str) -> None:
     parent = path.rsplit("/", 1)[0]
     if parent and parent != path:
         filesystem.create_dir(parent, recursive=True)
-    with local.open("rb") as src, filesystem.open_output_stream(path) as dst:
-        shutil.copyfileobj(src, dst, length=1 << 20)
+    fs.copy_files(str(local), path, destination_filesystem=filesystem)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,8 @@
 """Speed of trained pipelines on the same text, next to a baseline, measured in one run.
 
-For each pipeline: words/s of `nlp.pipe` over the test split's texts, the median of `repeats` passes
-(pipelines alternate within each repeat, so drift in the machine hits all alike, after one warm-up pass),
-and the output of `spacy benchmark speed` on the same .spacy file. Prints a table with the ratio to the
-baseline and writes it all to JSON.
+For each pipeline: words/s of `nlp.pipe` over the test split's texts, the median of `repeats` passes (pipelines
+alternate within each repeat, so drift in the machine hits all alike, after one warm-up pass), its ratio to the
+baseline's, and the output of `spacy benchmark speed` on the same .spacy file.
 """
 
 from __future__ import annotations
@@ -21,17 +20,16 @@ from spacy.tokens import DocBin
 
 from pt_pipelines.files import write_json
 
+# spacy benchmark speed parses n_batches × batch_size documents drawn from the data (30 batches at least) after
+# 3 warm-up passes over it, whatever the data's size: 50 × 256 documents took over 500 s on a 120-document test set
+SPACY_MIN_BATCHES = 30
+
 
 def words_per_second(nlp, texts: list[str], words: int, batch_size: int) -> float:
     start = time.perf_counter()
     for _doc in nlp.pipe(texts, batch_size=batch_size):
         pass
     return words / (time.perf_counter() - start)
-
-
-# spacy benchmark speed parses n_batches × batch_size documents drawn from the data (30 batches at least) after
-# 3 warm-up passes over it, whatever the data's size: 50 × 256 documents took over 500 s on a 120-document test set
-SPACY_MIN_BATCHES = 30
 
 
 def spacy_bench_batch_size(*, words_per_s: float, words_per_doc: float, budget_s: float, batch_size: int) -> int:
@@ -55,10 +53,9 @@ def spacy_benchmark_speed(*, model: Path, data: Path, batch_size: int, timeout_s
 
 def benchmark(models: dict[str, Path], baseline: Optional[str], data: Path, repeats: int = 5, batch_size: int = 256,
         budget_s: float = 120.0) -> dict[str, Any]:
-    """Words/s of each pipeline (median of repeats) and spaCy's own benchmark; ratios to the baseline.
-
-    budget_s bounds each part per pipeline: the repeats stop once it is spent (after one pass), and spaCy's
-    benchmark gets a batch size that fits it at the speed measured (and is stopped at 3x it)."""
+    """Words/s of each pipeline (median of repeats) and spaCy's own benchmark; ratios to the baseline. budget_s
+    bounds each part per pipeline: the repeats stop once it is spent (after one pass), and spaCy's benchmark gets a
+    batch size that fits it at the speed measured (and is stopped at 3x it)."""
     pipelines = {name: spacy.load(path) for name, path in models.items()}
     first = next(iter(pipelines.values()))
     texts = [doc.text for doc in DocBin().from_disk(data).get_docs(first.vocab)]
@@ -77,6 +74,7 @@ def benchmark(models: dict[str, Path], baseline: Optional[str], data: Path, repe
     result: dict[str, Any] = {"data": str(data), "texts": len(texts), "words": words,
                               "repeats": len(next(iter(runs.values()))), "budget_s": budget_s, "batch_size": batch_size,
                               "baseline": baseline, "spacy_version": spacy.__version__, "pipelines": {}}
+    base = statistics.median(runs[baseline]) if baseline is not None else None
     for name, path in models.items():
         speed = statistics.median(runs[name])
         bench_batch = spacy_bench_batch_size(words_per_s=speed, words_per_doc=words / max(len(texts), 1),
@@ -86,11 +84,8 @@ def benchmark(models: dict[str, Path], baseline: Optional[str], data: Path, repe
             "model": str(path), "components": pipelines[name].pipe_names, "words_per_s": speed,
             "words_per_s_runs": [round(x) for x in runs[name]], "spacy_benchmark_batch_size": bench_batch,
             "spacy_benchmark_speed": spacy_benchmark_speed(model=path, data=data, batch_size=bench_batch,
-                                                           timeout_s=3 * budget_s + 60)}
-    if baseline is not None:
-        base = result["pipelines"][baseline]["words_per_s"]
-        for entry in result["pipelines"].values():
-            entry["ratio_to_baseline"] = entry["words_per_s"] / base
+                                                           timeout_s=3 * budget_s + 60),
+            **({"ratio_to_baseline": speed / base} if base is not None else {})}
     return result
 
 
@@ -103,7 +98,6 @@ def main(models: list[str] = typer.Argument(..., help="Pipelines, as PATH or NAM
         budget: float = typer.Option(120.0, min=1.0, help="Seconds per pipeline for the passes, and for spacy benchmark speed")) -> None:
     """Compare the speed of trained pipelines with a baseline on the same text."""
     named: dict[str, Path] = {}
-    baseline_name = None
     for spec in [*models, *([baseline] if baseline else [])]:
         name, _, path = spec.partition("=") if "=" in spec else (spec, "", spec)
         if not (Path(path) / "config.cfg").is_file():  # a folder above the pipeline (models/<run>) is a common slip
@@ -112,9 +106,7 @@ def main(models: list[str] = typer.Argument(..., help="Pipelines, as PATH or NAM
             typer.echo(f"✘ {path}: not a spaCy pipeline folder (no config.cfg){hint}", err=True)
             raise typer.Exit(2)
         named[name] = Path(path)
-        if spec == baseline:
-            baseline_name = name
-    result = benchmark(named, baseline_name, data, repeats, batch_size, budget)
+    result = benchmark(named, baseline.partition("=")[0] if baseline else None, data, repeats, batch_size, budget)
     write_json(output, result)
     typer.echo(f"{result['texts']} texts, {result['words']} words; median of {result['repeats']} passes of nlp.pipe")
     for name, entry in result["pipelines"].items():

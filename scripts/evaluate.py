@@ -47,15 +47,13 @@ def with_entity_scores(scores: dict[str, Any], ner_scores: dict[str, Any]) -> di
 
 def result_record(scores: dict[str, Any], corpus: str, pipeline: str, summary: dict[str, Any]) -> dict[str, Any]:
     """What the results table is built from: headline scores plus where and how they were made."""
-    return {
-        "corpus": corpus, "pipeline": pipeline, "split": "test",
-        "scores": {k: scores[k] for k in HEADLINE if scores.get(k) is not None},
-        "ents_per_type": scores.get("ents_per_type") or {}, "words_per_s": scores.get("speed"),
-        "train_seconds": summary.get("seconds"), "train_steps": summary.get("steps"),
-        **{key: summary.get(key) for key in FROM_SUMMARY}, "init": summary.get("init", "none"),
-        "spacy_version": spacy.__version__, "python": platform.python_version(),
-        "machine": f"{os.cpu_count()} CPUs, {platform.machine()}, {platform.system()}", "date": time.strftime("%Y-%m-%d"),
-    }
+    return {"corpus": corpus, "pipeline": pipeline, "split": "test",
+            "scores": {k: scores[k] for k in HEADLINE if scores.get(k) is not None},
+            "ents_per_type": scores.get("ents_per_type") or {}, "words_per_s": scores.get("speed"),
+            "train_seconds": summary.get("seconds"), "train_steps": summary.get("steps"),
+            **{key: summary.get(key) for key in FROM_SUMMARY}, "init": summary.get("init", "none"),
+            "spacy_version": spacy.__version__, "python": platform.python_version(), "date": time.strftime("%Y-%m-%d"),
+            "machine": f"{os.cpu_count()} CPUs, {platform.machine()}, {platform.system()}"}
 
 
 def vectors_provenance(settings: dict[str, Any]) -> dict[str, Any]:
@@ -70,19 +68,15 @@ def vectors_provenance(settings: dict[str, Any]) -> dict[str, Any]:
 def provenance(record: dict[str, Any], summary: dict[str, Any], paths: dict[str, Any], extra_train: str,
         label_map: str = "") -> None:
     """Add to the record what the run learned from beyond its corpus, and its config in a few words."""
-    if summary.get("raw_text"):
-        raw = summary["raw_text"]
+    if raw := summary.get("raw_text"):
         record["raw_text"] = {k: raw.get(k) for k in ("md5", "words", "held_out")}
-        if isinstance(raw.get("held_out"), dict):  # the held-out files by name, as the inputs below
-            held_out = raw["held_out"]
+        if isinstance(held_out := raw.get("held_out"), dict):  # the held-out files by name, as the inputs below
             record["raw_text"]["held_out"] = {**held_out, "files": [Path(f).name for f in held_out.get("files") or []]}
         # by file name and md5: where the files lay on the training machine means nothing elsewhere
         record["raw_text"]["inputs"] = {Path(i["path"]).name: i["md5"] for i in raw.get("inputs") or []}
     if (summary.get("vectors") or {}).get("source"):
         record["vectors"] = vectors_provenance(summary["vectors"])
-    config = str(paths.get("base_config") or "")
-    if paths.get("experiment"):
-        config += f" + {paths['experiment']}"
+    config = str(paths.get("base_config") or "") + (f" + {paths['experiment']}" if paths.get("experiment") else "")
     extras = [("max_steps", summary.get("max_steps")), ("init", None if record["init"] == "none" else record["init"]),
               ("extra_train", extra_train), ("label_map", label_map), ("vectors", record.get("vectors", {}).get("source"))]
     record["config"] = ", ".join([config] + [f"{name} {value}" for name, value in extras if value])
@@ -93,21 +87,16 @@ def write_record(record_path: str, scores: dict[str, Any], model: Path, summary:
     """Write the run's record to record_path, whose {pipeline} and {run_id} are filled in; return the path."""
     config = spacy.util.load_config(model / "config.cfg", interpolate=False)
     pipeline = about["pipeline"] if about["pipeline"] not in ("", "auto") else pipeline_kind(config)
-    record = result_record(scores, about["corpus"], pipeline, summary)
-    record["split"] = about["split"]
-    for key in ("train_input", "run_name"):
-        if about.get(key):
-            record[key] = about[key]
+    record = {**result_record(scores, about["corpus"], pipeline, summary), "split": about["split"]}
     # extra_train's default is the train input: nothing added then
     extra = about.get("extra_train") if about.get("extra_train") != about.get("train_input") else ""
     # the labels of extra_train mapped onto the corpus's (convert's --label-map): part of what was trained on
     label_map = about.get("label_map", "") if extra else ""
     if extra and about.get("extra_partial"):
         label_map = (label_map + ", " if label_map else "") + "extra_partial (its non-entity tokens missing)"
-    if extra:
-        record["extra_train"] = extra
-    if label_map:
-        record["label_map"] = label_map
+    named = {"train_input": about.get("train_input"), "run_name": about.get("run_name"), "extra_train": extra,
+             "label_map": label_map}
+    record.update({key: value for key, value in named.items() if value})
     provenance(record, summary, config.get("paths", {}), extra or "", label_map)
     path = Path(record_path.replace("{pipeline}", pipeline).replace("{run_id}", str(summary.get("run_id"))))
     write_json(path, record)
@@ -123,9 +112,8 @@ def main(
     corpus: str = typer.Option("", help="Corpus name for the record"),
     pipeline: str = typer.Option("auto", help="Pipeline name for the record; auto: full, ud or ner"),
     summary: Optional[Path] = typer.Option(None, help="train-summary.json: the run's id, steps and inputs"),
-    ner_data: Optional[Path] = typer.Option(
-        None, exists=True, dir_okay=False, help="A second test set the entity scores come from (the full pipeline)"
-    ),
+    ner_data: Optional[Path] = typer.Option(None, exists=True, dir_okay=False,
+                                            help="A second test set the entity scores come from (the full pipeline)"),
     ner_summary: Optional[Path] = typer.Option(None, help="train-summary.json of the NER pipeline"),
     split: str = typer.Option("test", help="Which split data is (test, or dev: spaCy reports its models on dev)"),
     train_input: str = typer.Option("", help="The train input (vars.train_file), named in the record"),

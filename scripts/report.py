@@ -1,7 +1,7 @@
 """Write metrics/report.html (self-contained) and metrics/report.md from a trained pipeline and its test scores.
 
 Every score is shown in percent: metrics/scores.json and the records hold fractions (0–1), spaCy's training log
-percentages for the components (0–100). displaCy renders are each labelled gold or predicted beside themselves.
+percentages for the components (0–100).
 """
 
 from __future__ import annotations
@@ -19,22 +19,19 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Optional
 
-import matplotlib
+import spacy
+import srsly
+import typer
+from matplotlib.figure import Figure  # not pyplot: no backend to choose, no figure to close
+from spacy import displacy
+from spacy.tokens import DocBin
+from spacy.training import Example
+from tqdm import tqdm
+from wasabi import MarkdownRenderer, msg
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import spacy  # noqa: E402
-import srsly  # noqa: E402
-import typer  # noqa: E402
-from spacy import displacy  # noqa: E402
-from spacy.tokens import DocBin  # noqa: E402
-from spacy.training import Example  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-from wasabi import MarkdownRenderer, msg  # noqa: E402
-
-from pt_pipelines import scoring  # noqa: E402
-from pt_pipelines.errors import step_errors  # noqa: E402
-from pt_pipelines.files import checksum, write_json, write_text  # noqa: E402
+from pt_pipelines import scoring
+from pt_pipelines.errors import step_errors
+from pt_pipelines.files import checksum, write_json, write_text
 
 HEADLINE = scoring.HEADLINE
 OVERFIT_GAP = 0.05  # dev above test by more than this is flagged
@@ -48,6 +45,16 @@ MAX_ENTITY_ERRORS, MAX_PARSE_ERRORS = 12, 5
 MIN_CURVE_POINTS = 5  # fewer evaluations draw a line through a handful of points, not a learning curve
 # every displaCy rendering carries one of these, so nobody reads the model's tree as the annotation
 GOLD_CAPTION, PRED_CAPTION = "gold (annotation)", "predicted (model)"
+NER_KEY = f"<p class='muted'>{scoring.MISSED}: gold entity with no prediction over the same characters; {scoring.SPURIOUS}: prediction with no gold entity there.</p>"
+CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
+td:first-child,th:first-child{text-align:left}thead{background:#f3f3f3}img{max-width:100%}
+.pair{display:grid;grid-template-columns:1fr 1fr;gap:1em}.pair>div{overflow-x:auto;border:1px solid #eee;padding:.3em}
+h3{margin-bottom:.2em}.muted{color:#777;font-size:.9em}
+figure.tree{display:grid;grid-template-columns:8em 1fr;align-items:center;margin:.4em 0 1.2em;border-left:6px solid}
+figure.tree>div{overflow-x:auto}figure.tree.gold{border-color:#e0a030}figure.tree.pred{border-color:#3b6fc4}
+figcaption,.cap{font-weight:600;font-size:.95em;padding:.15em .5em;display:inline-block;border-radius:3px}
+.gold figcaption,.cap.gold{background:#fdf0d5;color:#7a4b00}.pred figcaption,.cap.pred{background:#e2ecfb;color:#123f85}"""
 
 
 def pct(value: Optional[float]) -> str:
@@ -65,10 +72,9 @@ def predict(nlp, docs: list, interactive: bool) -> list[Example]:
     return examples
 
 
-def png(fig) -> bytes:
+def png(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
     return buf.getvalue()
 
 
@@ -92,8 +98,7 @@ def curve_note(log: list[dict]) -> str:
 
 
 def dev_curves(log: list[dict]) -> dict[str, list[float]]:
-    """Dev scores per evaluation in percent: spaCy's logger writes the components' scores as percentages and
-    the weighted score as a fraction."""
+    """Dev scores in %: spaCy's logger writes the components' scores as percentages, the weighted one as a fraction."""
     keys = [k for k, v in log[-1]["scores"].items() if isinstance(v, (int, float)) and k != "speed"]
     curves = {k: [float(row["scores"].get(k) or 0.0) for row in log] for k in keys}
     return {**curves, "score (weighted)": [100 * row["score"] for row in log]}
@@ -104,7 +109,7 @@ def learning_curves(log: list[dict]) -> Optional[bytes]:
     if curve_note(log):
         return None
     steps = [row["step"] for row in log]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8), sharex=True)
+    ax1, ax2 = Figure(figsize=(11, 3.8)).subplots(1, 2, sharex=True)
     losses = loss_curves(log)
     for comp, (loss_steps, values) in losses.items():
         ax1.plot(loss_steps, values, label=comp, marker=".")
@@ -117,14 +122,14 @@ def learning_curves(log: list[dict]) -> Optional[bytes]:
         ax2.plot(steps, values, label=key, **({"color": "black", "linewidth": 2} if weighted else {"marker": "."}))
     ax2.set(title="Dev scores (%)", xlabel="step", ylabel="%", ylim=(0, 100))
     ax2.legend(fontsize=7, ncol=2)
-    return png(fig)
+    return png(ax2.figure)
 
 
 def heatmap(counts, title: str) -> Optional[bytes]:
     if not counts:
         return None
     rows, cols, matrix = scoring.confusion_matrix(counts)
-    fig, ax = plt.subplots(figsize=(max(4, 0.55 * len(cols) + 2), max(3, 0.45 * len(rows) + 1.5)))
+    ax = Figure(figsize=(max(4, 0.55 * len(cols) + 2), max(3, 0.45 * len(rows) + 1.5))).subplots()
     ax.imshow(matrix, cmap="Blues")
     ax.set_xticks(range(len(cols)), cols, rotation=60, ha="right", fontsize=8)
     ax.set_yticks(range(len(rows)), rows, fontsize=8)
@@ -132,13 +137,7 @@ def heatmap(counts, title: str) -> Optional[bytes]:
     peak = max(max(r) for r in matrix) or 1
     for i, j, n in ((i, j, n) for i, row in enumerate(matrix) for j, n in enumerate(row) if n):
         ax.text(j, i, str(n), ha="center", va="center", fontsize=7, color="white" if n > peak / 2 else "black")
-    return png(fig)
-
-
-def table_html(head: list[str], rows: list[list[Any]], cls: str = "") -> str:
-    cells = "".join(f"<th>{html.escape(str(h))}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
-    return f'<table class="{cls}"><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>'
+    return png(ax.figure)
 
 
 def table_md(head: list[str], rows: list[list[Any]]) -> str:
@@ -186,25 +185,20 @@ def gold_support(docs: list) -> dict[str, int]:
 
 
 def overfit_flag(*, metric: str, test: float, dev: Optional[float], support: dict[str, int]) -> str:
-    """The overfitting warning for one headline score, or "" when dev is not much higher or the test set is too
-    small for the gap to mean anything (MIN_OVERFIT_SUPPORT)."""
+    """The overfitting warning, or "" when dev is not much higher or the test set is too small for the gap to matter."""
     enough = support.get(SUPPORT_UNIT.get(metric, "tokens"), 0) >= MIN_OVERFIT_SUPPORT
-    if dev is None or dev - test <= OVERFIT_GAP or not enough:
-        return ""
-    return "⚠ dev much higher: overfitting?"
+    return "⚠ dev much higher: overfitting?" if dev is not None and dev - test > OVERFIT_GAP and enough else ""
 
 
 def headline_rows(scores: dict, dev: dict, previous: Optional[dict], support: dict[str, int]) -> list[list[str]]:
     """One row per headline score: test, dev, previous run and Δ in percent, and a note column only if one has a note."""
     rows = []
-    for key, name in HEADLINE.items():
-        if scores.get(key) is None:
-            continue
+    for key in (k for k in HEADLINE if scores.get(k) is not None):
         test_v, dev_v = scores[key], dev.get(key)
         prev_v = previous["scores"].get(key) if previous else None
         delta = f"{100 * (test_v - prev_v):+.2f}" if prev_v is not None else ""
         note = overfit_flag(metric=key, test=test_v, dev=dev_v, support=support)
-        rows.append([name, pct(test_v), pct(dev_v), pct(prev_v), delta, note])
+        rows.append([HEADLINE[key], pct(test_v), pct(dev_v), pct(prev_v), delta, note])
     return rows if any(r[-1] for r in rows) else [r[:-1] for r in rows]
 
 
@@ -229,7 +223,6 @@ class Report:
     """Everything the report shows, computed once; `write` renders it into files."""
 
     model: Path
-    previous: Optional[dict]
     history: dict[str, Any]  # the runs, this one recorded: history.json
     tables: dict[str, Table]
     images: dict[str, bytes]
@@ -249,8 +242,7 @@ def footer_rows(key: dict, summary: dict, stats: dict, scores: dict, seconds: fl
 
 
 def compute(model: Path, test: Path, paths: dict[str, Path], history: Path, interactive: bool = False) -> Report:
-    """Every table, figure and error page of the report, and the history with this run recorded; writes nothing.
-    paths: scores, log, stats, summary and config."""
+    """Every table, figure and error page of the report, and the history with this run recorded; writes nothing."""
     started = time.perf_counter()
     nlp = spacy.load(model)
     gold = list(DocBin().from_disk(test).get_docs(nlp.vocab))
@@ -260,17 +252,15 @@ def compute(model: Path, test: Path, paths: dict[str, Path], history: Path, inte
     key = history_key(summary, paths["config"], test)
     # fill_config.py keeps the base config in [paths]: the run's name in a later report
     base = spacy.util.load_config(paths["config"], interpolate=False).get("paths", {}).get("base_config")
-    entry = {"base_config": base, "max_steps": summary.get("max_steps"), "seed": summary.get("seed")}
-    entry["scores"] = {k: scores[k] for k in HEADLINE if scores.get(k) is not None}
+    entry = {"base_config": base, "max_steps": summary.get("max_steps"), "seed": summary.get("seed"),
+             "scores": {k: scores[k] for k in HEADLINE if scores.get(k) is not None}}
     runs = json.loads(history.read_text(encoding="utf8"))["runs"] if history.exists() else []
     runs, previous = record_run(runs, key, entry)
     headline = headline_rows(scores, srsly.read_json(model / "meta.json").get("performance", {}), previous, gold_support(gold))
     ner, (pos, pos_conf), deps = scoring.ner_per_label(examples), scoring.pos_per_tag(examples), scoring.las_per_deprel(examples)
-    images = {
-        "learning_curves": learning_curves(log),
-        "ner_confusion": heatmap(scoring.ner_confusion(examples), "NER: gold vs predicted entities") if ner else None,
-        "pos_confusion": heatmap(pos_conf, "POS: gold vs predicted") if pos else None,
-    }
+    images = {"learning_curves": learning_curves(log),
+              "ner_confusion": heatmap(scoring.ner_confusion(examples), "NER: gold vs predicted entities") if ner else None,
+              "pos_confusion": heatmap(pos_conf, "POS: gold vs predicted") if pos else None}
     tables = {
         "headline": Table("Scores on the test split, in %", headline_head(previous, any(len(r) > 5 for r in headline)), headline),
         "ner": Table("Entities per label, in % (worst F first)", ["label", "P", "R", "F", "support", "TP", "FP", "FN"],
@@ -281,12 +271,10 @@ def compute(model: Path, test: Path, paths: dict[str, Path], history: Path, inte
                       [[dep, pct(acc), n] for dep, (acc, n) in deps.items()]),
         "corpus": Table("Corpus", ["split", "documents", "sentences", "tokens", "entities", "per label"], [
             [split, s["documents"], s["sentences"], s["tokens"], s["entities"],
-             ", ".join(f"{k} {v}" for k, v in s["entities_per_label"].items())]
-            for split, s in stats["splits"].items()
-        ]),
+             ", ".join(f"{k} {v}" for k, v in s["entities_per_label"].items())] for split, s in stats["splits"].items()]),
     }
     pairs = [_sentence_pair(examples[e.example], e.start, e.end) for e in scoring.entity_errors(examples, MAX_ENTITY_ERRORS)]
-    report = Report(model, previous, {"runs": runs}, tables,
+    report = Report(model, {"runs": runs}, tables,
                     {k: v for k, v in images.items() if v}, curve_note(log), pairs, parse_figures(examples))
     seconds = time.perf_counter() - started
     tables["footer"] = Table("Reproducibility", ["item", "value"], footer_rows(key, summary, stats, scores, seconds))
@@ -312,17 +300,6 @@ def write(report: Report, output_dir: Path) -> None:
     write_json(output_dir / "history.json", report.history)
 
 
-CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
-table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
-td:first-child,th:first-child{text-align:left}thead{background:#f3f3f3}img{max-width:100%}
-.pair{display:grid;grid-template-columns:1fr 1fr;gap:1em}.pair>div{overflow-x:auto;border:1px solid #eee;padding:.3em}
-h3{margin-bottom:.2em}.muted{color:#777;font-size:.9em}
-figure.tree{display:grid;grid-template-columns:8em 1fr;align-items:center;margin:.4em 0 1.2em;border-left:6px solid}
-figure.tree>div{overflow-x:auto}figure.tree.gold{border-color:#e0a030}figure.tree.pred{border-color:#3b6fc4}
-figcaption,.cap{font-weight:600;font-size:.95em;padding:.15em .5em;display:inline-block;border-radius:3px}
-.gold figcaption,.cap.gold{background:#fdf0d5;color:#7a4b00}.pred figcaption,.cap.pred{background:#e2ecfb;color:#123f85}"""
-
-
 def _sentence_pair(eg: Example, start: int, end: int) -> tuple:
     gold = eg.reference[start:end]
     pred = eg.predicted.char_span(gold.start_char, gold.end_char, alignment_mode="expand")
@@ -342,9 +319,7 @@ def parse_figures(examples: list[Example]) -> list[ParseFigure]:
 def parse_pages_html(parses: list[ParseFigure]) -> str:
     """The worst parses: each rendering in its own framed figure with its caption to its left, in the same row,
     so that a caption cannot be read as the label of the tree above or below it."""
-    if not parses:
-        return ""
-    parts = ["<h2>Worst-parsed sentences: gold, then predicted</h2>"]
+    parts = ["<h2>Worst-parsed sentences: gold, then predicted</h2>"] if parses else []
     for fig in parses:
         parts.append(f"<h3>LAS {pct(fig.las)}%: {html.escape(fig.text)}</h3>")
         for cls, caption, svg in (("gold", GOLD_CAPTION, fig.gold_svg), ("pred", PRED_CAPTION, fig.pred_svg)):
@@ -354,9 +329,7 @@ def parse_pages_html(parses: list[ParseFigure]) -> str:
 
 def parse_pages_md(parses: list[ParseFigure]) -> list[str]:
     """The worst parses for report.md, one table per sentence: each rendering in a row with its caption."""
-    if not parses:
-        return []
-    out = ["## Worst-parsed sentences: gold, then predicted", ""]
+    out = ["## Worst-parsed sentences: gold, then predicted", ""] if parses else []
     for i, fig in enumerate(parses, 1):
         rows = [[cap, f"![{cap}, sentence {i}](report/worst-parse-{i}-{which}.svg)"]
                 for which, cap in (("gold", GOLD_CAPTION), ("predicted", PRED_CAPTION))]
@@ -364,23 +337,18 @@ def parse_pages_md(parses: list[ParseFigure]) -> list[str]:
     return out
 
 
-def _ents_text(doc) -> str:
-    return ", ".join(f"{e.text} ({e.label_})" for e in doc.ents) or "—"
-
-
-NER_KEY = f"<p class='muted'>{scoring.MISSED}: gold entity with no prediction over the same characters; {scoring.SPURIOUS}: prediction with no gold entity there.</p>"
-
-
 def render_html(report: Report) -> str:
     def img(name: str) -> str:
-        if name not in report.images:
-            return ""
-        return f'<p><img alt="{name}" src="data:image/png;base64,{base64.b64encode(report.images[name]).decode()}"></p>'
+        data = base64.b64encode(report.images.get(name, b"")).decode()
+        return f'<p><img alt="{name}" src="data:image/png;base64,{data}"></p>' if data else ""
 
     def table(key: str) -> str:
         t = report.tables[key]
+        head = "".join(f"<th>{html.escape(str(h))}</th>" for h in t.head)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in t.rows)
+        grid = f'<table class="{key}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
         extra = NER_KEY if key == "ner" else ""
-        return f"<h2>{t.title}</h2>" + table_html(t.head, t.rows, key) + img(t.image) + extra if t.rows else ""
+        return f"<h2>{t.title}</h2>" + grid + img(t.image) + extra if t.rows else ""
 
     note = f"<p class='muted'>{html.escape(report.curve_note)}</p>" if report.curve_note else ""
     parts = [
@@ -414,7 +382,8 @@ def render_md(report: Report) -> str:
     for key in ("ner", "pos", "deps"):
         add(key)
     if report.entity_pairs:
-        rows = [[gold.text, _ents_text(gold), _ents_text(pred)] for gold, pred in report.entity_pairs]
+        rows = [[gold.text, *(", ".join(f"{e.text} ({e.label_})" for e in doc.ents) or "—" for doc in (gold, pred))]
+                for gold, pred in report.entity_pairs]
         out.extend(["## Entity errors", "", table_md(["sentence", GOLD_CAPTION, PRED_CAPTION], rows), ""])
     out.extend(parse_pages_md(report.parses))
     add("corpus"), add("footer")

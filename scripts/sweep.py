@@ -2,8 +2,7 @@
 
 The search space is a small YAML file (configs/sweep.yml). Trials are sampled with the seed, so a sequential run
 (--backend sequential, the benchmark's baseline) trains exactly the same trials. Each trial reports every dev
-evaluation to Tune; ASHA stops the worst early. The best trial's values are written into a copy of the base config
-(configs/best.cfg, for `--vars.base_config`) and every trial's scores to metrics/sweep.json.
+evaluation to Tune; ASHA stops the worst early.
 """
 
 from __future__ import annotations
@@ -23,13 +22,16 @@ from spacy import util
 from pt_pipelines.distributed.ray_setup import init_ray, ray
 from pt_pipelines.distributed.tune_trial import run_trial, tune_trainable
 from pt_pipelines.errors import ConfigError, StepError, step_errors
-from pt_pipelines.files import atomic_path, checksum, remove_path, write_json
+from pt_pipelines.files import checksum, remove_path, write_json, write_text
 
 DISTRIBUTIONS = ("uniform", "loguniform", "randint", "choice")
 SCHEDULERS = ("asha", "fifo")
 Backend = Enum("Backend", {name: name for name in ("ray", "sequential")}, type=str)
 SETTINGS = {"num_samples": 8, "max_steps": 1000, "eval_frequency": 100, "metric": "score", "scheduler": "asha",
             "grace_period": 200, "reduction_factor": 2}  # fmt: skip
+# what Ray Tune adds to each reported row; the rest is what tune_trial reported
+TUNE_COLUMNS = {"timestamp", "checkpoint_dir_name", "done", "training_iteration", "trial_id", "date", "time_total_s",
+                "time_this_iter_s", "pid", "hostname", "node_ip", "time_since_restore", "iterations_since_restore"}
 
 
 def distribution_problem(dist: Any) -> Optional[str]:
@@ -39,9 +41,7 @@ def distribution_problem(dist: Any) -> Optional[str]:
     ((kind, args),) = dist.items()
     if not isinstance(args, list) or not args:
         return f"{kind} takes a list, e.g. {{{kind}: [1, 2]}}"
-    if kind == "choice":
-        return None
-    if len(args) != 2 or not all(isinstance(a, (int, float)) for a in args) or args[0] > args[1]:
+    if kind != "choice" and (len(args) != 2 or not all(isinstance(a, (int, float)) for a in args) or args[0] > args[1]):
         return f"{kind} takes [low, high] numbers with low <= high"
     if kind == "loguniform" and args[0] <= 0:
         return "loguniform needs low > 0"
@@ -73,19 +73,13 @@ def load_sweep(path: Path, **overrides: Optional[int]) -> dict[str, Any]:
     return spec
 
 
-def filled_config(base_config: Path) -> Any:
-    """The base config with every default filled in, as `spacy init fill-config` writes it."""
-    return util.load_model_from_config(util.load_config(base_config), auto_fill=True, validate=True).config
-
-
 def check_keys(filled: Any, base_config: Path, keys: list[str], sweep_path: Path) -> None:
     """Every swept key must be a setting of the filled base config, or the trial would fail late."""
     for key in keys:
-        node: Any = filled
-        for part in key.split("."):
-            if not isinstance(node, dict) or part not in node:
-                raise ConfigError(f"{sweep_path}: space.{key}: {base_config} (filled) has no such setting")
-            node = node[part]
+        try:
+            node = util.dot_to_object(filled, key)
+        except KeyError:
+            raise ConfigError(f"{sweep_path}: space.{key}: {base_config} (filled) has no such setting") from None
         if isinstance(node, dict):
             raise ConfigError(f"{sweep_path}: space.{key}: is a section, not a value: name a setting inside it")
 
@@ -98,13 +92,6 @@ def sample_trials(space: dict[str, Any], num_samples: int, seed: int) -> list[di
             "loguniform": lambda a: float(f"{math.exp(rng.uniform(math.log(a[0]), math.log(a[1]))):.4g}")}
     return [{key: draw[kind](args) for key, dist in space.items() for kind, args in dist.items()}
             for _ in range(num_samples)]
-
-
-# what Ray Tune adds to each reported row; the rest is what tune_trial reported
-TUNE_COLUMNS = {
-    "timestamp", "checkpoint_dir_name", "done", "training_iteration", "trial_id", "date", "time_this_iter_s",
-    "time_total_s", "pid", "hostname", "node_ip", "time_since_restore", "iterations_since_restore",
-}  # fmt: skip
 
 
 def summarise(params: dict[str, Any], history: list[dict[str, Any]], spec: dict[str, Any], error: str = ""):
@@ -133,8 +120,7 @@ def run_ray(trials, settings, storage: Path, spec: dict[str, Any], cpus: int):
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
 
-    where = init_ray(cpus)
-    print(f"sweeping on {where}", flush=True)
+    print(f"sweeping on {init_ray(cpus)}", flush=True)
     grace_period = min(spec["grace_period"], spec["max_steps"])
     scheduler = ASHAScheduler(time_attr="step", max_t=spec["max_steps"], grace_period=grace_period,
                               reduction_factor=spec["reduction_factor"]) if spec["scheduler"] == "asha" else None
@@ -156,14 +142,12 @@ def run_ray(trials, settings, storage: Path, spec: dict[str, Any], cpus: int):
     return records
 
 
-def write_best_config(filled: Any, base_config: Path, params: dict[str, Any], best: dict[str, Any], path: Path,
-        metric: str) -> None:
-    config = util.load_config_from_str(filled.to_str(), overrides=params, interpolate=False)
-    values = ", ".join(f"{k} = {v}" for k, v in params.items())
+def write_best_config(filled: Any, base_config: Path, best: dict[str, Any], path: Path, metric: str) -> None:
+    config = util.load_config_from_str(filled.to_str(), overrides=best["params"], interpolate=False)
+    values = ", ".join(f"{k} = {v}" for k, v in best["params"].items())
     header = (f"# Written by scripts/sweep.py: {base_config} filled, with the best trial's values ({values});\n"
               f"# dev {metric} {best['best']:.4f} at step {best['best_step']}. Train with --vars.base_config {path}\n")
-    with atomic_path(path) as tmp:
-        tmp.write_text(header + config.to_str(), encoding="utf8")
+    write_text(path, header + config.to_str())
 
 
 def sweep(*, base_config: Path, sweep_path: Path, train_path: Path, dev_path: Path, best_path: Path, output: Path,
@@ -171,7 +155,8 @@ def sweep(*, base_config: Path, sweep_path: Path, train_path: Path, dev_path: Pa
         max_steps: Optional[int] = None, eval_frequency: Optional[int] = None) -> dict[str, Any]:  # fmt: skip
     """Run the sweep; write the best config and metrics/sweep.json; return what was written there."""
     spec = load_sweep(sweep_path, num_samples=num_samples, max_steps=max_steps, eval_frequency=eval_frequency)
-    filled = filled_config(base_config)
+    # the base config with every default filled in, as `spacy init fill-config` writes it
+    filled = util.load_model_from_config(util.load_config(base_config), auto_fill=True, validate=True).config
     check_keys(filled, base_config, list(spec["space"]), sweep_path)
     trials = sample_trials(spec["space"], spec["num_samples"], seed)
     settings = {"base_config": filled.to_str(), "train": train_path.read_bytes(), "dev": dev_path.read_bytes(),
@@ -186,15 +171,13 @@ def sweep(*, base_config: Path, sweep_path: Path, train_path: Path, dev_path: Pa
         errors = "; ".join(r.get("error", "no evaluation reported") for r in records)
         raise StepError(f"no trial reported a {spec['metric']!r} score: {errors}")
     best = max(scored, key=lambda r: r["best"])
-    result = {
-        "metric": spec["metric"], "best": best, "trials": records, "backend": backend, "cpus": cpus, "seed": seed,
-        "scheduler": spec["scheduler"] if backend == "ray" else "fifo", "seconds": seconds,
-        "steps_trained": sum(r["last_step"] for r in records), "num_samples": spec["num_samples"],
-        "max_steps": spec["max_steps"], "base_config": str(base_config), "base_config_md5": checksum(base_config),
-        "sweep_file": str(sweep_path), "space": spec["space"], "ray_version": ray.__version__,
-        "spacy_version": spacy.__version__,
-    }  # fmt: skip
-    write_best_config(filled, base_config, best["params"], best, best_path, spec["metric"])
+    result = {"metric": spec["metric"], "best": best, "trials": records, "backend": backend, "cpus": cpus, "seed": seed,
+              "scheduler": spec["scheduler"] if backend == "ray" else "fifo", "seconds": seconds,
+              "steps_trained": sum(r["last_step"] for r in records), "num_samples": spec["num_samples"],
+              "max_steps": spec["max_steps"], "base_config": str(base_config), "base_config_md5": checksum(base_config),
+              "sweep_file": str(sweep_path), "space": spec["space"], "ray_version": ray.__version__,
+              "spacy_version": spacy.__version__}  # fmt: skip
+    write_best_config(filled, base_config, best, best_path, spec["metric"])
     write_json(output, result)
     return result
 

@@ -1,10 +1,9 @@
 """Train configs/config.cfg with spaCy's `spacy train`, into a scratch folder swapped into place whole.
 
-What trains is what the config says (fill-config wrote every setting into it): this script adds only what
-spaCy cannot do, a lock against two runs in one project, a refusal of a half-written corpus, the JSONL log
-beside the model (`training.logger.output_file`, where the log goes, not what trains) and the atomic swap of
-model-best, model-last, log.jsonl and train-summary.json. `python -m spacy train configs/config.cfg --output
-DIR` trains the same model.
+What trains is what the config says (fill-config wrote every setting into it): this script adds only what spaCy cannot
+do, a lock against two runs in one project, a refusal of a half-written corpus, the JSONL log beside the model
+(`training.logger.output_file`, where the log goes, not what trains) and the atomic swap of model-best, model-last,
+log.jsonl and train-summary.json. `python -m spacy train configs/config.cfg --output DIR` trains the same model.
 """
 
 from __future__ import annotations
@@ -71,18 +70,16 @@ def summarize(config: Path, log: list[dict[str, Any]], seconds: float, gpu_id: i
     # init-weights' manifest, in a folder above the pretrained weights or floret vectors the config loads
     loaded = [Path(p) for p in (paths.get("init_tok2vec"), paths.get("vectors")) if p]
     init = next((read_json(d / "init.json") for p in loaded for d in p.parents if (d / "init.json").is_file()), None) or {}
-    vectors = read_json(Path(paths["vectors"]).parent / "vectors.json") if paths.get("vectors_source") else None
-    return {
-        "run_id": run_id(config, inputs), "seconds": round(seconds, 1), "steps": log[-1]["step"] if log else 0,
-        "last_eval_step": scored[-1]["step"] if scored else None,
-        # spaCy saves model-best at every evaluation that equals the best score so far: the last such row
-        "best_step": [row["step"] for row in scored if row["score"] == best][-1] if scored else None,
-        "best_score": best, "seed": cfg["system"]["seed"], "max_steps": training["max_steps"],
-        "init": init.get("init", "none"), "init_seconds": init.get("summary", {}).get("seconds"),
-        "raw_text": init.get("raw_text") or (vectors or {}).get("raw_text"), "vectors": (vectors or {}).get("settings"), "gpu_id": gpu_id,
-        "transformer": cfg["components"].get("transformer", {}).get("model", {}).get("name"),
-        "config": str(config), "config_md5": checksum(config), "spacy_version": spacy.__version__,
-    }
+    vectors = (read_json(Path(paths["vectors"]).parent / "vectors.json") if paths.get("vectors_source") else None) or {}
+    return {"run_id": run_id(config, inputs), "seconds": round(seconds, 1), "steps": log[-1]["step"] if log else 0,
+            "last_eval_step": scored[-1]["step"] if scored else None,
+            # spaCy saves model-best at every evaluation that equals the best score so far: the last such row
+            "best_step": [row["step"] for row in scored if row["score"] == best][-1] if scored else None,
+            "best_score": best, "seed": cfg["system"]["seed"], "max_steps": training["max_steps"],
+            "init": init.get("init", "none"), "init_seconds": init.get("summary", {}).get("seconds"),
+            "raw_text": init.get("raw_text") or vectors.get("raw_text"), "vectors": vectors.get("settings"),
+            "transformer": cfg["components"].get("transformer", {}).get("model", {}).get("name"), "gpu_id": gpu_id,
+            "config": str(config), "config_md5": checksum(config), "spacy_version": spacy.__version__}
 
 
 def train(*, config: Path, output_dir: Path, gpu_id: int = -1) -> list[Path]:
@@ -97,8 +94,7 @@ def train(*, config: Path, output_dir: Path, gpu_id: int = -1) -> list[Path]:
         log = [json.loads(line) for line in lines if line.strip()]
         write_json(scratch / "train-summary.json", summarize(config, log, time.perf_counter() - started, gpu_id))
         fault_point("train:trained")
-        missing = [name for name in RESULTS if not (scratch / name).exists()]
-        if missing:
+        if missing := [name for name in RESULTS if not (scratch / name).exists()]:
             raise RuntimeError(f"spacy train finished without writing {', '.join(missing)} in {scratch}")
         for name in RESULTS:
             replace_tree(scratch / name, output_dir / name)
