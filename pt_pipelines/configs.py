@@ -131,6 +131,22 @@ def embed_layers(config: Any) -> list[dict[str, Any]]:
     return own + [layer for value in config.values() for layer in embed_layers(value)]
 
 
+def blocks(config: Any) -> list[dict[str, Any]]:
+    """Every block of the config, nested ones included."""
+    if not isinstance(config, dict):
+        return []
+    return [config] + [block for value in config.values() for block in blocks(value)]
+
+
+def check_lstm_dropout(config: Any, origin: str) -> None:
+    """PyTorch applies an LSTM's dropout between its layers only: refuse a dropout that one layer would ignore."""
+    for block in blocks(config):
+        if block.get("@architectures") == "spacy.TorchBiLSTMEncoder.v1" and block.get("depth", 2) <= 1 and block.get("dropout"):
+            raise ConfigError(f"{origin}: TorchBiLSTMEncoder has depth {block['depth']} and dropout {block['dropout']}, "
+                "but PyTorch applies an LSTM's dropout between its layers only, so it would do nothing: set dropout = 0.0, "
+                "or depth = 2 or more")
+
+
 def vectors_source(source: str) -> str:
     """The outside vectors as the config names them: a file or folder as given, a package with its version."""
     if Path(source).exists():
@@ -209,6 +225,7 @@ def fill(base_config: Path, settings: Settings, experiments: list[str] = (), lan
             raise ConfigError(f"experiment {name!r} changes {', '.join(missing)}, which {base_config} does not train: "
                 "choose a base config with it (--vars.base_config) or another experiment")
         merged = Config(overlay_onto(dict(merged), dict(overlay)))
+    check_lstm_dropout(merged, " + ".join([base_config.as_posix(), *experiments]))
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "base.cfg").write_text(merged.to_str(), encoding="utf8")
         spacy_fill_config(Path(tmp) / "filled.cfg", Path(tmp) / "base.cfg", pretraining=True, silent=True)

@@ -4,6 +4,7 @@ setting the vars decide is written in, and clashes stop here."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import srsly
 from spacy.tokens import Doc, DocBin, Span
 
 from conftest import GENERATED, ROOT, run_all
-from pt_pipelines.configs import ConfigError, Settings, choose_base_config, eval_frequency, fill
+from pt_pipelines.configs import ConfigError, Settings, check_lstm_dropout, choose_base_config, eval_frequency, fill
 from scripts.fill_config import fill_config
 
 
@@ -181,6 +182,21 @@ def test_clashes_stop_in_fill_config_before_any_long_step(tmp_path, monkeypatch,
     experiments = ["ud_schedule"] if settings.get("max_steps") == 0 else []
     with pytest.raises(ConfigError, match=message):
         fill(ROOT / base, Settings(**values), experiments)
+
+
+def test_an_lstm_dropout_that_one_layer_would_ignore_stops_in_fill_config(tmp_path, monkeypatch):
+    """Before spaCy builds anything (no PyTorch needed): a config that says dropout must train with it."""
+    monkeypatch.chdir(ROOT)
+    base = (ROOT / "configs/ner_base_config.cfg").read_text(encoding="utf8")
+    lstm = '[components.tok2vec.model.encode]\n@architectures = "spacy.TorchBiLSTMEncoder.v1"\nwidth = 64\ndepth = {}\ndropout = {}\n'
+    encode = re.search(r"\[components\.tok2vec\.model\.encode\]\n(?:[^\[\n].*\n|\n)*", base).group(0)
+    config = tmp_path / "lstm.cfg"
+    config.write_text(base.replace(encode, lstm.format(1, 0.2) + "\n"), encoding="utf8")
+    settings = Settings(train=str(docbin(tmp_path, pos=False, ents=True)), max_steps=100)
+    with pytest.raises(ConfigError, match=r"lstm.cfg: TorchBiLSTMEncoder has depth 1 and dropout 0.2.*set dropout = 0.0"):
+        fill(config, settings)
+    for depth, dropout in [(1, 0.0), (2, 0.3)]:  # what PyTorch does apply passes
+        check_lstm_dropout(spacy.util.load_config_from_str(base.replace(encode, lstm.format(depth, dropout) + "\n")), "ok")
 
 
 @pytest.mark.slow
