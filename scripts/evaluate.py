@@ -23,6 +23,7 @@ from pt_pipelines.configs import pipeline_kind
 from pt_pipelines.errors import step_errors
 from pt_pipelines.files import write_json
 from pt_pipelines.scoring import HEADLINE
+from scripts.convert import Switch
 
 # train-summary keys a record keeps; its seconds and steps (steps trained, the loop's last step, next to the last
 # evaluated one and the one model-best is from) become train_seconds and train_steps
@@ -66,7 +67,7 @@ def vectors_provenance(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def provenance(record: dict[str, Any], summary: dict[str, Any], paths: dict[str, Any], extra_train: str,
-        label_map: str = "") -> None:
+        label_map: str = "", extra_partial: bool = False) -> None:
     """Add to the record what the run learned from beyond its corpus, and its config in a few words."""
     if raw := summary.get("raw_text"):
         record["raw_text"] = {k: raw.get(k) for k in ("md5", "words", "held_out")}
@@ -78,7 +79,8 @@ def provenance(record: dict[str, Any], summary: dict[str, Any], paths: dict[str,
         record["vectors"] = vectors_provenance(summary["vectors"])
     config = str(paths.get("base_config") or "") + (f" + {paths['experiment']}" if paths.get("experiment") else "")
     extras = [("max_steps", summary.get("max_steps")), ("init", None if record["init"] == "none" else record["init"]),
-              ("extra_train", extra_train), ("label_map", label_map), ("vectors", record.get("vectors", {}).get("source"))]
+              ("extra_train", extra_train), ("label_map", label_map),
+              ("extra_partial", "(its non-entity tokens missing)" if extra_partial else None), ("vectors", record.get("vectors", {}).get("source"))]
     record["config"] = ", ".join([config] + [f"{name} {value}" for name, value in extras if value])
 
 
@@ -92,12 +94,12 @@ def write_record(record_path: str, scores: dict[str, Any], model: Path, summary:
     extra = about.get("extra_train") if about.get("extra_train") != about.get("train_input") else ""
     # the labels of extra_train mapped onto the corpus's (convert's --label-map): part of what was trained on
     label_map = about.get("label_map", "") if extra else ""
-    if extra and about.get("extra_partial"):
-        label_map = (label_map + ", " if label_map else "") + "extra_partial (its non-entity tokens missing)"
+    # extra_train's tokens outside an entity were missing, not O (convert's --extra-partial)
+    partial = bool(extra and about.get("extra_partial"))
     named = {"train_input": about.get("train_input"), "run_name": about.get("run_name"), "extra_train": extra,
-             "label_map": label_map}
+             "label_map": label_map, "extra_partial": partial}
     record.update({key: value for key, value in named.items() if value})
-    provenance(record, summary, config.get("paths", {}), extra or "", label_map)
+    provenance(record, summary, config.get("paths", {}), extra or "", label_map, partial)
     path = Path(record_path.replace("{pipeline}", pipeline).replace("{run_id}", str(summary.get("run_id"))))
     write_json(path, record)
     return path
@@ -120,11 +122,9 @@ def main(
     run_name: str = typer.Option("", help="The run's name (vars.run_name), named in the record"),
     extra_train: str = typer.Option("", help="vars.extra_train: named in the record where it adds data"),
     label_map: str = typer.Option("", help="vars.label_map: named in the record with extra_train"),
-    extra_partial: str = typer.Option("false", help="vars.extra_partial (true/false): named in the record with extra_train"),
+    extra_partial: Switch = typer.Option(Switch.false, help="vars.extra_partial: named in the record with extra_train"),
 ) -> None:
     """Evaluate on the test split, print spaCy's score tables and write the JSON and the record."""
-    if extra_partial not in ("true", "false"):
-        raise typer.BadParameter(f"{extra_partial!r}: give true or false", param_hint="--extra-partial")
     with step_errors():
         scores = evaluate(model, data, output, gpu_id)
         if ner_data is not None:
@@ -140,7 +140,7 @@ def main(
             train = {**train, "seconds": train["seconds"] + ner_train.get("seconds", 0), "steps": None}
         about = {"corpus": corpus, "pipeline": pipeline, "split": split, "train_input": train_input,
                  "run_name": run_name, "extra_train": extra_train, "label_map": label_map,
-                 "extra_partial": extra_partial == "true"}
+                 "extra_partial": extra_partial is Switch.true}
         typer.echo(f"✔ {write_record(record, scores, model, train, about)}")
 
 

@@ -215,7 +215,9 @@ def test_evaluate_names_extra_training_data_in_the_record(sample_run, tmp_path):
     mapped = record_with("more/ner.iob", "--label-map", "MISC=,PER=PESSOA")
     assert mapped["label_map"] == "MISC=,PER=PESSOA" and mapped["config"].endswith("label_map MISC=,PER=PESSOA")
     partial = record_with("more/ner.iob", "--label-map", "MISC=", "--extra-partial", "true")
-    assert partial["label_map"] == "MISC=, extra_partial (its non-entity tokens missing)"
+    assert partial["label_map"] == "MISC=" and partial["extra_partial"] is True
+    assert partial["config"].endswith("label_map MISC=, extra_partial (its non-entity tokens missing)")
+    assert "extra_partial" not in mapped and "extra_partial" not in mapped["config"]
     plain = record_with("assets/sample")  # project.yml's default: the train input, so nothing extra
     assert "extra_train" not in plain and "extra_train" not in plain["config"]
 
