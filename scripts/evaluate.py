@@ -11,6 +11,7 @@ import json
 import os
 import platform
 import time
+from enum import Enum
 from pathlib import Path
 from typing import Any, Optional
 
@@ -23,7 +24,6 @@ from pt_pipelines.configs import pipeline_kind
 from pt_pipelines.errors import step_errors
 from pt_pipelines.files import write_json
 from pt_pipelines.scoring import HEADLINE
-from scripts.convert import Switch
 
 # train-summary keys a record keeps; its seconds and steps (steps trained, the loop's last step, next to the last
 # evaluated one and the one model-best is from) become train_seconds and train_steps
@@ -104,6 +104,8 @@ def write_record(record_path: str, scores: dict[str, Any], model: Path, summary:
     write_json(path, record)
     return path
 
+
+Switch = Enum("Switch", {name: name for name in ("true", "false")}, type=str)
 
 def main(
     model: Path = typer.Argument(..., exists=True, help="Trained pipeline folder"),
