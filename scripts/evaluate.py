@@ -107,6 +107,7 @@ def write_record(record_path: str, scores: dict[str, Any], model: Path, summary:
 
 Switch = Enum("Switch", {name: name for name in ("true", "false")}, type=str)
 
+
 def main(
     model: Path = typer.Argument(..., exists=True, help="Trained pipeline folder"),
     data: Path = typer.Argument(..., exists=True, dir_okay=False, help="Held-out .spacy file (the test split)"),
