@@ -20,7 +20,7 @@ import typer
 from spacy import util
 
 from pt_pipelines.distributed.ray_setup import init_ray, ray
-from pt_pipelines.distributed.tune_trial import run_trial, tune_trainable
+from pt_pipelines.distributed.tune_trial import pack_paths, run_trial, tune_trainable
 from pt_pipelines.errors import ConfigError, StepError, step_errors
 from pt_pipelines.files import checksum, remove_path, write_json, write_text
 
@@ -160,7 +160,8 @@ def sweep(*, base_config: Path, sweep_path: Path, train_path: Path, dev_path: Pa
     check_keys(filled, base_config, list(spec["space"]), sweep_path)
     trials = sample_trials(spec["space"], spec["num_samples"], seed)
     settings = {"base_config": filled.to_str(), "train": train_path.read_bytes(), "dev": dev_path.read_bytes(),
-                "max_steps": spec["max_steps"], "eval_frequency": spec["eval_frequency"], "seed": seed}
+                "max_steps": spec["max_steps"], "eval_frequency": spec["eval_frequency"], "seed": seed,
+                "inputs": pack_paths(filled)}
     started = time.perf_counter()
     remove_path(storage / "sweep")  # this sweep's folder only: --storage may hold other things
     records = (run_ray(trials, settings, storage, spec, cpus) if backend == "ray"

@@ -130,6 +130,61 @@ def test_sequential_backend_trains_the_same_trials(sample_run, tmp_path):
     assert [t["best"] for t in seq["trials"]] == pytest.approx([t["best"] for t in par["trials"]], abs=1e-9)
 
 
+def test_a_trial_gets_the_vectors_and_weights_of_the_config_in_its_own_folder(tmp_path, monkeypatch):
+    """A Ray worker starts in its trial's folder, maybe on another machine: the project's files the config names travel
+    with the trial like its corpus; a package name stays a name. No Ray needed: these are plain functions."""
+    from pt_pipelines.distributed.tune_trial import pack_paths, unpack_paths
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "training/vectors/nlp/vocab").mkdir(parents=True)
+    (tmp_path / "training/vectors/nlp/vocab/vectors").write_bytes(b"\x00\x01" * 100)
+    (tmp_path / "training/init").mkdir(parents=True)
+    (tmp_path / "training/init/model-last.bin").write_bytes(b"weights")
+    config = {"paths": {"vectors": "training/vectors/nlp", "init_tok2vec": "training/init/model-last.bin"}}
+    trial = tmp_path / "elsewhere"
+    overrides = unpack_paths(pack_paths(config), trial)
+    assert overrides == {"paths.vectors": str(trial / "vectors"), "paths.init_tok2vec": str(trial / "init_tok2vec")}
+    assert (trial / "vectors/vocab/vectors").read_bytes() == b"\x00\x01" * 100
+    assert (trial / "init_tok2vec").read_bytes() == b"weights"
+    assert pack_paths({"paths": {"vectors": "pt_core_news_lg", "init_tok2vec": None}}) == {}
+
+
+@needs_ray
+@pytest.mark.slow
+def test_a_sweep_of_a_config_with_vectors_trains_every_trial_on_ray(sample_run, tmp_path):
+    """fill-config names outside vectors by a path relative to the project; Ray runs each trial in its own folder."""
+    import numpy
+    import spacy
+    from spacy.vectors import Vectors
+
+    from pt_pipelines.configs import Settings, fill
+
+    corpus = sample_run.path / "corpus"
+    vec = tmp_path / "tiny.vec"
+    vec.write_text("3 4\no 0.1 0.2 0.3 0.4\nde 0.2 0.1 0.0 0.3\ncasa 0.5 0.1 0.2 0.1\n", encoding="utf8")
+    config = fill(ROOT / "configs/base_config.cfg", Settings(train=str(corpus / "train.spacy"), vectors=str(vec)))
+    assert config["paths"]["vectors"] == "training/vectors/nlp"
+    nlp = spacy.blank("pt")
+    table = numpy.asarray([[0.1, 0.2, 0.3, 0.4], [0.2, 0.1, 0.0, 0.3]], dtype="float32")
+    nlp.vocab.vectors = Vectors(strings=nlp.vocab.strings, data=table, keys=["o", "de"])
+    (tmp_path / "training/vectors").mkdir(parents=True)
+    nlp.to_disk(tmp_path / "training/vectors/nlp")
+    config.to_disk(tmp_path / "config.cfg")
+    python(
+        "-m", "scripts.sweep", tmp_path / "config.cfg", "--space", tiny_sweep(tmp_path / "tiny.yml", scheduler="fifo"),
+        "--train", corpus / "train.spacy", "--dev", corpus / "dev.spacy", "--best", tmp_path / "best.cfg",
+        "--output", tmp_path / "sweep.json", "--storage", tmp_path / "ray", "--backend", "ray", cwd=tmp_path,
+    )  # fmt: skip
+    result = json.loads((tmp_path / "sweep.json").read_text())
+    assert all(t["status"] == "finished" and t["last_step"] == 20 for t in result["trials"]), result["trials"]
+    configs = sorted((tmp_path / "ray").rglob("spacy/config.cfg"))
+    assert len(configs) == 2
+    for trial_config in configs:  # each trial read its own copy, in the folder Ray ran it in
+        vectors = Path(util.load_config(trial_config, interpolate=False)["paths"]["vectors"])
+        assert vectors.is_absolute() and vectors.name == "vectors" and vectors.parent.name == "spacy"
+    assert not list((tmp_path / "ray").rglob("spacy/vectors"))  # used, then removed
+
+
 @needs_ray
 @pytest.mark.parametrize(
     "space, message",

@@ -4,7 +4,9 @@ early), a list in a sequential run. Kept apart from sweep.py so that Ray workers
 registered there too.
 """
 
+import io
 import sys
+import tarfile
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -41,15 +43,47 @@ def tune_logger_v1(console_output: bool = False, output_file: Optional[str] = No
     return setup
 
 
+# [paths] entries a filled config may point at files of the project: vectors (init-vectors, init-weights) and
+# pretrained tok2vec weights (init-weights)
+SHIPPED_PATHS = ("vectors", "init_tok2vec")
+
+
+def pack_paths(config: Any) -> dict[str, bytes]:
+    """The files and folders the config's [paths] vectors and init_tok2vec name, each as a tar archive in memory: a
+    trial gets them like its corpus (a Ray worker starts in its own folder, maybe on another machine). A name that is
+    not a file or folder here (an installed package) stays as it is."""
+    packed = {}
+    for name in SHIPPED_PATHS:
+        value = config["paths"].get(name)
+        if isinstance(value, str) and value and Path(value).exists():
+            buffer = io.BytesIO()
+            with tarfile.open(fileobj=buffer, mode="w") as tar:
+                tar.add(value, arcname=name)
+            packed[name] = buffer.getvalue()
+    return packed
+
+
+def unpack_paths(packed: dict[str, bytes], workdir: Path) -> dict[str, str]:
+    """Write the archives of pack_paths into workdir; return the [paths] overrides that point at them."""
+    for data in packed.values():
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            # our own archives; the "data" filter where this Python has it (3.9.17, 3.10.12, 3.11.4 and later)
+            tar.extractall(workdir, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+    return {f"paths.{name}": str(workdir / name) for name in packed}
+
+
 def run_trial(params: dict[str, Any], *, base_config: str, train: bytes, dev: bytes, max_steps: int,
-        eval_frequency: int, seed: int, workdir: Path, reporter: Reporter) -> None:  # fmt: skip
+        eval_frequency: int, seed: int, workdir: Path, reporter: Reporter,
+        inputs: Optional[dict[str, bytes]] = None) -> None:  # fmt: skip
     """Train one trial in workdir (its own folder: trials never share files) from the base config with the trial's
-    values, its own corpus paths, step budget and reporting logger; report each evaluation."""
+    values, its own corpus paths (and the vectors and weights of `inputs`, from pack_paths), step budget and
+    reporting logger; report each evaluation."""
     global _reporter
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "train.spacy").write_bytes(train)
     (workdir / "dev.spacy").write_bytes(dev)
     overrides = {**params, "paths.train": str(workdir / "train.spacy"), "paths.dev": str(workdir / "dev.spacy"),
+                 **unpack_paths(inputs or {}, workdir),
                  "training.max_steps": max_steps, "training.eval_frequency": eval_frequency, "system.seed": seed}
     config = util.load_config_from_str(base_config, overrides=overrides, interpolate=False)
     config["training"]["logger"] = {"@loggers": TUNE_LOGGER, "console_output": False,
@@ -61,6 +95,8 @@ def run_trial(params: dict[str, Any], *, base_config: str, train: bytes, dev: by
     finally:
         _reporter = None
         remove_path(workdir / "model")  # a sweep keeps configs and scores; `train` makes the real model
+        for name in inputs or {}:
+            remove_path(workdir / name)  # copies of the project's files
 
 
 def tune_trainable(config: dict[str, Any], **settings: Any) -> None:
