@@ -214,6 +214,45 @@ def test_bad_search_space_names_the_key(tmp_path, space, message):
     assert not (tmp_path / "best.cfg").exists()
 
 
+SWEEP_SPACES = {"configs/sweep.yml": ("configs/base_config.cfg", []),
+                "configs/experiments/sweep_ner.yml": ("configs/ner_base_config.cfg", []),
+                "configs/experiments/sweep_ner_bilstm.yml": ("configs/ner_base_config.cfg", ["ner_bilstm"])}
+
+
+@needs_ray
+@pytest.mark.parametrize("space", sorted(SWEEP_SPACES))
+def test_each_shipped_sweep_space_loads_and_names_settings_of_its_config(space, tmp_path, monkeypatch):
+    from pt_pipelines.configs import Settings, fill
+    from scripts.sweep import check_keys, load_sweep
+
+    assert sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("configs/**/sweep*.yml")) == sorted(SWEEP_SPACES)
+    base, experiments = SWEEP_SPACES[space]
+    if experiments:
+        pytest.importorskip("torch", reason="spacy.TorchBiLSTMEncoder.v1 needs PyTorch (requirements-trf.txt)")
+    monkeypatch.chdir(ROOT)
+    if space != "configs/sweep.yml":  # the default space fits any base config; the others say which they fit
+        header = (ROOT / space).read_text(encoding="utf8")
+        assert all(name in header for name in [Path(base).name, *experiments])
+    spec = load_sweep(ROOT / space)
+    train = tiny_docbin(tmp_path)
+    filled = fill(ROOT / base, Settings(train=str(train), max_steps=100), experiments)
+    check_keys(filled, ROOT / base, list(spec["space"]), ROOT / space)
+
+
+def tiny_docbin(tmp_path: Path) -> Path:
+    """A tiny training file with POS, heads and entities, enough for fill-config's checks."""
+    import spacy
+    from spacy.tokens import Doc, DocBin, Span
+
+    nlp = spacy.blank("pt")
+    doc = Doc(nlp.vocab, words=["O", "Rio", "é", "lindo"], pos=["DET", "PROPN", "AUX", "ADJ"], heads=[1, 3, 3, 3],
+              deps=["det", "nsubj", "cop", "ROOT"])
+    doc.ents = [Span(doc, 1, 2, label="LOCAL")]
+    path = tmp_path / "train.spacy"
+    DocBin(docs=[doc]).to_disk(path)
+    return path
+
+
 @needs_ray
 def test_sampling_is_seeded_and_stays_in_range():
     from scripts.sweep import sample_trials
