@@ -7,6 +7,7 @@ registered there too.
 import io
 import sys
 import tarfile
+import tempfile
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -57,7 +58,7 @@ def pack_paths(config: Any) -> dict[str, bytes]:
         value = config["paths"].get(name)
         if isinstance(value, str) and value and Path(value).exists():
             buffer = io.BytesIO()
-            with tarfile.open(fileobj=buffer, mode="w") as tar:
+            with tarfile.open(fileobj=buffer, mode="w", dereference=True) as tar:  # a linked file goes as a file
                 tar.add(value, arcname=name)
             packed[name] = buffer.getvalue()
     return packed
@@ -82,21 +83,22 @@ def run_trial(params: dict[str, Any], *, base_config: str, train: bytes, dev: by
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "train.spacy").write_bytes(train)
     (workdir / "dev.spacy").write_bytes(dev)
-    overrides = {**params, "paths.train": str(workdir / "train.spacy"), "paths.dev": str(workdir / "dev.spacy"),
-                 **unpack_paths(inputs or {}, workdir),
-                 "training.max_steps": max_steps, "training.eval_frequency": eval_frequency, "system.seed": seed}
-    config = util.load_config_from_str(base_config, overrides=overrides, interpolate=False)
-    config["training"]["logger"] = {"@loggers": TUNE_LOGGER, "console_output": False,
-                                    "output_file": str(workdir / "log.jsonl"), "progress_bar": None}
-    config.to_disk(workdir / "config.cfg")
-    _reporter = reporter
-    try:
-        spacy_train(workdir / "config.cfg", workdir / "model", use_gpu=-1)
-    finally:
-        _reporter = None
-        remove_path(workdir / "model")  # a sweep keeps configs and scores; `train` makes the real model
-        for name in inputs or {}:
-            remove_path(workdir / name)  # copies of the project's files
+    # the vectors and weights go to a folder of their own, outside workdir: Ray copies a trial's folder to the
+    # sweep's storage while it trains, and they are copies of the project's files, not results
+    with tempfile.TemporaryDirectory(prefix="sweep-inputs-") as shipped:
+        overrides = {**params, "paths.train": str(workdir / "train.spacy"), "paths.dev": str(workdir / "dev.spacy"),
+                     **unpack_paths(inputs or {}, Path(shipped)),
+                     "training.max_steps": max_steps, "training.eval_frequency": eval_frequency, "system.seed": seed}
+        config = util.load_config_from_str(base_config, overrides=overrides, interpolate=False)
+        config["training"]["logger"] = {"@loggers": TUNE_LOGGER, "console_output": False,
+                                        "output_file": str(workdir / "log.jsonl"), "progress_bar": None}
+        config.to_disk(workdir / "config.cfg")
+        _reporter = reporter
+        try:
+            spacy_train(workdir / "config.cfg", workdir / "model", use_gpu=-1)
+        finally:
+            _reporter = None
+            remove_path(workdir / "model")  # a sweep keeps configs and scores; `train` makes the real model
 
 
 def tune_trainable(config: dict[str, Any], **settings: Any) -> None:
