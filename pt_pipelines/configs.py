@@ -123,19 +123,16 @@ def eval_frequency(max_steps: int, configured: int) -> int:
     return divisor if divisor * 2 >= target else target
 
 
-def embed_layers(config: Any) -> list[dict[str, Any]]:
-    """Every block of the config with an include_static_vectors setting (the embed layers)."""
-    if not isinstance(config, dict):
-        return []
-    own = [config] if "include_static_vectors" in config else []
-    return own + [layer for value in config.values() for layer in embed_layers(value)]
-
-
 def blocks(config: Any) -> list[dict[str, Any]]:
     """Every block of the config, nested ones included."""
     if not isinstance(config, dict):
         return []
     return [config] + [block for value in config.values() for block in blocks(value)]
+
+
+def embed_layers(config: Any) -> list[dict[str, Any]]:
+    """Every block of the config with an include_static_vectors setting (the embed layers)."""
+    return [block for block in blocks(config) if "include_static_vectors" in block]
 
 
 def check_lstm_dropout(config: Any, origin: str) -> None:

@@ -119,3 +119,20 @@ def sample_run(tmp_path_factory) -> SampleRun:
     project = tmp_path_factory.mktemp("sample") / "project"
     shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(*GENERATED))
     return SampleRun(project, run_all(project))
+
+
+def docbin(tmp_path: Path, pos: bool, ents: bool) -> Path:
+    """A one-sentence training file, with POS tags and an entity or without: enough for fill-config's choices."""
+    import spacy
+    from spacy.tokens import Doc, DocBin, Span
+
+    nlp = spacy.blank("pt")
+    doc = Doc(nlp.vocab, words=["Ana", "mora", "em", "Lisboa"])
+    if pos:
+        for token, tag in zip(doc, ["PROPN", "VERB", "ADP", "PROPN"]):
+            token.pos_ = tag
+    if ents:
+        doc.ents = [Span(doc, 3, 4, "LOC")]
+    path = tmp_path / "train.spacy"
+    DocBin(docs=[doc]).to_disk(path)
+    return path

@@ -12,24 +12,10 @@ import sys
 import pytest
 import spacy
 import srsly
-from spacy.tokens import Doc, DocBin, Span
 
-from conftest import GENERATED, ROOT, run_all
+from conftest import GENERATED, ROOT, docbin, run_all
 from pt_pipelines.configs import ConfigError, Settings, check_lstm_dropout, choose_base_config, eval_frequency, fill
 from scripts.fill_config import fill_config
-
-
-def docbin(tmp_path, pos: bool, ents: bool):
-    nlp = spacy.blank("pt")
-    doc = Doc(nlp.vocab, words=["Ana", "mora", "em", "Lisboa"])
-    if pos:
-        for token, tag in zip(doc, ["PROPN", "VERB", "ADP", "PROPN"]):
-            token.pos_ = tag
-    if ents:
-        doc.ents = [Span(doc, 3, 4, "LOC")]
-    path = tmp_path / "train.spacy"
-    DocBin(docs=[doc]).to_disk(path)
-    return path
 
 
 @pytest.mark.parametrize(

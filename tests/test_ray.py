@@ -17,7 +17,7 @@ import pytest
 import srsly
 from spacy import util
 
-from conftest import ROOT, run_all
+from conftest import ROOT, docbin, run_all
 
 try:
     import ray  # noqa: F401
@@ -234,23 +234,9 @@ def test_each_shipped_sweep_space_loads_and_names_settings_of_its_config(space, 
         header = (ROOT / space).read_text(encoding="utf8")
         assert all(name in header for name in [Path(base).name, *experiments])
     spec = load_sweep(ROOT / space)
-    train = tiny_docbin(tmp_path)
+    train = docbin(tmp_path, pos=True, ents=True)
     filled = fill(ROOT / base, Settings(train=str(train), max_steps=100), experiments)
     check_keys(filled, ROOT / base, list(spec["space"]), ROOT / space)
-
-
-def tiny_docbin(tmp_path: Path) -> Path:
-    """A tiny training file with POS, heads and entities, enough for fill-config's checks."""
-    import spacy
-    from spacy.tokens import Doc, DocBin, Span
-
-    nlp = spacy.blank("pt")
-    doc = Doc(nlp.vocab, words=["O", "Rio", "é", "lindo"], pos=["DET", "PROPN", "AUX", "ADJ"], heads=[1, 3, 3, 3],
-              deps=["det", "nsubj", "cop", "ROOT"])
-    doc.ents = [Span(doc, 1, 2, label="LOCAL")]
-    path = tmp_path / "train.spacy"
-    DocBin(docs=[doc]).to_disk(path)
-    return path
 
 
 @needs_ray
