@@ -161,8 +161,6 @@ def check_choices(config: Config, settings: Settings) -> None:
         (init not in INITS, f"--vars.init {init}: choose none, vectors or pretrain"),
         (vectors and init == "vectors", "two sources of static vectors: --vars.vectors and --vars.init vectors. Choose "
          'one: set --vars.init none to use your vectors, or --vars.vectors "" to train floret vectors on the raw text'),
-        (vectors and init == "pretrain", "--vars.vectors with --vars.init pretrain: spaCy's pretrain does not load "
-         "static vectors, so the pretrained weights would not fit a tok2vec that has them. Use one of the two"),
         (init != "none" and "transformer" in pipeline, f"--vars.init {init} with a transformer config: the "
          "transformer is pretrained already: use --vars.init none"),
         ((vectors or init == "vectors") and not embed_layers(config["components"]),

@@ -24,7 +24,7 @@ Method = Enum("Method", {name: name for name in ("none", "vectors", "pretrain")}
 
 def built_from(method: Method, raw_text: Path, config: Path, vectors: dict[str, Any]) -> dict[str, Any]:
     """What the folder's content follows from: the raw text, and the floret settings or the config blocks that
-    pretraining reads (its [pretraining], the tok2vec it pretrains, the seed)."""
+    pretraining reads (its [pretraining], the tok2vec it pretrains, the seed) and the static vectors it loads."""
     if method is Method.none:
         return {}
     source: dict[str, Any] = {"raw_text_md5": checksum(raw_text)}
@@ -33,6 +33,11 @@ def built_from(method: Method, raw_text: Path, config: Path, vectors: dict[str, 
     cfg = util.load_config(config, interpolate=False)
     block = cfg["pretraining"]
     parts = {"pretraining": block, "seed": cfg["system"]["seed"], "component": cfg["components"][block["component"]]}
+    if static := cfg["paths"].get("vectors"):
+        if not Path(static).exists():
+            raise ConfigError(f"{config} loads static vectors from {static}, which does not exist: run init-vectors first "
+                "(the all workflow runs it before init-weights)")
+        source["vectors_md5"] = checksum(static)
     return {**source, "config": json.dumps(parts, sort_keys=True, default=str)}
 
 

@@ -148,13 +148,16 @@ def test_the_vars_are_written_into_the_config(tmp_path, monkeypatch):
     pretrain = fill(ROOT / "configs/auto.cfg", Settings(train=train, init="pretrain", pretrain_epochs=2))
     assert pretrain["paths"]["init_tok2vec"] == "training/init/pretrain/model-last.bin"
     assert pretrain["pretraining"]["max_epochs"] == 2 and pretrain["paths"]["vectors"] is None
+    # spacy pretrain loads the outside vectors (its nlp.initialize reads [initialize] vectors), so both combine
+    both = fill(ROOT / "configs/auto.cfg", Settings(train=train, init="pretrain", vectors=str(vec)))
+    assert both["paths"]["init_tok2vec"] == "training/init/pretrain/model-last.bin"
+    assert both["paths"]["vectors"] == "training/vectors/nlp"
 
 
 @pytest.mark.parametrize(
     "settings,base,message",
     [
         ({"init": "vectors", "vectors": "VEC"}, "configs/auto.cfg", "two sources of static vectors"),
-        ({"init": "pretrain", "vectors": "VEC"}, "configs/auto.cfg", "spaCy's pretrain does not load static vectors"),
         ({"vectors": "pt_no_such_package"}, "configs/auto.cfg", "no such file, folder or installed spaCy package"),
         ({"max_steps": 0}, "configs/auto.cfg", "max_steps is 0"),
     ],

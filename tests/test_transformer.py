@@ -32,7 +32,7 @@ TRF_CONFIGS = {
     "trf_ud_base_config.cfg": "ud_base_config.cfg",
     "trf_ner_base_config.cfg": "ner_base_config.cfg",
 }
-COMMANDS = ["assets", "convert", "fill-config", "raw-text", "init-weights", "init-vectors", "train", "evaluate", "report"]
+COMMANDS = ["assets", "convert", "fill-config", "raw-text", "init-vectors", "init-weights", "train", "evaluate", "report"]
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
