@@ -121,3 +121,44 @@ def test_switching_init_retrains_from_the_new_start_and_a_rerun_runs_nothing(pro
     assert run_all(project, FAST) == RETRAIN
     assert first_evaluation(project) == plain
     assert spacy.load(project / "training" / "model-best").vocab.vectors.shape[0] == 0
+
+
+def test_pretraining_loads_the_outside_vectors_and_its_weights_fit_only_a_tok2vec_with_them(tmp_path, monkeypatch):
+    """init pretrain with --vars.vectors: the pretrained tok2vec holds the vectors' projection, so train's tok2vec
+    (which has them) loads it; the folder is rebuilt when the vectors change, and missing vectors are named."""
+    monkeypatch.chdir(tmp_path)
+    raw = tmp_path / "raw.jsonl"
+    srsly.write_jsonl(raw, [{"text": f"A Ana mora em Lisboa e o Rui em Braga, disse ele {i}."} for i in range(40)])
+
+    def save_vectors(seed: int, path: Path) -> None:
+        nlp = spacy.blank("pt")
+        for word in ("Ana", "mora", "em", "Lisboa", "Rui", "Braga"):
+            nlp.vocab.set_vector(word, numpy.random.default_rng(seed).uniform(-1, 1, 8).astype("f"))
+        nlp.to_disk(path)
+
+    save_vectors(0, tmp_path / "mine")  # the user's vectors, which init-vectors copies to training/vectors/nlp
+    settings = Settings(train="unused", init="pretrain", raw_text=str(raw), pretrain_epochs=1, vectors="mine")
+    fill_config(base_config=ROOT / "configs" / "ud_base_config.cfg", output=tmp_path / "filled.cfg", settings=settings)
+    args = {"method": Method.pretrain, "output_dir": tmp_path / "init", "raw_text": raw, "config": tmp_path / "filled.cfg"}
+    with pytest.raises(ConfigError, match="training/vectors/nlp, which does not exist: run init-vectors first"):
+        init_weights(**args)
+
+    shutil.copytree(tmp_path / "mine", tmp_path / "training" / "vectors" / "nlp")
+    first = init_weights(**args)
+    assert first["changed"] and first["built_from"]["vectors_md5"]
+    assert not init_weights(**args)["changed"]
+    weights = (tmp_path / "init" / "pretrain" / "model-last.bin").read_bytes()
+
+    config = util.load_config(tmp_path / "filled.cfg", interpolate=True)
+    nlp = util.load_model_from_config(config)
+    nlp.vocab.vectors = spacy.load(tmp_path / "training" / "vectors" / "nlp").vocab.vectors
+    nlp.get_pipe("tok2vec").model.initialize(X=[nlp.make_doc("Ana mora em Lisboa.")])
+    nlp.get_pipe("tok2vec").model.from_bytes(weights)  # what spaCy's init_tok2vec does in train
+    config["components"]["tok2vec"]["model"]["embed"]["include_static_vectors"] = False
+    without = util.load_model_from_config(config).get_pipe("tok2vec").model
+    without.initialize(X=[nlp.make_doc("Ana mora em Lisboa.")])
+    with pytest.raises(ValueError):
+        without.from_bytes(weights)
+
+    save_vectors(1, tmp_path / "training" / "vectors" / "nlp")
+    assert init_weights(**args)["changed"]
