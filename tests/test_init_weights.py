@@ -123,6 +123,7 @@ def test_switching_init_retrains_from_the_new_start_and_a_rerun_runs_nothing(pro
     assert spacy.load(project / "training" / "model-best").vocab.vectors.shape[0] == 0
 
 
+@pytest.mark.slow  # pretrains twice (10 s)
 def test_pretraining_loads_the_outside_vectors_and_its_weights_fit_only_a_tok2vec_with_them(tmp_path, monkeypatch):
     """init pretrain with --vars.vectors: the pretrained tok2vec holds the vectors' projection, so train's tok2vec
     (which has them) loads it; the folder is rebuilt when the vectors change, and missing vectors are named."""
