@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+import srsly
 import weasel.cli.run as weasel_run
 
 ROOT = Path(__file__).resolve().parent.parent
+ALL_STEPS: list[str] = srsly.read_yaml(ROOT / "project.yml")["workflows"]["all"]  # test_project_yml pins the list
 # subprocesses run steps as `python -m scripts.<name>`: from a project copy's folder (cwd) when they have one,
 # else from this checkout, wherever pytest was started
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))

@@ -22,7 +22,7 @@ import spacy
 from spacy import util
 from spacy.tokens import Doc, DocBin
 
-from conftest import GENERATED, ROOT, run_all
+from conftest import ALL_STEPS, GENERATED, ROOT, run_all
 from pt_pipelines.configs import ConfigError, Settings, fill
 
 BERTIMBAU = "neuralmind/bert-base-portuguese-cased"
@@ -32,7 +32,6 @@ TRF_CONFIGS = {
     "trf_ud_base_config.cfg": "ud_base_config.cfg",
     "trf_ner_base_config.cfg": "ner_base_config.cfg",
 }
-COMMANDS = ["assets", "convert", "fill-config", "raw-text", "init-vectors", "init-weights", "train", "evaluate", "report"]
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
@@ -192,7 +191,7 @@ def trf_run(tmp_path_factory):
 @pytest.mark.slow
 def test_all_trains_the_transformer_pipeline_from_a_local_model(trf_run):
     project, tiny, _, ran = trf_run
-    assert ran == COMMANDS
+    assert ran == ALL_STEPS
     best = util.load_config(project / "training/model-best/config.cfg")
     assert best["nlp"]["pipeline"] == ["transformer", "morphologizer", "trainable_lemmatizer", "parser", "ner"]
     assert best["components"]["transformer"]["model"]["name"] == str(tiny)

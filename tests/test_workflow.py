@@ -15,21 +15,10 @@ import srsly
 import weasel.cli.run as weasel_run
 from spacy.tokens import DocBin
 
-from conftest import run_all
+from conftest import ALL_STEPS, run_all
 from pt_pipelines.files import checksum
 
 pytestmark = pytest.mark.slow
-COMMANDS = [
-    "assets",
-    "convert",
-    "fill-config",
-    "raw-text",
-    "init-vectors",
-    "init-weights",
-    "train",
-    "evaluate",
-    "report",
-]
 ALWAYS: list[str] = []  # no step is no_skip: a rerun with nothing changed runs nothing
 FAST = {"vars.max_steps": 40}  # reruns only need to show which steps run, not a good model
 
@@ -66,7 +55,7 @@ def majority_baselines(train: list, test: list) -> dict[str, float]:
 
 
 def test_all_on_the_sample_trains_and_scores_above_baseline(sample_run, project):
-    assert sample_run.ran == COMMANDS
+    assert sample_run.ran == ALL_STEPS
     for path in (
         "corpus/train.spacy",
         "corpus/dev.spacy",
@@ -99,7 +88,7 @@ def test_all_on_the_sample_trains_and_scores_above_baseline(sample_run, project)
 
 def test_lock_file_records_every_step_with_real_checksums(project):
     lock = srsly.read_yaml(project / "project.lock")
-    assert list(lock) == COMMANDS
+    assert list(lock) == ALL_STEPS
     for name, entry in lock.items():
         for item in entry["deps"] + entry["outs"]:
             assert item["md5"] == checksum(project / item["path"]), (name, item["path"])
