@@ -15,7 +15,6 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import nullcontext
-from enum import Enum
 from pathlib import Path
 from typing import Optional
 
@@ -24,14 +23,15 @@ import typer
 from spacy.tokens import DocBin
 from tqdm import tqdm
 
+from pt_pipelines.choices import choices
 from pt_pipelines.errors import ConfigError, step_errors
 from pt_pipelines.files import atomic_path, checksum, run_lock, write_json
 from pt_pipelines.records import Annotated, BadRecord, Record, pipe_records, read_record, record_json
 from pt_pipelines.textio import CorpusError, read_lines
 
 # the choices of the command line, checked by typer (an unknown value lists the valid ones)
-InputFormat = Enum("InputFormat", {name: name for name in ("auto", "text", "jsonl", "spacy")}, type=str)
-Backend = Enum("Backend", {name: name for name in ("local", "ray")}, type=str)
+InputFormat = choices("InputFormat", ("auto", "text", "jsonl", "spacy"))
+Backend = choices("Backend", ("local", "ray"))
 RAY_FORMATS = "the ray backend reads text or .jsonl and writes .jsonl: use the local backend for .spacy"
 
 

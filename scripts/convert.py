@@ -13,7 +13,6 @@ import sys
 import time
 from collections import Counter
 from dataclasses import replace
-from enum import Enum
 from pathlib import Path
 from typing import Optional
 
@@ -22,6 +21,7 @@ import typer
 from spacy.tokens import Doc, DocBin, Span
 from wasabi import msg
 
+from pt_pipelines.choices import Switch, choices
 from pt_pipelines.errors import ConfigError, step_errors
 from pt_pipelines.files import CONVERT_MARKER, checksum, fault_point, scratch_folder, write_json, write_text
 from pt_pipelines.held_out import TOKEN_PREFIX, doc_sentences, normalise
@@ -293,12 +293,10 @@ def write_corpus(*, output_dir: Path, docs: dict[str, list], stats: dict, reject
 
 
 # The choices of the command line, checked by typer (an unknown value lists the valid ones)
-Format = Enum("Format", {name: name for name in ("auto", *FORMATS)}, type=str)
-TagScheme = Enum("TagScheme", {name: name for name in ("auto", *SCHEMES)}, type=str)
-AlignmentMode = Enum("AlignmentMode", {name: name for name in ("strict", "split", "contract", "expand")}, type=str)
-TextUnit = Enum("TextUnit", {name: name for name in ("auto", "line", "block")}, type=str)
-# a yes/no option given a value (--skip-bad=false), as project.yml passes its boolean vars
-Switch = Enum("Switch", {name: name for name in ("true", "false")}, type=str)
+Format = choices("Format", ("auto", *FORMATS))
+TagScheme = choices("TagScheme", ("auto", *SCHEMES))
+AlignmentMode = choices("AlignmentMode", ("strict", "split", "contract", "expand"))
+TextUnit = choices("TextUnit", ("auto", "line", "block"))
 
 
 def main(train: Path = typer.Option(..., help="Train file, or folder with train/dev/test files"),

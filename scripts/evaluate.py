@@ -11,7 +11,6 @@ import json
 import os
 import platform
 import time
-from enum import Enum
 from pathlib import Path
 from typing import Any, Optional
 
@@ -20,6 +19,7 @@ import typer
 from spacy.cli._util import setup_gpu
 from spacy.cli.evaluate import evaluate as spacy_evaluate
 
+from pt_pipelines.choices import Switch
 from pt_pipelines.configs import pipeline_kind
 from pt_pipelines.errors import step_errors
 from pt_pipelines.files import write_json
@@ -104,8 +104,6 @@ def write_record(record_path: str, scores: dict[str, Any], model: Path, summary:
     write_json(path, record)
     return path
 
-
-Switch = Enum("Switch", {name: name for name in ("true", "false")}, type=str)
 
 
 def main(

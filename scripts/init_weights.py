@@ -6,20 +6,20 @@ config changed elsewhere, e.g. max_steps), so a 10-minute floret run is not repe
 """
 
 import json
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import typer
 from spacy import util
 
+from pt_pipelines.choices import choices
 from pt_pipelines.errors import ConfigError, step_errors
 from pt_pipelines.files import checksum, replace_tree, scratch_folder, write_json
 from pt_pipelines.pretraining import pretrain
 from pt_pipelines.vectors import train_vectors
 
 MANIFEST = "init.json"
-Method = Enum("Method", {name: name for name in ("none", "vectors", "pretrain")}, type=str)
+Method = choices("Method", ("none", "vectors", "pretrain"))
 
 
 def built_from(method: Method, raw_text: Path, config: Path, vectors: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import random
 import time
-from enum import Enum
 from pathlib import Path
 from typing import Any, Optional
 
@@ -19,6 +18,7 @@ import srsly
 import typer
 from spacy import util
 
+from pt_pipelines.choices import choices
 from pt_pipelines.distributed.ray_setup import init_ray, ray
 from pt_pipelines.distributed.tune_trial import pack_paths, run_trial, tune_trainable
 from pt_pipelines.errors import ConfigError, StepError, step_errors
@@ -26,7 +26,7 @@ from pt_pipelines.files import checksum, remove_path, write_json, write_text
 
 DISTRIBUTIONS = ("uniform", "loguniform", "randint", "choice")
 SCHEDULERS = ("asha", "fifo")
-Backend = Enum("Backend", {name: name for name in ("ray", "sequential")}, type=str)
+Backend = choices("Backend", ("ray", "sequential"))
 SETTINGS = {"num_samples": 8, "max_steps": 1000, "eval_frequency": 100, "metric": "score", "scheduler": "asha",
             "grace_period": 200, "reduction_factor": 2}  # fmt: skip
 # what Ray Tune adds to each reported row; the rest is what tune_trial reported
