@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
+import subprocess
+import sys
+import sysconfig
 from pathlib import Path
+from types import ModuleType
 from typing import NamedTuple
 
 import pytest
@@ -17,6 +22,26 @@ ALL_STEPS: list[str] = srsly.read_yaml(ROOT / "project.yml")["workflows"]["all"]
 # else from this checkout, wherever pytest was started
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
 
+
+def benchmark_module(name: str) -> ModuleType:
+    """benchmarks/<name>.py, a script rather than a package module, loaded by its path for the tests."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+
+def venv_on_this_environment(folder: Path) -> Path:
+    """A new virtual environment that sees this one's packages (a .pth file), for installing a built package with
+    `pip install --no-index`: pip finds every requirement here or fails. Its python is returned. Without pip and
+    setuptools of its own, whose old bundled versions would shadow this environment's: pip comes from here too."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True)
+    python = folder / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    site = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    Path(site, "parent_env.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return python
 
 def conllu_line(
     i: int | str,

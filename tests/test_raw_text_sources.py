@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 
 import pytest
 
-from conftest import ROOT
+from conftest import benchmark_module
 
-spec = importlib.util.spec_from_file_location("raw_text_sources", ROOT / "benchmarks" / "raw_text_sources.py")
-sources = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(sources)
+sources = benchmark_module("raw_text_sources")
 
 
 def test_clean_strips_markup_entities_controls_and_spaces():

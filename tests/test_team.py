@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
 import sys
-import sysconfig
 import time
 from pathlib import Path
 
@@ -19,7 +17,7 @@ from weasel.cli.pull import project_pull
 from weasel.cli.push import project_push
 from weasel.util import load_project_config
 
-from conftest import GENERATED, ROOT, run_all
+from conftest import GENERATED, ROOT, run_all, venv_on_this_environment
 from scripts.export_dvc import dvc_stages
 
 FAST = {"vars.max_steps": 40}
@@ -93,17 +91,8 @@ def test_package_installs_in_a_fresh_venv_and_annotates(sample_run, tmp_path):
     )
     (wheel,) = (out / "pt_team_test-1.2.3/dist").glob("*.whl")
     assert list((out / "pt_team_test-1.2.3/dist").glob("*.tar.gz"))
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    site = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
     # spaCy itself comes from this environment; the package is installed for real by pip, with no index
-    Path(site, "parent_env.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    python = venv_on_this_environment(tmp_path / "venv")
     subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)], check=True)
     code = (
         "import json, spacy; nlp = spacy.load('pt_team_test'); doc = nlp('A Ana Silva mora em Lisboa desde 2010.');"

@@ -13,7 +13,6 @@ import os
 import shutil
 import subprocess
 import sys
-import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -22,17 +21,18 @@ import spacy
 from spacy import util
 from spacy.tokens import Doc, DocBin
 
-from conftest import ALL_STEPS, GENERATED, ROOT, run_all
+from conftest import ALL_STEPS, GENERATED, ROOT, benchmark_module, run_all, venv_on_this_environment
 from pt_pipelines.configs import ConfigError, Settings, fill
 
 BERTIMBAU = "neuralmind/bert-base-portuguese-cased"
+# its tiny_bert builds the random BERT of the end-to-end test, as it does for the GPU check
+gpu_check = benchmark_module("gpu_check")
 # each transformer config next to its CPU counterpart (ud_base_config.cfg etc.)
 TRF_CONFIGS = {
     "trf_base_config.cfg": "base_config.cfg",
     "trf_ud_base_config.cfg": "ud_base_config.cfg",
     "trf_ner_base_config.cfg": "ner_base_config.cfg",
 }
-SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
 def need_trf() -> None:
@@ -137,46 +137,12 @@ def test_project_passes_the_transformer_var_to_both_trainings():
 # ---- end to end --------------------------------------------------------------------------------------------------
 
 
-def sample_words() -> list[str]:
-    words = set()
-    for path in sorted((ROOT / "assets/sample").glob("*.conllu")):
-        for line in path.read_text(encoding="utf8").splitlines():
-            cols = line.split("\t")
-            if len(cols) == 10 and cols[0].isdigit():
-                words.add(cols[1])
-    return sorted(words)
-
-
-def build_tiny_bert(folder: Path) -> Path:
-    """A random 2-layer BERT (hidden 32) and a WordPiece tokenizer over the sample's words, saved for transformers."""
-    from transformers import BertConfig, BertModel, BertTokenizerFast
-
-    words = sample_words()
-    chars = sorted({c for w in words for c in w})
-    # whole words, then every character alone and as a continuation, so that any text tokenizes without [UNK]
-    vocab = list(dict.fromkeys(SPECIAL + words + chars + [f"##{c}" for c in chars]))
-    folder.mkdir(parents=True)
-    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf8")
-    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=False, strip_accents=False)
-    tokenizer.save_pretrained(folder)
-    config = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=256,
-    )
-    BertModel(config).save_pretrained(folder)
-    return folder
-
-
 @pytest.fixture(scope="module")
 def trf_run(tmp_path_factory):
     """A copy of the project after `all` with the full transformer config and a tiny local BERT."""
     need_trf()
     root = tmp_path_factory.mktemp("trf")
-    tiny = build_tiny_bert(root / "tiny-bert")
+    tiny = gpu_check.tiny_bert(root / "tiny-bert")
     project = root / "project"
     shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(*GENERATED))
     overrides = {
@@ -218,20 +184,9 @@ def test_packaged_transformer_pipeline_installs_and_loads_offline(trf_run, tmp_p
         metadata = next(archive.read(n).decode() for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
     requires = [line.split(":", 1)[1].strip() for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
     assert any(r.startswith("spacy-transformers") for r in requires), requires
-    venv = tmp_path / "venv"
-    # without its own pip and setuptools, whose old bundled versions would shadow this environment's (torch
-    # needs a newer setuptools): pip itself comes from here too, through the .pth below
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    site = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    # spaCy, spacy-transformers and torch come from this environment; pip, with no index, installs the wheel
-    # only if every requirement it declares is met there
-    Path(site, "parent_env.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # spaCy, spacy-transformers and torch come from this environment: pip installs the wheel only if every
+    # requirement it declares is met there
+    python = venv_on_this_environment(tmp_path / "venv")
     subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-index", str(wheel)], check=True)
     code = (
         "import json, spacy; nlp = spacy.load('pt_trf_test'); doc = nlp('A Ana Silva mora em Lisboa desde 2010.');"
@@ -256,11 +211,6 @@ def test_packaged_transformer_pipeline_installs_and_loads_offline(trf_run, tmp_p
 
 
 def test_gpu_check_without_a_gpu_says_so_and_exits_0():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("gpu_check", ROOT / "benchmarks/gpu_check.py")
-    gpu_check = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gpu_check)
     status = gpu_check.gpu_status()
     if status["torch_cuda"] or status["cupy_devices"]:
         pytest.skip("a GPU is present: run benchmarks/gpu_check.py itself")
