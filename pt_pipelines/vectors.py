@@ -3,7 +3,8 @@
 floret stores subword (character n-gram) vectors in a fixed hash table, so every word gets a vector, including words
 the text never had: what a small in-domain corpus needs. The text is tokenized with the language's tokenizer (in
 n_process worker processes that send back strings; nlp.pipe's send back Docs, 3.5x slower), so the vectors are keyed
-by the tokens the pipeline will see. floret runs on one thread: same text, same vectors.
+by the tokens the pipeline will see. floret runs on one thread by default: same text, same vectors. More threads
+train about as many times faster, but their updates race (Hogwild), so two runs differ slightly.
 """
 
 import importlib.metadata
@@ -40,7 +41,7 @@ def write_tokenized(raw_text: Path, output: Path, lang: str, n_process: int = 1)
 
 
 def train_vectors(raw_text: Path, output_dir: Path, lang: str = "pt", dim: int = 100, bucket: int = 50000,
-        epochs: int = 20, min_count: int = 2, n_process: int = 1) -> dict[str, Any]:
+        epochs: int = 20, min_count: int = 2, n_process: int = 1, threads: int = 1) -> dict[str, Any]:
     """Train floret vectors (CBOW, character 3- to 5-grams, 2 hashes each) into output_dir; return a summary."""
     try:
         import floret
@@ -50,13 +51,13 @@ def train_vectors(raw_text: Path, output_dir: Path, lang: str = "pt", dim: int =
         started = time.perf_counter()
         n_tokens = write_tokenized(raw_text, work / "text.txt", lang, n_process)
         tokenized = time.perf_counter()
-        # one thread: deterministic; verbose 2: words read, then a summary (one thread shows no training progress)
+        # one thread: deterministic; verbose 2: words read, a summary, and with more threads a progress line
         model = floret.train_unsupervised(str(work / "text.txt"), model="cbow", mode="floret", hashCount=2,
-            bucket=bucket, minn=3, maxn=5, dim=dim, epoch=epochs, minCount=min_count, thread=1, verbose=2)
+            bucket=bucket, minn=3, maxn=5, dim=dim, epoch=epochs, minCount=min_count, thread=threads, verbose=2)
         model.save_floret_vectors(str(work / "vectors.floret"))
         nlp = spacy.blank(lang)
         convert_vectors(nlp, work / "vectors.floret", truncate=0, prune=-1, mode="floret")
         nlp.to_disk(output_dir)
     return {"seconds": round(time.perf_counter() - started, 1), "tokenize_seconds": round(tokenized - started, 1),
             "tokens": n_tokens, "words": len(model.words), "dim": dim, "bucket": bucket, "epochs": epochs,
-            "min_count": min_count, "floret_version": importlib.metadata.version("floret")}
+            "min_count": min_count, "threads": threads, "floret_version": importlib.metadata.version("floret")}

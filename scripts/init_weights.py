@@ -42,9 +42,12 @@ def built_from(method: Method, raw_text: Path, config: Path, vectors: dict[str, 
 
 
 def init_weights(*, method: Method, output_dir: Path, raw_text: Path, config: Path, lang: str = "pt", gpu_id: int = -1,
-        vectors_dim: int = 100, vectors_bucket: int = 50000, vectors_epochs: int = 20, n_process: int = 1) -> dict[str, Any]:
+        vectors_dim: int = 100, vectors_bucket: int = 50000, vectors_epochs: int = 20, n_process: int = 1,
+        vectors_threads: int = 1) -> dict[str, Any]:
     """Build output_dir for `method` unless it holds the same already; return its manifest."""
     floret = {"dim": vectors_dim, "bucket": vectors_bucket, "epochs": vectors_epochs, "lang": lang}
+    if vectors_threads > 1:  # threads race, so the table differs; named only then, so one-thread tables stay built
+        floret["threads"] = vectors_threads
     source = built_from(method, raw_text, config, floret)
     old_path = output_dir / MANIFEST
     old = json.loads(old_path.read_text(encoding="utf8")) if old_path.is_file() else None
@@ -61,7 +64,7 @@ def init_weights(*, method: Method, output_dir: Path, raw_text: Path, config: Pa
             manifest["raw_text"] = {k: raw.get(k) for k in ("md5", "words", "texts", "inputs", "held_out")}
         if method is Method.vectors:
             manifest["summary"] = train_vectors(raw_text, scratch / "vectors", lang, vectors_dim, vectors_bucket,
-                vectors_epochs, n_process=n_process)
+                vectors_epochs, n_process=n_process, threads=vectors_threads)
         elif method is Method.pretrain:
             manifest["summary"] = pretrain(config, scratch / "pretrain", gpu_id)
         write_json(scratch / MANIFEST, manifest)
@@ -80,12 +83,13 @@ def main(
     vectors_bucket: int = typer.Option(50000, min=1000, help="vectors: rows of the subword hash table"),
     vectors_epochs: int = typer.Option(20, min=1, help="vectors: passes over the raw text"),
     n_process: int = typer.Option(1, min=1, help="vectors: processes tokenizing the raw text"),
+    vectors_threads: int = typer.Option(1, min=1, help="vectors: floret threads (1: the same vectors every run)"),
 ) -> None:
     """Prepare the tok2vec's starting point (none, vectors or pretrain) in training/init."""
     with step_errors():
         manifest = init_weights(method=method, output_dir=output_dir, raw_text=raw_text, config=config, lang=lang,
             gpu_id=gpu_id, vectors_dim=vectors_dim, vectors_bucket=vectors_bucket, vectors_epochs=vectors_epochs,
-            n_process=n_process)
+            n_process=n_process, vectors_threads=vectors_threads)
     typer.echo(f"✔ {output_dir} ({method.value}, {'written' if manifest['changed'] else 'unchanged'})")
 
 

@@ -71,6 +71,21 @@ def test_init_weights_leaves_its_folder_alone_when_what_it_follows_from_is_uncha
     assert init_weights(**{**args, "method": Method.vectors}, config=filled_config, vectors_epochs=1, vectors_bucket=1000, vectors_dim=10)["changed"]
 
 
+
+def test_floret_threads_rebuild_the_table_and_are_named_only_when_more_than_one(filled_config, tmp_path):
+    """More threads race (another table each run): the manifest says so. One thread, the default, adds no key, so a
+    table built before the option existed is not rebuilt."""
+    srsly.write_jsonl(tmp_path / "raw.jsonl", [{"text": "Ana mora em Lisboa e o Rui no Porto."}] * 200)
+    args = {"method": Method.vectors, "output_dir": tmp_path / "init", "raw_text": tmp_path / "raw.jsonl",
+            "config": filled_config, "vectors_epochs": 1, "vectors_bucket": 1000, "vectors_dim": 10}
+    one = init_weights(**args)
+    assert one["changed"] and "threads" not in one["built_from"] and one["summary"]["threads"] == 1
+    two = init_weights(**args, vectors_threads=2)
+    assert two["changed"] and two["built_from"]["threads"] == 2 and two["summary"]["threads"] == 2
+    assert spacy.load(tmp_path / "init" / "vectors").vocab.vectors.shape == (1000, 10)
+    assert not init_weights(**args, vectors_threads=2)["changed"]
+    assert init_weights(**args)["changed"]
+
 @pytest.fixture(scope="module")
 def project(sample_run, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("init") / "project"
