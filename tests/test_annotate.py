@@ -19,14 +19,9 @@ app = typer.Typer()
 app.command()(main)
 
 
-@pytest.fixture(scope="module")
-def model(tmp_path_factory) -> Path:
-    """A blank Portuguese pipeline with a sentencizer: annotates in milliseconds."""
-    path = tmp_path_factory.mktemp("model") / "blank"
-    nlp = spacy.blank("pt")
-    nlp.add_pipe("sentencizer")
-    nlp.to_disk(path)
-    return path
+@pytest.fixture
+def model(blank_model) -> Path:
+    return blank_model
 
 
 def records(path: Path, n: int, bad_every: int = 0, start: int = 0) -> Path:

@@ -129,15 +129,6 @@ def test_convert_killed_leaves_the_old_corpus_or_one_that_train_refuses(corpora,
 # ---- annotate -------------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def blank_model(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("blank") / "model"
-    nlp = spacy.blank("pt")
-    nlp.add_pipe("sentencizer")
-    nlp.to_disk(path)
-    return path
-
-
 @pytest.mark.slow  # kills a subprocess at each fault point: a few seconds each
 @pytest.mark.parametrize(
     "size", [30_000, pytest.param(1, marks=pytest.mark.slow), pytest.param(300_000, marks=pytest.mark.slow)]
