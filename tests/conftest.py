@@ -32,7 +32,6 @@ def benchmark_module(name: str) -> ModuleType:
     return module
 
 
-
 def venv_on_this_environment(folder: Path) -> Path:
     """A new virtual environment that sees this one's packages (a .pth file), for installing a built package with
     `pip install --no-index`: pip finds every requirement here or fails. Its python is returned. Without pip and
@@ -53,6 +52,7 @@ def blank_model(tmp_path_factory) -> Path:
     nlp.add_pipe("sentencizer")
     nlp.to_disk(path)
     return path
+
 
 def conllu_line(
     i: int | str,

@@ -71,7 +71,6 @@ def test_init_weights_leaves_its_folder_alone_when_what_it_follows_from_is_uncha
     assert init_weights(**{**args, "method": Method.vectors}, config=filled_config, vectors_epochs=1, vectors_bucket=1000, vectors_dim=10)["changed"]
 
 
-
 def test_floret_threads_rebuild_the_table_and_are_named_only_when_more_than_one(filled_config, tmp_path):
     """More threads race (another table each run): the manifest says so. One thread, the default, adds no key, so a
     table built before the option existed is not rebuilt."""
@@ -85,6 +84,7 @@ def test_floret_threads_rebuild_the_table_and_are_named_only_when_more_than_one(
     assert spacy.load(tmp_path / "init" / "vectors").vocab.vectors.shape == (1000, 10)
     assert not init_weights(**args, vectors_threads=2)["changed"]
     assert init_weights(**args)["changed"]
+
 
 @pytest.fixture(scope="module")
 def project(sample_run, tmp_path_factory) -> Path:
