@@ -89,24 +89,37 @@ def benchmark(models: dict[str, Path], baseline: Optional[str], data: Path, repe
     return result
 
 
+def pipeline_paths(models: list[str], baseline: Optional[str]) -> tuple[dict[str, Path], Optional[str]]:
+    """{name: pipeline folder} of the NAME=PATH (or PATH) specs, and the baseline's name. The baseline is a spec too,
+    or the NAME of one of the models. Raises ValueError naming a path that holds no pipeline."""
+    names = [spec.partition("=")[0] for spec in models]  # a PATH alone is its own name
+    specs = [*models, baseline] if baseline and ("=" in baseline or baseline not in names) else models
+    named: dict[str, Path] = {}
+    for spec in specs:
+        name, _, path = spec.partition("=") if "=" in spec else (spec, "", spec)
+        if not (Path(path) / "config.cfg").is_file():  # a folder above the pipeline (models/<run>) is a common slip
+            inside = sorted(p.parent.name for p in Path(path).glob("*/config.cfg")) if Path(path).is_dir() else []
+            hint = f"; the pipeline may be {Path(path) / inside[0]}" if inside else " (train it first)"
+            what = f", nor the name of one of {', '.join(names)}" if spec == baseline else ""
+            raise ValueError(f"{path}: not a spaCy pipeline folder (no config.cfg){what}{hint}")
+        named[name] = Path(path)
+    return named, (baseline.partition("=")[0] if baseline else None)
+
+
 def main(models: list[str] = typer.Argument(..., help="Pipelines, as PATH or NAME=PATH"),
-        baseline: Optional[str] = typer.Option(None, help="The pipeline (PATH or NAME=PATH) the others are compared with"),
+        baseline: Optional[str] = typer.Option(None, help="The pipeline the others are compared with: PATH, NAME=PATH, or the NAME of one of them"),
         data: Path = typer.Option(..., exists=True, dir_okay=False, help="Test split (.spacy) whose texts are parsed"),
         output: Path = typer.Option(Path("metrics/benchmark-speed.json")),
         repeats: int = typer.Option(5, min=1, help="Passes over the texts per pipeline; the median is reported"),
         batch_size: int = typer.Option(256, min=1),
         budget: float = typer.Option(120.0, min=1.0, help="Seconds per pipeline for the passes, and for spacy benchmark speed")) -> None:
     """Compare the speed of trained pipelines with a baseline on the same text."""
-    named: dict[str, Path] = {}
-    for spec in [*models, *([baseline] if baseline else [])]:
-        name, _, path = spec.partition("=") if "=" in spec else (spec, "", spec)
-        if not (Path(path) / "config.cfg").is_file():  # a folder above the pipeline (models/<run>) is a common slip
-            inside = sorted(p.parent.name for p in Path(path).glob("*/config.cfg")) if Path(path).is_dir() else []
-            hint = f"; the pipeline may be {Path(path) / inside[0]}" if inside else " (train it first)"
-            typer.echo(f"✘ {path}: not a spaCy pipeline folder (no config.cfg){hint}", err=True)
-            raise typer.Exit(2)
-        named[name] = Path(path)
-    result = benchmark(named, baseline.partition("=")[0] if baseline else None, data, repeats, batch_size, budget)
+    try:
+        named, baseline_name = pipeline_paths(models, baseline)
+    except ValueError as e:
+        typer.echo(f"✘ {e}", err=True)
+        raise typer.Exit(2) from None
+    result = benchmark(named, baseline_name, data, repeats, batch_size, budget)
     write_json(output, result)
     typer.echo(f"{result['texts']} texts, {result['words']} words; median of {result['repeats']} passes of nlp.pipe")
     for name, entry in result["pipelines"].items():

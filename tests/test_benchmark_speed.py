@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 import spacy
 from spacy.tokens import DocBin
 
@@ -54,3 +55,16 @@ def test_a_path_that_is_not_a_pipeline_is_one_line_naming_the_pipeline_inside(tm
         )
         assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
         assert "not a spaCy pipeline folder" in proc.stderr and hint in proc.stderr, proc.stderr
+
+
+def test_the_baseline_is_a_pipeline_or_the_name_of_one_listed(tmp_path):
+    from scripts.benchmark_speed import pipeline_paths
+
+    for name in ("a", "b"):
+        spacy.blank("pt").to_disk(tmp_path / name)
+    a, b = f"a={tmp_path / 'a'}", f"b={tmp_path / 'b'}"
+    assert pipeline_paths([a, b], "b") == ({"a": tmp_path / "a", "b": tmp_path / "b"}, "b")
+    assert pipeline_paths([a], b) == ({"a": tmp_path / "a", "b": tmp_path / "b"}, "b")
+    assert pipeline_paths([str(tmp_path / "a")], None) == ({str(tmp_path / "a"): tmp_path / "a"}, None)
+    with pytest.raises(ValueError, match=r"^c: not a spaCy pipeline folder \(no config.cfg\), nor the name of one of a, b"):
+        pipeline_paths([a, b], "c")
