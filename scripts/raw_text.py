@@ -70,13 +70,14 @@ def file_lines(path: Path, progress: Callback, md5: Callback) -> Iterator[tuple[
 
 
 def input_files(path: Path, skip: set[Path]) -> list[Path]:
-    """The file itself, or a folder's .spacy, .jsonl and .txt files (not hidden, not in skip) in name order."""
+    """The file itself, or a folder's .spacy, .jsonl and .txt(.xz/.gz) files (not hidden, not in skip) by name."""
     if path.is_dir():
         found = (p for p in path.rglob("*") if p.is_file() and kind(p) in SUFFIXES and p.resolve() not in skip
                  and not any(part.startswith(".") for part in p.relative_to(path).parts))
         files = sorted(found, key=lambda p: p.relative_to(path).as_posix())
         if not files:
-            raise CorpusError(path, "folder", "no .spacy, .jsonl or .txt files", "point --vars.raw_text at raw text")
+            raise CorpusError(path, "folder", "no .spacy, .jsonl or .txt files (plain, .xz or .gz)",
+                              "point --vars.raw_text at raw text")
         return files
     if kind(path) not in SUFFIXES:
         raise CorpusError(path, "file", f"unknown raw text format {path.suffix!r}", f"use one of {', '.join(SUFFIXES)}")

@@ -93,7 +93,7 @@ def test_cli_reports_a_bad_folder_in_one_line(tmp_path):
         text=True,
     )
     assert result.returncode == 1
-    assert "no .spacy, .jsonl or .txt files" in result.stderr and "Traceback" not in result.stderr
+    assert "no .spacy, .jsonl or .txt files (plain, .xz or .gz)" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_held_out_sentences_are_removed_after_normalising_and_counted(tmp_path, write):
