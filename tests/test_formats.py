@@ -256,6 +256,14 @@ def test_format_detection_by_content(write):
     assert detect_format(write("d.data", json.dumps(as_spacy(TEXT, SPANS)))) == "json"
 
 
+def test_an_iob_extension_is_read_as_iob_even_when_the_columns_vary(write):
+    # by content, 2 of 4 lines with 3 columns read as text; the extension says IOB, so the bad line is located
+    path = write("mixed.iob", "Ana B-PER\nmora O\n\nem\tO\tX\nLisboa I-LOC\n")
+    assert detect_format(path) == "iob"
+    with pytest.raises(CorpusError, match=r"mixed\.iob:4: 3 columns where the file's first token line has 2"):
+        read(path, "auto", spacy.blank("pt"))
+
+
 # ---- skipping bad records, leakage, stats ----------------------------------------------------------------------------
 
 

@@ -22,7 +22,8 @@ from pt_pipelines.readers.tags import BARE, TAG
 from pt_pipelines.textio import CorpusError, Reject, read_lines
 
 FORMATS = ("conllu", "iob", "json", "text")
-BY_EXTENSION = {".conllu": "conllu", ".json": "json", ".jsonl": "json"}
+# .iob and .bio name their format; .conll and .tsv may be CoNLL-X or tagged columns, so their content decides
+BY_EXTENSION = {".conllu": "conllu", ".json": "json", ".jsonl": "json", ".iob": "iob", ".bio": "iob"}
 CONLLU_ID = re.compile(r"^\d+(?:[-.]\d+)?$")
 
 
