@@ -257,7 +257,8 @@ def test_format_detection_by_content(write):
 
 
 def test_an_iob_extension_is_read_as_iob_even_when_the_columns_vary(write):
-    # by content, 2 of 4 lines with 3 columns read as text; the extension says IOB, so the bad line is located
+    # one of the 4 token lines has 3 columns, so by content this reads as text; the extension says IOB, so the
+    # bad line is located instead
     path = write("mixed.iob", "Ana B-PER\nmora O\n\nem\tO\tX\nLisboa I-LOC\n")
     assert detect_format(path) == "iob"
     with pytest.raises(CorpusError, match=r"mixed\.iob:4: 3 columns where the file's first token line has 2"):
