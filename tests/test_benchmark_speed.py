@@ -66,5 +66,57 @@ def test_the_baseline_is_a_pipeline_or_the_name_of_one_listed(tmp_path):
     assert pipeline_paths([a, b], "b") == ({"a": tmp_path / "a", "b": tmp_path / "b"}, "b")
     assert pipeline_paths([a], b) == ({"a": tmp_path / "a", "b": tmp_path / "b"}, "b")
     assert pipeline_paths([str(tmp_path / "a")], None) == ({str(tmp_path / "a"): tmp_path / "a"}, None)
-    with pytest.raises(ValueError, match=r"^c: not a spaCy pipeline folder \(no config.cfg\), nor the name of one of a, b"):
+    with pytest.raises(ValueError, match=r"^c: not a spaCy pipeline folder \(no config.cfg\) nor a config file, nor the name of one of a, b"):
         pipeline_paths([a, b], "c")
+
+
+def _tagger_config(tmp_path):
+    """A complete tagger config whose [paths] name a tiny training set the test writes."""
+    from spacy.cli.init_config import init_config
+    from spacy.tokens import Doc
+
+    vocab = spacy.blank("pt").vocab
+    docs = [Doc(vocab, words=["A", "Ana", "mora", "em", "Lisboa", "."], tags=["DET", "PROPN", "VERB", "ADP", "PROPN", "PUNCT"]),
+            Doc(vocab, words=["O", "Rui", "lê", "."], tags=["DET", "PROPN", "VERB", "PUNCT"])]
+    DocBin(docs=docs).to_disk(tmp_path / "train.spacy")
+    config = init_config(lang="pt", pipeline=["tagger"], optimize="efficiency")
+    config["paths"].update(train=str(tmp_path / "train.spacy"), dev=str(tmp_path / "train.spacy"))
+    config.to_disk(tmp_path / "config.cfg")
+    return tmp_path / "config.cfg"
+
+
+def test_a_config_is_measured_untrained_with_the_labels_of_its_training_data(tmp_path):
+    from scripts.benchmark_speed import benchmark, pipeline_paths
+
+    config = _tagger_config(tmp_path)
+    nlp = spacy.blank("pt")
+    nlp.add_pipe("sentencizer")
+    nlp.to_disk(tmp_path / "blank")
+    DocBin(docs=[nlp.make_doc("A Ana mora em Lisboa.") for _ in range(20)]).to_disk(tmp_path / "test.spacy")
+    named, base = pipeline_paths([f"tagger={config}"], f"blank={tmp_path / 'blank'}")
+    assert named == {"tagger": config, "blank": tmp_path / "blank"} and base == "blank"
+    result = benchmark(named, base, tmp_path / "test.spacy", repeats=2, budget_s=3)
+    tagger, blank = result["pipelines"]["tagger"], result["pipelines"]["blank"]
+    assert tagger["untrained"] and not blank["untrained"]
+    assert tagger["model"] == str(config) and tagger["components"] == ["tok2vec", "tagger"]
+    assert tagger["words_per_s"] > 0 and "words/s" in tagger["spacy_benchmark_speed"].lower()
+    assert blank["ratio_to_baseline"] == 1.0
+
+
+def test_untrained_pipeline_has_the_configs_labels_and_a_missing_corpus_is_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    from scripts.benchmark_speed import untrained_pipeline
+
+    config = _tagger_config(tmp_path)
+    nlp = spacy.load(untrained_pipeline(config, tmp_path / "untrained"))
+    assert set(nlp.get_pipe("tagger").labels) == {"DET", "PROPN", "VERB", "ADP", "PUNCT"}
+    (tmp_path / "train.spacy").unlink()
+    DocBin(docs=[nlp.make_doc("Olá mundo.")]).to_disk(tmp_path / "test.spacy")
+    proc = subprocess.run([sys.executable, "-m", "scripts.benchmark_speed", str(config), "--data", str(tmp_path / "test.spacy"),
+                           "--output", str(tmp_path / "speed.json")], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"{config}: cannot build the pipeline it describes" in proc.stderr, proc.stderr
+    assert not (tmp_path / "speed.json").exists()
