@@ -40,9 +40,13 @@ LEVERS_HEADER = """
 
 From `results/levers.yml`: each row is a run and the run with the same config, data, seed and steps without the
 lever (points; positive is better), with the words/s of both pipelines measured side by side in one benchmark
-run where there is one (`scripts/benchmark_speed.py`, median of 5 or 9 passes; where passes varied by more than
-10%, the median ratio of three such runs and its range). Read a delta against the seed noise below: differences
-inside the seed range are not a measured gain.
+run (`scripts/benchmark_speed.py`, median of 5 or 9 passes; where passes varied by more than 10%, the median ratio
+of three such runs and its range). Where the trained pipelines are gone, both were built untrained from their
+configs (`results/benchmark-speed-levers-untrained-*.json`, on the first 10,000 words of the test split): words/s
+depend on the architecture and the label set, not on the weights, and a vectors table no longer on disk is stood
+in for by a random floret table of its shape. A lever that leaves the architecture alone (steps, seeds, schedule,
+pretraining, another table of the same shape) then measures about 1.00x: the spread around it is the machine's.
+Read a delta against the seed noise below: differences inside the seed range are not a measured gain.
 
 """
 
