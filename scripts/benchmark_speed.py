@@ -72,22 +72,23 @@ def untrained_pipeline(config_path: Path, output: Path) -> Path:
 
 
 def benchmark(models: dict[str, Path], baseline: Optional[str], data: Path, repeats: int = 5, batch_size: int = 256,
-        budget_s: float = 120.0) -> dict[str, Any]:
+        budget_s: float = 120.0, spacy_benchmark: bool = True) -> dict[str, Any]:
     """Words/s of each pipeline (median of repeats) and spaCy's own benchmark; ratios to the baseline. budget_s
     bounds each part per pipeline: the repeats stop once it is spent (after one pass), and spaCy's benchmark gets a
     batch size that fits it at the speed measured (and is stopped at 3x it). A model that is a .cfg file is built
-    untrained from that config (untrained_pipeline) in a temporary folder."""
+    untrained from that config (untrained_pipeline) in a temporary folder. spacy_benchmark False skips spaCy's
+    benchmark (a subprocess that loads each pipeline again: about a minute each when many are compared)."""
     with tempfile.TemporaryDirectory() as tmp:
         folders = {name: untrained_pipeline(path, Path(tmp) / f"untrained-{i}") if path.suffix == ".cfg" else path
                    for i, (name, path) in enumerate(models.items())}
-        result = _benchmark(folders, baseline, data, repeats, batch_size, budget_s)
+        result = _benchmark(folders, baseline, data, repeats, batch_size, budget_s, spacy_benchmark)
     for name, path in models.items():
         result["pipelines"][name].update(model=str(path), untrained=path.suffix == ".cfg")
     return result
 
 
 def _benchmark(models: dict[str, Path], baseline: Optional[str], data: Path, repeats: int, batch_size: int,
-        budget_s: float) -> dict[str, Any]:
+        budget_s: float, spacy_benchmark: bool) -> dict[str, Any]:
     pipelines = {name: spacy.load(path) for name, path in models.items()}
     first = next(iter(pipelines.values()))
     texts = [doc.text for doc in DocBin().from_disk(data).get_docs(first.vocab)]
@@ -111,13 +112,17 @@ def _benchmark(models: dict[str, Path], baseline: Optional[str], data: Path, rep
         speed = statistics.median(runs[name])
         bench_batch = spacy_bench_batch_size(words_per_s=speed, words_per_doc=words / max(len(texts), 1),
             budget_s=budget_s, batch_size=batch_size)
-        print(f"spacy benchmark speed {name}: {SPACY_MIN_BATCHES} batches of {bench_batch} texts", flush=True)
-        result["pipelines"][name] = {
-            "model": str(path), "components": pipelines[name].pipe_names, "words_per_s": speed,
-            "words_per_s_runs": [round(x) for x in runs[name]], "spacy_benchmark_batch_size": bench_batch,
-            "spacy_benchmark_speed": spacy_benchmark_speed(model=path, data=data, batch_size=bench_batch,
-                                                           timeout_s=3 * budget_s + 60),
-            **({"ratio_to_baseline": speed / base} if base is not None else {})}
+        entry = {"model": str(path), "components": pipelines[name].pipe_names, "words_per_s": speed,
+                 "words_per_s_runs": [round(x) for x in runs[name]],
+                 **({"ratio_to_baseline": speed / base} if base is not None else {})}
+        if spacy_benchmark:
+            print(f"spacy benchmark speed {name}: {SPACY_MIN_BATCHES} batches of {bench_batch} texts", flush=True)
+            entry["spacy_benchmark_batch_size"] = bench_batch
+            entry["spacy_benchmark_speed"] = spacy_benchmark_speed(model=path, data=data, batch_size=bench_batch,
+                                                                   timeout_s=3 * budget_s + 60)
+        else:
+            entry["spacy_benchmark_speed"] = "not run (--no-spacy-benchmark)"
+        result["pipelines"][name] = entry
     return result
 
 
@@ -147,11 +152,12 @@ def main(models: list[str] = typer.Argument(..., help="Pipelines, as PATH or NAM
         output: Path = typer.Option(Path("metrics/benchmark-speed.json")),
         repeats: int = typer.Option(5, min=1, help="Passes over the texts per pipeline; the median is reported"),
         batch_size: int = typer.Option(256, min=1),
-        budget: float = typer.Option(120.0, min=1.0, help="Seconds per pipeline for the passes, and for spacy benchmark speed")) -> None:
+        budget: float = typer.Option(120.0, min=1.0, help="Seconds per pipeline for the passes, and for spacy benchmark speed"),
+        spacy_benchmark: bool = typer.Option(True, help="Also run spacy benchmark speed on each pipeline (about a minute each)")) -> None:
     """Compare the speed of pipelines (trained, or built untrained from a config) with a baseline on the same text."""
     try:
         named, baseline_name = pipeline_paths(models, baseline)
-        result = benchmark(named, baseline_name, data, repeats, batch_size, budget)
+        result = benchmark(named, baseline_name, data, repeats, batch_size, budget, spacy_benchmark)
     except ValueError as e:
         typer.echo(f"✘ {e}", err=True)
         raise typer.Exit(2) from None
@@ -161,7 +167,7 @@ def main(models: list[str] = typer.Argument(..., help="Pipelines, as PATH or NAM
         ratio = f"  {entry['ratio_to_baseline']:.2f}x baseline" if "ratio_to_baseline" in entry else ""
         untrained = "  (untrained, from its config)" if entry["untrained"] else ""
         typer.echo(f"  {name:30} {entry['words_per_s']:9.0f} words/s{ratio}{untrained}")
-    for name, entry in result["pipelines"].items():
+    for name, entry in result["pipelines"].items() if spacy_benchmark else ():
         typer.echo(f"\nspacy benchmark speed {name}:\n{entry['spacy_benchmark_speed']}")
     typer.echo(f"✔ {output}")
 

@@ -101,6 +101,9 @@ def test_a_config_is_measured_untrained_with_the_labels_of_its_training_data(tmp
     assert tagger["model"] == str(config) and tagger["components"] == ["tok2vec", "tagger"]
     assert tagger["words_per_s"] > 0 and "words/s" in tagger["spacy_benchmark_speed"].lower()
     assert blank["ratio_to_baseline"] == 1.0
+    quick = benchmark(named, base, tmp_path / "test.spacy", repeats=2, budget_s=3, spacy_benchmark=False)
+    assert quick["pipelines"]["tagger"]["spacy_benchmark_speed"].startswith("not run")
+    assert "spacy_benchmark_batch_size" not in quick["pipelines"]["tagger"] and quick["pipelines"]["tagger"]["untrained"]
 
 
 def test_untrained_pipeline_has_the_configs_labels_and_a_missing_corpus_is_one_line(tmp_path):
