@@ -110,12 +110,12 @@ def _benchmark(models: dict[str, Path], baseline: Optional[str], data: Path, rep
     base = statistics.median(runs[baseline]) if baseline is not None else None
     for name, path in models.items():
         speed = statistics.median(runs[name])
-        bench_batch = spacy_bench_batch_size(words_per_s=speed, words_per_doc=words / max(len(texts), 1),
-            budget_s=budget_s, batch_size=batch_size)
         entry = {"model": str(path), "components": pipelines[name].pipe_names, "words_per_s": speed,
                  "words_per_s_runs": [round(x) for x in runs[name]],
                  **({"ratio_to_baseline": speed / base} if base is not None else {})}
         if spacy_benchmark:
+            bench_batch = spacy_bench_batch_size(words_per_s=speed, words_per_doc=words / max(len(texts), 1),
+                budget_s=budget_s, batch_size=batch_size)
             print(f"spacy benchmark speed {name}: {SPACY_MIN_BATCHES} batches of {bench_batch} texts", flush=True)
             entry["spacy_benchmark_batch_size"] = bench_batch
             entry["spacy_benchmark_speed"] = spacy_benchmark_speed(model=path, data=data, batch_size=bench_batch,
@@ -167,8 +167,9 @@ def main(models: list[str] = typer.Argument(..., help="Pipelines, as PATH or NAM
         ratio = f"  {entry['ratio_to_baseline']:.2f}x baseline" if "ratio_to_baseline" in entry else ""
         untrained = "  (untrained, from its config)" if entry["untrained"] else ""
         typer.echo(f"  {name:30} {entry['words_per_s']:9.0f} words/s{ratio}{untrained}")
-    for name, entry in result["pipelines"].items() if spacy_benchmark else ():
-        typer.echo(f"\nspacy benchmark speed {name}:\n{entry['spacy_benchmark_speed']}")
+    if spacy_benchmark:
+        for name, entry in result["pipelines"].items():
+            typer.echo(f"\nspacy benchmark speed {name}:\n{entry['spacy_benchmark_speed']}")
     typer.echo(f"✔ {output}")
 
 
